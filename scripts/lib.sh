@@ -1,0 +1,42 @@
+# Shared by scripts/*.sh: install what is missing on Debian, configure a build.
+# shellcheck shell=bash
+
+# install_missing PKG...: apt-get install the Debian packages not installed.
+install_missing() {
+    command -v dpkg-query >/dev/null 2>&1 || {
+        echo "not a Debian system: install by hand if missing: $*" >&2
+        return 0
+    }
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+            missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "installing: ${missing[*]}"
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || {
+            echo "missing packages (run as root to install): ${missing[*]}" >&2
+            return 1
+        }
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# setup_build DIR [MESON-ARGS...]: configure DIR, reconfiguring if it exists.
+setup_build() {
+    local dir=$1
+    shift
+    if [ -f "$dir/build.ninja" ]; then
+        meson setup --reconfigure "$dir" "$@" >/dev/null
+    else
+        meson setup "$dir" "$@" >/dev/null
+    fi
+}
+
+# Packages the build and the test suite need.
+BUILD_PACKAGES=(meson ninja-build pkg-config gcc)
+TEST_PACKAGES=(check g++ binutils)

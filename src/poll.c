@@ -1,0 +1,118 @@
+/*
+ * cmio_poll: owns the selector of one backend and its registry.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const cmio__selector *const cmio__selectors[] = {
+#ifdef CMIO_HAVE_EPOLL
+    &cmio__selector_epoll,
+#endif
+    NULL,
+};
+
+static const char *const backend_names[] = {
+#ifdef CMIO_HAVE_EPOLL
+    "epoll",
+#endif
+    NULL,
+};
+
+const char *const *cmio_backends(void) { return backend_names; }
+
+size_t cmio__max_record_size(void)
+{
+    size_t max = 0;
+    for (const cmio__selector *const *s = cmio__selectors; *s; s++)
+        if ((*s)->record_size > max)
+            max = (*s)->record_size;
+    return max;
+}
+
+static const cmio__selector *find_selector(const char *name)
+{
+    for (const cmio__selector *const *s = cmio__selectors; *s; s++)
+        if (strcmp((*s)->name, name) == 0)
+            return *s;
+    return NULL;
+}
+
+int cmio_poll_new_with_backend(cmio_poll **out, const char *name)
+{
+    CMIO__CHECK(out != NULL && name != NULL, -EINVAL);
+    *out = NULL;
+    const cmio__selector *sel = find_selector(name);
+    CMIO__CHECK(sel != NULL, -ENOTSUP);
+
+    cmio_poll *poll = calloc(1, sizeof(*poll));
+    if (!poll)
+        return -ENOMEM;
+    int err = sel->open(&poll->registry.sys);
+    if (err < 0) {
+        free(poll);
+        return err;
+    }
+    poll->registry.sel = sel;
+    poll->registry.owned_by_poll = true;
+    *out = poll;
+    return 0;
+}
+
+int cmio_poll_new(cmio_poll **out)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    const char *name = getenv("CMIO_BACKEND");
+    if (name == NULL || name[0] == '\0')
+        name = cmio__selectors[0] ? cmio__selectors[0]->name : "";
+    return cmio_poll_new_with_backend(out, name);
+}
+
+const char *cmio_poll_backend(const cmio_poll *poll) { return poll ? poll->registry.sel->name : NULL; }
+
+unsigned cmio__poll_caps(const cmio_poll *poll) { return poll->registry.sel->caps; }
+
+void cmio_poll_free(cmio_poll *poll)
+{
+    if (!poll)
+        return;
+    poll->registry.sel->close(poll->registry.sys);
+    free(poll);
+}
+
+cmio_registry *cmio_poll_registry(cmio_poll *poll) { return poll ? &poll->registry : NULL; }
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeout_ms)
+{
+    CMIO__CHECK(poll != NULL && events != NULL, -EINVAL);
+    const cmio__selector *sel = poll->registry.sel;
+    events->len = 0;
+    if (timeout_ms <= 0)
+        return sel->select(poll->registry.sys, events, timeout_ms < 0 ? -1 : 0);
+
+    /* A positive timeout never ends early for lack of events: should the
+     * selector wake before the deadline with nothing to say, wait out the
+     * rest, rounded up to whole milliseconds. */
+    int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+    for (;;) {
+        int n = sel->select(poll->registry.sys, events, timeout_ms);
+        if (n != 0)
+            return n;
+        int64_t left = deadline - now_ns();
+        if (left <= 0)
+            return 0;
+        timeout_ms = (int)((left + 999999) / 1000000);
+    }
+}

@@ -1,0 +1,173 @@
+/*
+ * The epoll backend (Linux, Android): edge-triggered by the kernel.
+ *
+ * The token travels in epoll_event.data; a poll fills the events buffer's
+ * scratch with epoll_event records and turns each into a cmio_event. A
+ * registry clone holds a close-on-exec dup of the epoll descriptor, as mio's
+ * does. A waker is an eventfd registered edge-triggered.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "selector.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct cmio__sys {
+    int epfd;
+};
+
+static int wrap_fd(int fd, cmio__sys **out)
+{
+    if (fd < 0)
+        return -errno;
+    cmio__sys *sys = malloc(sizeof(*sys));
+    if (!sys) {
+        close(fd);
+        return -ENOMEM;
+    }
+    sys->epfd = fd;
+    *out = sys;
+    return 0;
+}
+
+static int ep_open(cmio__sys **out) { return wrap_fd(epoll_create1(EPOLL_CLOEXEC), out); }
+
+static int ep_clone(cmio__sys *sys, cmio__sys **out)
+{
+    return wrap_fd(fcntl(sys->epfd, F_DUPFD_CLOEXEC, 0), out);
+}
+
+static void ep_close(cmio__sys *sys)
+{
+    close(sys->epfd);
+    free(sys);
+}
+
+static uint32_t to_epoll(cmio_interest interest)
+{
+    uint32_t ev = EPOLLET;
+    if (interest & CMIO_READABLE)
+        ev |= EPOLLIN | EPOLLRDHUP;
+    if (interest & CMIO_WRITABLE)
+        ev |= EPOLLOUT;
+    if (interest & CMIO_PRIORITY)
+        ev |= EPOLLPRI;
+    return ev;
+}
+
+static int ctl(cmio__sys *sys, int op, int fd, cmio_token token, cmio_interest interest)
+{
+    struct epoll_event ev = {.events = to_epoll(interest), .data.u64 = (uint64_t)token};
+    return epoll_ctl(sys->epfd, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int ep_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
+{
+    return ctl(sys, EPOLL_CTL_ADD, fd, token, interest);
+}
+
+static int ep_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
+{
+    return ctl(sys, EPOLL_CTL_MOD, fd, token, interest);
+}
+
+static int ep_dereg(cmio__sys *sys, int fd)
+{
+    /* A non-NULL event keeps kernels before 2.6.9 happy, as everyone does. */
+    struct epoll_event ev = {0};
+    return epoll_ctl(sys->epfd, EPOLL_CTL_DEL, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* mio's reading of the epoll bits (its sys/unix/selector/epoll.rs). */
+static uint32_t to_flags(uint32_t e)
+{
+    uint32_t f = 0;
+    if (e & (EPOLLIN | EPOLLPRI))
+        f |= CMIO_EVENT_READABLE;
+    if (e & EPOLLOUT)
+        f |= CMIO_EVENT_WRITABLE;
+    if (e & EPOLLERR)
+        f |= CMIO_EVENT_ERROR;
+    if ((e & EPOLLHUP) || ((e & EPOLLIN) && (e & EPOLLRDHUP)))
+        f |= CMIO_EVENT_READ_CLOSED;
+    if ((e & EPOLLHUP) || ((e & EPOLLOUT) && (e & EPOLLERR)) || e == EPOLLERR)
+        f |= CMIO_EVENT_WRITE_CLOSED;
+    if (e & EPOLLPRI)
+        f |= CMIO_EVENT_PRIORITY;
+    return f;
+}
+
+static int ep_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
+{
+    struct epoll_event *rec = events->scratch;
+    int n = epoll_wait(sys->epfd, rec, (int)events->capacity, timeout_ms);
+    if (n < 0)
+        return -errno;
+    cmio_event *out = events->items;
+    for (int i = 0; i < n; i++) {
+        out[i].token = (cmio_token)rec[i].data.u64;
+        out[i].flags = to_flags(rec[i].events);
+    }
+    events->len = (size_t)n;
+    return n;
+}
+
+static int ep_waker_open(cmio__sys *sys, cmio_token token, cmio__waker_sys *w)
+{
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0)
+        return -errno;
+    int err = ctl(sys, EPOLL_CTL_ADD, fd, token, CMIO_READABLE);
+    if (err < 0) {
+        close(fd);
+        return err;
+    }
+    *w = (cmio__waker_sys){.fd = fd, .aux = -1, .token = token};
+    return 0;
+}
+
+static int ep_waker_wake(cmio__waker_sys *w)
+{
+    uint64_t one = 1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (write(w->fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+            return 0;
+        if (errno != EAGAIN)
+            return -errno;
+        /* The counter is full (2^64 - 2 wakes never read): empty it, which
+         * does not lose the wake since this write makes a new edge. */
+        uint64_t drained;
+        if (read(w->fd, &drained, sizeof(drained)) < 0 && errno != EAGAIN)
+            return -errno;
+    }
+    return -EAGAIN;
+}
+
+static void ep_waker_close(cmio__waker_sys *w)
+{
+    /* Closing the only descriptor of the eventfd removes it from the epoll
+     * set; the poll may be gone already, so its descriptor is not used. */
+    close(w->fd);
+    w->fd = -1;
+}
+
+const cmio__selector cmio__selector_epoll = {
+    .name = "epoll",
+    .caps = CMIO__SEL_EDGE_NATIVE | CMIO__SEL_PRIORITY,
+    .record_size = sizeof(struct epoll_event),
+    .open = ep_open,
+    .clone = ep_clone,
+    .close = ep_close,
+    .reg = ep_reg,
+    .rereg = ep_rereg,
+    .dereg = ep_dereg,
+    .select = ep_select,
+    .waker_open = ep_waker_open,
+    .waker_wake = ep_waker_wake,
+    .waker_close = ep_waker_close,
+};

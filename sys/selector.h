@@ -1,0 +1,66 @@
+/*
+ * The contract between cmio's core (src/) and its per-OS backends (sys/).
+ *
+ * Each backend file defines one `const cmio__selector` and nothing else that
+ * is visible outside it. The core picks one at cmio_poll_new() time and calls
+ * it through this table; nothing in sys/ knows about net/.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef CMIO_SYS_SELECTOR_H
+#define CMIO_SYS_SELECTOR_H
+
+#include "cmio.h"
+
+/* One backend's selector state. Each backend defines the struct. A poll owns
+ * one; every registry clone owns another (a dup of the kernel object, or a
+ * reference on shared state), so any of them may be closed in any order. */
+typedef struct cmio__sys cmio__sys;
+
+/* The state a backend keeps for one waker (struct cmio_waker embeds it). */
+typedef struct cmio__waker_sys {
+    int fd;           /* eventfd, pipe read end, or dup of the kqueue */
+    int aux;          /* pipe write end where one is used, else -1 */
+    cmio_token token; /* the waker's token */
+} cmio__waker_sys;
+
+/* Capability bits of a backend (libevent's EV_FEATURE_* in spirit). */
+enum {
+    CMIO__SEL_EDGE_NATIVE = 1u << 0, /* the kernel is edge-triggered; else emulated */
+    CMIO__SEL_PRIORITY = 1u << 1,    /* CMIO_PRIORITY can be registered */
+};
+
+typedef struct cmio__selector {
+    const char *name;   /* "epoll", "poll", "kqueue" */
+    unsigned caps;      /* CMIO__SEL_* bits */
+    size_t record_size; /* bytes of events->scratch needed per unit of capacity */
+
+    /* Create a selector; destroy one (a poll's or a clone's). */
+    int (*open)(cmio__sys **out);
+    int (*clone)(cmio__sys *sys, cmio__sys **out);
+    void (*close)(cmio__sys *sys);
+
+    /* Registration. Arguments were validated by the core: fd >= 0, interest
+     * non-zero with known bits only, PRIORITY only where caps allow it. They
+     * return 0 or a negative errno with DESIGN §4's meaning. */
+    int (*reg)(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest);
+    int (*rereg)(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest);
+    int (*dereg)(cmio__sys *sys, int fd);
+
+    /* Wait at most timeout_ms (negative: forever) and fill events->items,
+     * at most events->capacity of them, setting events->len. Returns the
+     * count or a negative errno (-EINTR on a signal). */
+    int (*select)(cmio__sys *sys, cmio_events *events, int timeout_ms);
+
+    /* Wakers: make one registered under token, wake it (any thread, never
+     * blocks), release it. */
+    int (*waker_open)(cmio__sys *sys, cmio_token token, cmio__waker_sys *w);
+    int (*waker_wake)(cmio__waker_sys *w);
+    void (*waker_close)(cmio__waker_sys *w);
+} cmio__selector;
+
+#ifdef CMIO_HAVE_EPOLL
+extern const cmio__selector cmio__selector_epoll;
+#endif
+
+#endif /* CMIO_SYS_SELECTOR_H */

@@ -1,0 +1,11 @@
+// Compiled as C++ with -pedantic -Werror: <cmio.h> stands alone there too.
+#include <cmio.h>
+
+int main()
+{
+    cmio_event e = {1, CMIO_EVENT_WRITABLE};
+    cmio_poll *p = nullptr;
+    int err = cmio_poll_new(&p);
+    cmio_poll_free(p);
+    return (err == 0 && cmio_event_is_writable(&e) && !cmio_event_is_readable(&e)) ? 0 : 1;
+}

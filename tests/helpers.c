@@ -1,0 +1,220 @@
+/*
+ * SPDX-License-Identifier: MIT
+ */
+#include "helpers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+int n_backends(void)
+{
+    int n = 0;
+    for (const char *const *b = cmio_backends(); *b; b++)
+        n++;
+    return n;
+}
+
+cmio_poll *open_poll(int backend_index)
+{
+    cmio_poll *p = NULL;
+    const char *name = cmio_backends()[backend_index];
+    ck_assert_ptr_nonnull(name);
+    ck_assert_int_eq(cmio_poll_new_with_backend(&p, name), 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(cmio_poll_backend(p), name);
+    return p;
+}
+
+cmio_events *open_events(size_t capacity)
+{
+    cmio_events *ev = NULL;
+    ck_assert_int_eq(cmio_events_new(&ev, capacity), 0);
+    return ev;
+}
+
+void stream_pair(int sv[2])
+{
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+void tcp_pair(int sv[2])
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(l, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(l, 1), 0);
+    ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &len), 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(c, 0);
+    ck_assert_int_eq(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+    int s = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    ck_assert_int_ge(s, 0);
+    ck_assert_int_eq(fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK), 0);
+    close(l);
+    sv[0] = c;
+    sv[1] = s;
+}
+
+void put(int fd, size_t len)
+{
+    char buf[4096];
+    ck_assert_uint_le(len, sizeof(buf));
+    memset(buf, 'x', len);
+    ck_assert_int_eq(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+size_t drain(int fd)
+{
+    char buf[4096];
+    size_t total = 0;
+    for (int i = 0; i < 100000; i++) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n > 0) {
+            total += (size_t)n;
+            continue;
+        }
+        if (n < 0)
+            ck_assert_msg(errno == EAGAIN, "read: %s", strerror(errno));
+        return total;
+    }
+    ck_abort_msg("drain did not end");
+    return total;
+}
+
+int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint32_t wait_for(cmio_poll *p, cmio_events *ev, cmio_token token, uint32_t flags, int timeout_ms)
+{
+    uint32_t seen = 0;
+    int64_t deadline = now_ms() + timeout_ms;
+    for (int round = 0; round < 10000; round++) {
+        int64_t left = deadline - now_ms();
+        if (left < 0)
+            break;
+        int n = cmio_poll_poll(p, ev, (int)left);
+        ck_assert_int_ge(n, 0);
+        for (size_t i = 0; i < cmio_events_len(ev); i++) {
+            const cmio_event *e = cmio_events_get(ev, i);
+            if (cmio_event_token(e) == token)
+                seen |= e->flags;
+        }
+        if ((seen & flags) == flags && seen)
+            return seen;
+    }
+    return seen;
+}
+
+int count_events(cmio_poll *p, cmio_events *ev, cmio_token token, int timeout_ms)
+{
+    int count = 0;
+    int64_t deadline = now_ms() + timeout_ms;
+    for (int round = 0; round < 10000; round++) {
+        int64_t left = deadline - now_ms();
+        if (left < 0)
+            break;
+        int n = cmio_poll_poll(p, ev, (int)left);
+        ck_assert_int_ge(n, 0);
+        for (size_t i = 0; i < cmio_events_len(ev); i++)
+            if (cmio_event_token(cmio_events_get(ev, i)) == token)
+                count++;
+    }
+    return count;
+}
+
+void fds_open(fd_set *set)
+{
+    FD_ZERO(set);
+    for (int fd = 0; fd < FD_SETSIZE; fd++)
+        if (fcntl(fd, F_GETFD) >= 0)
+            FD_SET(fd, set);
+}
+
+int assert_new_fds_cloexec(const fd_set *before)
+{
+    int checked = 0;
+    for (int fd = 0; fd < FD_SETSIZE; fd++) {
+        int flags = fcntl(fd, F_GETFD);
+        if (flags < 0 || FD_ISSET(fd, before))
+            continue;
+        ck_assert_msg(flags & FD_CLOEXEC, "descriptor %d is not close-on-exec", fd);
+        checked++;
+    }
+    return checked;
+}
+
+pid_t current_tid(void) { return (pid_t)syscall(SYS_gettid); }
+
+static int in_selector_call(long nr)
+{
+    static const long calls[] = {
+#ifdef SYS_epoll_wait
+        SYS_epoll_wait,
+#endif
+#ifdef SYS_epoll_pwait
+        SYS_epoll_pwait,
+#endif
+#ifdef SYS_epoll_pwait2
+        SYS_epoll_pwait2,
+#endif
+#ifdef SYS_poll
+        SYS_poll,
+#endif
+#ifdef SYS_ppoll
+        SYS_ppoll,
+#endif
+    };
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+        if (calls[i] == nr)
+            return 1;
+    return 0;
+}
+
+int wait_until_blocked_in_poll(pid_t tid)
+{
+#ifdef __linux__
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+    int64_t deadline = now_ms() + WAIT_MS;
+    for (int i = 0; i < 1000000 && now_ms() < deadline; i++) {
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return 0;
+        long nr = -1;
+        int got = fscanf(f, "%ld", &nr);
+        fclose(f);
+        if (got == 1 && in_selector_call(nr))
+            return 1;
+        struct timespec pause = {0, 200000}; /* re-read the thread's state */
+        nanosleep(&pause, NULL);
+    }
+    ck_abort_msg("thread %d never blocked in the selector", (int)tid);
+#else
+    (void)tid;
+#endif
+    return 0;
+}
+
+int run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,66 @@
+/*
+ * Shared helpers of the Check suites: backend parametrisation, socket
+ * pairs, bounded waits for events.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef CMIO_TESTS_HELPERS_H
+#define CMIO_TESTS_HELPERS_H
+
+#include <check.h>
+#include <cmio.h>
+#include <stdint.h>
+#include <sys/select.h>
+#include <sys/types.h>
+
+#include "selector.h"
+
+/* Internal, from the static library: the backend's CMIO__SEL_* bits. */
+unsigned cmio__poll_caps(const cmio_poll *poll);
+
+/* Generous bound for waits that should end at once (sanitizers, valgrind). */
+#define WAIT_MS 5000
+/* How long "nothing happens" is watched for. */
+#define QUIET_MS 50
+
+/* Every test runs once per built-in backend: _i indexes cmio_backends(). */
+int n_backends(void);
+#define add_backend_test(tc, fn) tcase_add_loop_test((tc), (fn), 0, n_backends())
+
+/* A poll and events buffer on backend _i; freed by close_poll. */
+cmio_poll *open_poll(int backend_index);
+cmio_events *open_events(size_t capacity);
+
+/* A non-blocking, close-on-exec AF_UNIX stream socketpair. */
+void stream_pair(int sv[2]);
+/* A connected non-blocking TCP pair on 127.0.0.1 (client, accepted). */
+void tcp_pair(int sv[2]);
+
+/* Write len bytes of 'x' to fd (asserting success). */
+void put(int fd, size_t len);
+/* Read fd until -EAGAIN (or end of stream); returns the bytes read. */
+size_t drain(int fd);
+
+/* Poll until an event for token with every bit of flags arrives, bounded by
+ * timeout_ms. Returns the union of the flags seen for token (0 if none). */
+uint32_t wait_for(cmio_poll *p, cmio_events *ev, cmio_token token, uint32_t flags, int timeout_ms);
+/* Poll for QUIET_MS and return how many events carried token. */
+int count_events(cmio_poll *p, cmio_events *ev, cmio_token token, int timeout_ms);
+
+int64_t now_ms(void);
+
+/* The descriptors open now (below FD_SETSIZE). */
+void fds_open(fd_set *set);
+/* Asserts that every descriptor opened since `before` was taken is
+ * close-on-exec; returns how many it checked. */
+int assert_new_fds_cloexec(const fd_set *before);
+
+/* Block (bounded) until thread tid sits in a selector system call. Returns
+ * 1 when seen, 0 if the platform cannot tell (the caller proceeds). */
+int wait_until_blocked_in_poll(pid_t tid);
+pid_t current_tid(void);
+
+/* Runs a suite (forked unless CK_FORK=no) and returns an exit status. */
+int run_suite(Suite *s);
+
+#endif

@@ -1,0 +1,269 @@
+/*
+ * Poll: creation, backends, timeouts, signals, capacity.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "helpers.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+START_TEST(test_backends_lists_each_built_in_backend)
+{
+    const char *const *names = cmio_backends();
+    ck_assert_ptr_nonnull(names);
+    ck_assert_int_ge(n_backends(), 1);
+#ifdef __linux__
+    ck_assert_str_eq(names[0], "epoll");
+#endif
+    for (int i = 0; names[i]; i++) {
+        cmio_poll *p = open_poll(i);
+        cmio_poll_free(p);
+    }
+}
+END_TEST
+
+START_TEST(test_poll_new_uses_default_backend)
+{
+    unsetenv("CMIO_BACKEND");
+    cmio_poll *p = NULL;
+    ck_assert_int_eq(cmio_poll_new(&p), 0);
+    ck_assert_str_eq(cmio_poll_backend(p), cmio_backends()[0]);
+    cmio_poll_free(p);
+}
+END_TEST
+
+START_TEST(test_poll_new_honours_cmio_backend_env)
+{
+    const char *name = cmio_backends()[_i];
+    cmio_poll *p = NULL;
+    ck_assert_int_eq(setenv("CMIO_BACKEND", name, 1), 0);
+    ck_assert_int_eq(cmio_poll_new(&p), 0);
+    ck_assert_str_eq(cmio_poll_backend(p), name);
+    cmio_poll_free(p);
+
+    ck_assert_int_eq(setenv("CMIO_BACKEND", "no-such-backend", 1), 0);
+    p = (cmio_poll *)&p;
+    ck_assert_int_eq(cmio_poll_new(&p), -ENOTSUP);
+    ck_assert_ptr_null(p);
+    unsetenv("CMIO_BACKEND");
+}
+END_TEST
+
+START_TEST(test_poll_new_rejects_bad_arguments)
+{
+    cmio_poll *p = NULL;
+    ck_assert_int_eq(cmio_poll_new(NULL), -EINVAL);
+    ck_assert_int_eq(cmio_poll_new_with_backend(NULL, "epoll"), -EINVAL);
+    ck_assert_int_eq(cmio_poll_new_with_backend(&p, NULL), -EINVAL);
+    ck_assert_int_eq(cmio_poll_new_with_backend(&p, "select"), -ENOTSUP);
+    ck_assert_int_eq(cmio_poll_new_with_backend(&p, ""), -ENOTSUP);
+    ck_assert_ptr_null(p);
+    ck_assert_ptr_null(cmio_poll_backend(NULL));
+    ck_assert_ptr_null(cmio_poll_registry(NULL));
+    cmio_poll_free(NULL);
+}
+END_TEST
+
+START_TEST(test_poll_rejects_null_arguments)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(4);
+    ck_assert_int_eq(cmio_poll_poll(NULL, ev, 0), -EINVAL);
+    ck_assert_int_eq(cmio_poll_poll(p, NULL, 0), -EINVAL);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+START_TEST(test_poll_zero_timeout_returns_at_once_with_nothing)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(4);
+    ck_assert_int_eq(cmio_poll_poll(p, ev, 0), 0);
+    ck_assert_uint_eq(cmio_events_len(ev), 0);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+START_TEST(test_poll_timeout_is_a_lower_bound)
+{
+    static const int timeouts[] = {1, 10, 60};
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(4);
+    for (size_t k = 0; k < sizeof(timeouts) / sizeof(timeouts[0]); k++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        ck_assert_int_eq(cmio_poll_poll(p, ev, timeouts[k]), 0);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        int64_t ns = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+        ck_assert_msg(ns >= (int64_t)timeouts[k] * 1000000, "timeout %d ms returned after %lld ns",
+                      timeouts[k], (long long)ns);
+    }
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+static void on_signal(int sig) { (void)sig; }
+
+struct interrupter {
+    pthread_t target;
+    pid_t tid;
+};
+
+static void *interrupt_poll(void *arg)
+{
+    struct interrupter *in = arg;
+    wait_until_blocked_in_poll(in->tid);
+    pthread_kill(in->target, SIGUSR1);
+    return NULL;
+}
+
+START_TEST(test_poll_interrupted_by_signal_returns_eintr)
+{
+    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(4);
+    struct interrupter in = {.target = pthread_self(), .tid = current_tid()};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, interrupt_poll, &in), 0);
+    ck_assert_int_eq(cmio_poll_poll(p, ev, 2 * WAIT_MS), -EINTR);
+    ck_assert_uint_eq(cmio_events_len(ev), 0);
+    pthread_join(t, NULL);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+START_TEST(test_events_new_rejects_bad_arguments)
+{
+    cmio_events *ev = NULL;
+    ck_assert_int_eq(cmio_events_new(NULL, 4), -EINVAL);
+    ck_assert_int_eq(cmio_events_new(&ev, 0), -EINVAL);
+    ck_assert_int_eq(cmio_events_new(&ev, (size_t)-1), -EINVAL);
+    ck_assert_ptr_null(ev);
+    cmio_events_free(NULL);
+    cmio_events_clear(NULL);
+    ck_assert_uint_eq(cmio_events_len(NULL), 0);
+    ck_assert_uint_eq(cmio_events_capacity(NULL), 0);
+    ck_assert_ptr_null(cmio_events_get(NULL, 0));
+    ck_assert_uint_eq(cmio_event_token(NULL), 0);
+    ck_assert(!cmio_event_is_readable(NULL));
+    ck_assert(!cmio_event_is_writable(NULL));
+    ck_assert(!cmio_event_is_error(NULL));
+    ck_assert(!cmio_event_is_read_closed(NULL));
+    ck_assert(!cmio_event_is_write_closed(NULL));
+    ck_assert(!cmio_event_is_priority(NULL));
+}
+END_TEST
+
+START_TEST(test_events_capacity_is_exact_and_clear_empties)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(3);
+    ck_assert_uint_eq(cmio_events_capacity(ev), 3);
+    ck_assert_uint_eq(cmio_events_len(ev), 0);
+    ck_assert_ptr_null(cmio_events_get(ev, 0));
+
+    int sv[2];
+    stream_pair(sv);
+    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], 7, CMIO_WRITABLE), 0);
+    ck_assert_int_eq(cmio_poll_poll(p, ev, WAIT_MS), 1);
+    ck_assert_uint_eq(cmio_events_len(ev), 1);
+    const cmio_event *e = cmio_events_get(ev, 0);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(cmio_event_token(e), 7);
+    ck_assert(cmio_event_is_writable(e));
+    ck_assert_ptr_null(cmio_events_get(ev, 1));
+    cmio_events_clear(ev);
+    ck_assert_uint_eq(cmio_events_len(ev), 0);
+    ck_assert_ptr_null(cmio_events_get(ev, 0));
+    ck_assert_uint_eq(cmio_events_capacity(ev), 3);
+    close(sv[0]);
+    close(sv[1]);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+START_TEST(test_readiness_beyond_capacity_is_delivered_later)
+{
+    enum { N = 10, CAP = 4 };
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(CAP);
+    int pairs[N][2];
+    int seen[N] = {0};
+    for (int k = 0; k < N; k++) {
+        stream_pair(pairs[k]);
+        put(pairs[k][1], 1);
+        ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), pairs[k][0], (cmio_token)k, CMIO_READABLE), 0);
+    }
+    int total = 0, polls = 0;
+    int64_t deadline = now_ms() + WAIT_MS;
+    while (total < N && polls < 100 && now_ms() < deadline) {
+        int n = cmio_poll_poll(p, ev, WAIT_MS);
+        polls++;
+        ck_assert_int_ge(n, 0);
+        ck_assert_int_le(n, CAP);
+        ck_assert_uint_eq(cmio_events_len(ev), (size_t)n);
+        for (int i = 0; i < n; i++) {
+            const cmio_event *e = cmio_events_get(ev, (size_t)i);
+            ck_assert_uint_lt(cmio_event_token(e), N);
+            ck_assert(cmio_event_is_readable(e));
+            seen[cmio_event_token(e)]++;
+            total++;
+        }
+    }
+    ck_assert_int_eq(total, N);
+    ck_assert_int_ge(polls, (N + CAP - 1) / CAP);
+    for (int k = 0; k < N; k++)
+        ck_assert_int_eq(seen[k], 1);
+    ck_assert_int_eq(cmio_poll_poll(p, ev, QUIET_MS), 0);
+    for (int k = 0; k < N; k++) {
+        close(pairs[k][0]);
+        close(pairs[k][1]);
+    }
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+START_TEST(test_strerror_describes_negative_and_positive_errno)
+{
+    ck_assert_str_eq(cmio_strerror(-EINVAL), strerror(EINVAL));
+    ck_assert_str_eq(cmio_strerror(EAGAIN), strerror(EAGAIN));
+    ck_assert_ptr_nonnull(cmio_strerror(-123456));
+    ck_assert_ptr_nonnull(cmio_strerror(0));
+}
+END_TEST
+
+static Suite *poll_suite(void)
+{
+    Suite *s = suite_create("poll");
+    TCase *tc = tcase_create("poll");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_backends_lists_each_built_in_backend);
+    tcase_add_test(tc, test_poll_new_uses_default_backend);
+    add_backend_test(tc, test_poll_new_honours_cmio_backend_env);
+    tcase_add_test(tc, test_poll_new_rejects_bad_arguments);
+    add_backend_test(tc, test_poll_rejects_null_arguments);
+    add_backend_test(tc, test_poll_zero_timeout_returns_at_once_with_nothing);
+    add_backend_test(tc, test_poll_timeout_is_a_lower_bound);
+    add_backend_test(tc, test_poll_interrupted_by_signal_returns_eintr);
+    tcase_add_test(tc, test_events_new_rejects_bad_arguments);
+    add_backend_test(tc, test_events_capacity_is_exact_and_clear_empties);
+    add_backend_test(tc, test_readiness_beyond_capacity_is_delivered_later);
+    tcase_add_test(tc, test_strerror_describes_negative_and_positive_errno);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(poll_suite()); }

@@ -1,0 +1,497 @@
+/*
+ * Registry: the edge-triggered contract, registration errors, clones and
+ * registration from other threads.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "helpers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A poll, an events buffer and a registered socketpair per test. */
+struct fixture {
+    cmio_poll *p;
+    cmio_events *ev;
+    cmio_registry *r;
+    int sv[2]; /* sv[0] registered, sv[1] the peer */
+};
+
+static void setup(struct fixture *f, int backend, cmio_interest interest)
+{
+    f->p = open_poll(backend);
+    f->ev = open_events(16);
+    f->r = cmio_poll_registry(f->p);
+    ck_assert_ptr_nonnull(f->r);
+    stream_pair(f->sv);
+    ck_assert_int_eq(cmio_registry_register(f->r, f->sv[0], 1, interest), 0);
+}
+
+static void teardown(struct fixture *f)
+{
+    if (f->sv[0] >= 0)
+        close(f->sv[0]);
+    if (f->sv[1] >= 0)
+        close(f->sv[1]);
+    cmio_events_free(f->ev);
+    cmio_poll_free(f->p);
+}
+
+START_TEST(test_no_event_before_data)
+{
+    struct fixture f;
+    setup(&f, _i, CMIO_READABLE);
+    ck_assert_int_eq(count_events(f.p, f.ev, 1, QUIET_MS), 0);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(test_one_event_per_edge_and_none_after_draining)
+{
+    struct fixture f;
+    setup(&f, _i, CMIO_READABLE);
+    put(f.sv[1], 10);
+    uint32_t seen = wait_for(f.p, f.ev, 1, CMIO_EVENT_READABLE, WAIT_MS);
+    ck_assert(seen & CMIO_EVENT_READABLE);
+    ck_assert(!(seen & (CMIO_EVENT_ERROR | CMIO_EVENT_READ_CLOSED | CMIO_EVENT_WRITABLE)));
+    /* Unread data is not reported again: no busy loop. */
+    ck_assert_int_eq(count_events(f.p, f.ev, 1, QUIET_MS), 0);
+    ck_assert_uint_eq(drain(f.sv[0]), 10);
+    ck_assert_int_eq(count_events(f.p, f.ev, 1, QUIET_MS), 0);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(test_new_event_after_new_data)
+{
+    struct fixture f;
+    setup(&f, _i, CMIO_READABLE);
+    for (int round = 0; round < 3; round++) {
+        put(f.sv[1], 5);
+        ck_assert(wait_for(f.p, f.ev, 1, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
+        ck_assert_uint_eq(drain(f.sv[0]), 5);
+    }
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(test_writable_reported_once_while_it_stays_writable)
+{
+    struct fixture f;
+    setup(&f, _i, CMIO_WRITABLE);
+    ck_assert(wait_for(f.p, f.ev, 1, CMIO_EVENT_WRITABLE, WAIT_MS) & CMIO_EVENT_WRITABLE);
+    ck_assert_int_eq(count_events(f.p, f.ev, 1, QUIET_MS), 0);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(test_reregister_replaces_token_and_interest)
+{
+    struct fixture f;
+    setup(&f, _i, CMIO_READABLE);
+    ck_assert_int_eq(cmio_registry_reregister(f.r, f.sv[0], 2, CMIO_WRITABLE), 0);
+    uint32_t seen = wait_for(f.p, f.ev, 2, CMIO_EVENT_WRITABLE, WAIT_MS);
+    ck_assert(seen & CMIO_EVENT_WRITABLE);
+    /* Readable is no longer asked for, and token 1 is gone. */
+    put(f.sv[1], 3);
+    int ones = 0, twos = 0;
+    int64_t deadline = now_ms() + QUIET_MS;
+    while (now_ms() < deadline) {
+        ck_assert_int_ge(cmio_poll_poll(f.p, f.ev, QUIET_MS), 0);
+        for (size_t i = 0; i < cmio_events_len(f.ev); i++) {
+            const cmio_event *e = cmio_events_get(f.ev, i);
+            ones += cmio_event_token(e) == 1;
+            twos += cmio_event_token(e) == 2 && cmio_event_is_readable(e);
+        }
+    }
+    ck_assert_int_eq(ones, 0);
+    ck_assert_int_eq(twos, 0);
+    /* Back to readable under a third token: the pending data is reported. */
+    ck_assert_int_eq(cmio_registry_reregister(f.r, f.sv[0], 3, CMIO_READABLE), 0);
+    ck_assert(wait_for(f.p, f.ev, 3, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(test_deregister_stops_events)
+{
+    struct fixture f;
+    setup(&f, _i, CMIO_READABLE | CMIO_WRITABLE);
+    ck_assert_int_eq(cmio_registry_deregister(f.r, f.sv[0]), 0);
+    put(f.sv[1], 4);
+    ck_assert_int_eq(count_events(f.p, f.ev, 1, QUIET_MS), 0);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(test_register_again_after_deregister)
+{
+    struct fixture f;
+    setup(&f, _i, CMIO_READABLE);
+    ck_assert_int_eq(cmio_registry_deregister(f.r, f.sv[0]), 0);
+    ck_assert_int_eq(cmio_registry_register(f.r, f.sv[0], 9, CMIO_READABLE), 0);
+    put(f.sv[1], 1);
+    ck_assert(wait_for(f.p, f.ev, 9, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(test_read_closed_when_peer_closes)
+{
+    struct fixture f;
+    setup(&f, _i, CMIO_READABLE);
+    put(f.sv[1], 2);
+    close(f.sv[1]);
+    f.sv[1] = -1;
+    uint32_t seen = wait_for(f.p, f.ev, 1, CMIO_EVENT_READ_CLOSED, WAIT_MS);
+    ck_assert(seen & CMIO_EVENT_READ_CLOSED);
+    ck_assert(seen & CMIO_EVENT_READABLE);
+    /* The bytes sent before the close are still there. */
+    ck_assert_uint_eq(drain(f.sv[0]), 2);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(test_read_closed_when_peer_shuts_down_writing)
+{
+    struct fixture f;
+    setup(&f, _i, CMIO_READABLE);
+    ck_assert_int_eq(shutdown(f.sv[1], SHUT_WR), 0);
+    uint32_t seen = wait_for(f.p, f.ev, 1, CMIO_EVENT_READ_CLOSED, WAIT_MS);
+    ck_assert(seen & CMIO_EVENT_READ_CLOSED);
+    ck_assert(!(seen & CMIO_EVENT_WRITE_CLOSED));
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(test_hang_up_reported_whatever_the_interest)
+{
+    struct fixture f;
+    setup(&f, _i, CMIO_WRITABLE);
+    ck_assert(wait_for(f.p, f.ev, 1, CMIO_EVENT_WRITABLE, WAIT_MS));
+    close(f.sv[1]);
+    f.sv[1] = -1;
+    uint32_t seen = wait_for(f.p, f.ev, 1, CMIO_EVENT_WRITE_CLOSED, WAIT_MS);
+    ck_assert(seen & CMIO_EVENT_WRITE_CLOSED);
+    ck_assert(seen & CMIO_EVENT_READ_CLOSED);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(test_error_flag_on_refused_connection)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(8);
+    /* A loopback port with nothing listening: bound, never listened on. */
+    int holder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    ck_assert_int_eq(bind(holder, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(holder, (struct sockaddr *)&a, &len), 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(c, 0);
+    int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+    ck_assert(rc < 0 && errno == EINPROGRESS);
+    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), c, 5, CMIO_WRITABLE), 0);
+    uint32_t seen = wait_for(p, ev, 5, CMIO_EVENT_ERROR, WAIT_MS);
+    ck_assert(seen & CMIO_EVENT_ERROR);
+    ck_assert(seen & CMIO_EVENT_WRITE_CLOSED);
+    int err = 0;
+    socklen_t elen = sizeof(err);
+    ck_assert_int_eq(getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &elen), 0);
+    ck_assert_int_eq(err, ECONNREFUSED);
+    close(c);
+    close(holder);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+START_TEST(test_error_flag_when_peer_resets)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(8);
+    int sv[2];
+    tcp_pair(sv);
+    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], 6, CMIO_READABLE), 0);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* close sends RST */
+    ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    close(sv[1]);
+    uint32_t seen = wait_for(p, ev, 6, CMIO_EVENT_ERROR | CMIO_EVENT_READ_CLOSED, WAIT_MS);
+    ck_assert(seen & CMIO_EVENT_ERROR);
+    ck_assert(seen & CMIO_EVENT_READ_CLOSED);
+    ck_assert(seen & CMIO_EVENT_WRITE_CLOSED);
+    close(sv[0]);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+START_TEST(test_priority_data_reported_where_supported)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(8);
+    int sv[2];
+    tcp_pair(sv);
+    int rc = cmio_registry_register(cmio_poll_registry(p), sv[1], 8, CMIO_PRIORITY);
+    if (!(cmio__poll_caps(p) & CMIO__SEL_PRIORITY)) {
+        ck_assert_int_eq(rc, -ENOTSUP);
+    } else {
+        ck_assert_int_eq(rc, 0);
+        char b = '!';
+        ck_assert_int_eq(send(sv[0], &b, 1, MSG_OOB | MSG_NOSIGNAL), 1);
+        uint32_t seen = wait_for(p, ev, 8, CMIO_EVENT_PRIORITY, WAIT_MS);
+        ck_assert(seen & CMIO_EVENT_PRIORITY);
+    }
+    close(sv[0]);
+    close(sv[1]);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+START_TEST(test_registration_errors)
+{
+    struct fixture f;
+    setup(&f, _i, CMIO_READABLE);
+    ck_assert_int_eq(cmio_registry_register(f.r, f.sv[0], 1, CMIO_READABLE), -EEXIST);
+    ck_assert_int_eq(cmio_registry_reregister(f.r, f.sv[1], 1, CMIO_READABLE), -ENOENT);
+    ck_assert_int_eq(cmio_registry_deregister(f.r, f.sv[1]), -ENOENT);
+    ck_assert_int_eq(cmio_registry_deregister(f.r, f.sv[0]), 0);
+    ck_assert_int_eq(cmio_registry_deregister(f.r, f.sv[0]), -ENOENT);
+
+    int closed = dup(f.sv[1]);
+    ck_assert_int_ge(closed, 0);
+    close(closed);
+    ck_assert_int_eq(cmio_registry_register(f.r, closed, 1, CMIO_READABLE), -EBADF);
+    ck_assert_int_eq(cmio_registry_reregister(f.r, closed, 1, CMIO_READABLE), -EBADF);
+    ck_assert_int_eq(cmio_registry_deregister(f.r, closed), -EBADF);
+    ck_assert_int_eq(cmio_registry_register(f.r, -1, 1, CMIO_READABLE), -EBADF);
+    ck_assert_int_eq(cmio_registry_reregister(f.r, -1, 1, CMIO_READABLE), -EBADF);
+    ck_assert_int_eq(cmio_registry_deregister(f.r, -1), -EBADF);
+
+    ck_assert_int_eq(cmio_registry_register(f.r, f.sv[1], 1, 0), -EINVAL);
+    ck_assert_int_eq(cmio_registry_register(f.r, f.sv[1], 1, 0x80), -EINVAL);
+    ck_assert_int_eq(cmio_registry_reregister(f.r, f.sv[1], 1, 0), -EINVAL);
+    ck_assert_int_eq(cmio_registry_register(NULL, f.sv[1], 1, CMIO_READABLE), -EINVAL);
+    ck_assert_int_eq(cmio_registry_reregister(NULL, f.sv[1], 1, CMIO_READABLE), -EINVAL);
+    ck_assert_int_eq(cmio_registry_deregister(NULL, f.sv[1]), -EINVAL);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(test_clone_shares_registrations)
+{
+    struct fixture f;
+    setup(&f, _i, CMIO_READABLE);
+    cmio_registry *clone = NULL;
+    ck_assert_int_eq(cmio_registry_try_clone(NULL, &clone), -EINVAL);
+    ck_assert_int_eq(cmio_registry_try_clone(f.r, NULL), -EINVAL);
+    ck_assert_int_eq(cmio_registry_try_clone(f.r, &clone), 0);
+    ck_assert_ptr_nonnull(clone);
+    /* Registered through the poll's registry: the clone sees it too. */
+    ck_assert_int_eq(cmio_registry_register(clone, f.sv[0], 1, CMIO_READABLE), -EEXIST);
+    ck_assert_int_eq(cmio_registry_register(clone, f.sv[1], 2, CMIO_READABLE), 0);
+    put(f.sv[0], 1);
+    ck_assert(wait_for(f.p, f.ev, 2, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
+    ck_assert_int_eq(cmio_registry_deregister(f.r, f.sv[1]), 0);
+    /* Freeing a clone leaves the poll working; freeing the poll's own
+     * registry does nothing. */
+    cmio_registry_free(clone);
+    cmio_registry_free(f.r);
+    cmio_registry_free(NULL);
+    put(f.sv[1], 1);
+    ck_assert(wait_for(f.p, f.ev, 1, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(test_descriptors_are_close_on_exec)
+{
+    fd_set before;
+    fds_open(&before);
+    cmio_poll *p = open_poll(_i);
+    cmio_registry *clone = NULL;
+    cmio_waker *w = NULL;
+    ck_assert_int_eq(cmio_registry_try_clone(cmio_poll_registry(p), &clone), 0);
+    ck_assert_int_eq(cmio_waker_new(clone, 1, &w), 0);
+    ck_assert_int_ge(assert_new_fds_cloexec(&before), 3);
+    cmio_waker_free(w);
+    cmio_registry_free(clone);
+    cmio_poll_free(p);
+}
+END_TEST
+
+START_TEST(test_clone_outlives_poll)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_registry *clone = NULL;
+    ck_assert_int_eq(cmio_registry_try_clone(cmio_poll_registry(p), &clone), 0);
+    /* A registry works after the poll that it was cloned from is gone. */
+    cmio_poll_free(p);
+    int sv[2];
+    stream_pair(sv);
+    ck_assert_int_eq(cmio_registry_register(clone, sv[0], 1, CMIO_READABLE), 0);
+    ck_assert_int_eq(cmio_registry_deregister(clone, sv[0]), 0);
+    cmio_registry_free(clone);
+    close(sv[0]);
+    close(sv[1]);
+}
+END_TEST
+
+struct remote {
+    cmio_registry *clone;
+    pid_t poll_tid;
+    int fd;
+    int result;
+};
+
+static void *register_when_blocked(void *arg)
+{
+    struct remote *rm = arg;
+    wait_until_blocked_in_poll(rm->poll_tid);
+    rm->result = cmio_registry_register(rm->clone, rm->fd, 42, CMIO_READABLE);
+    return NULL;
+}
+
+START_TEST(test_register_from_other_thread_wakes_blocked_poll)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(8);
+    int sv[2];
+    stream_pair(sv);
+    put(sv[1], 1); /* already readable before it is registered */
+    struct remote rm = {.poll_tid = current_tid(), .fd = sv[0], .result = 1};
+    ck_assert_int_eq(cmio_registry_try_clone(cmio_poll_registry(p), &rm.clone), 0);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, register_when_blocked, &rm), 0);
+    int n = cmio_poll_poll(p, ev, 4 * WAIT_MS);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(rm.result, 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_uint_eq(cmio_event_token(cmio_events_get(ev, 0)), 42);
+    ck_assert(cmio_event_is_readable(cmio_events_get(ev, 0)));
+    cmio_registry_free(rm.clone);
+    close(sv[0]);
+    close(sv[1]);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+/* mio's registry_operations_are_thread_safe: threads register, reregister
+ * and deregister their own descriptors at once through their own clones. */
+enum { WORKERS = 4, WORKER_ROUNDS = 200 };
+
+struct worker {
+    cmio_registry *clone;
+    int sv[2];
+    cmio_token token;
+    atomic_int *go;
+    int failures;
+};
+
+static void *churn(void *arg)
+{
+    struct worker *w = arg;
+    while (!atomic_load(w->go))
+        ;
+    for (int k = 0; k < WORKER_ROUNDS; k++) {
+        w->failures += cmio_registry_register(w->clone, w->sv[0], w->token, CMIO_READABLE) != 0;
+        w->failures += cmio_registry_reregister(w->clone, w->sv[0], w->token, CMIO_WRITABLE) != 0;
+        w->failures += cmio_registry_deregister(w->clone, w->sv[0]) != 0;
+    }
+    w->failures += cmio_registry_register(w->clone, w->sv[0], w->token, CMIO_READABLE) != 0;
+    return NULL;
+}
+
+START_TEST(test_registry_operations_are_thread_safe)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(WORKERS);
+    atomic_int go = 0;
+    struct worker w[WORKERS];
+    pthread_t t[WORKERS];
+    for (int k = 0; k < WORKERS; k++) {
+        w[k] = (struct worker){.token = (cmio_token)(100 + k), .go = &go};
+        stream_pair(w[k].sv);
+        ck_assert_int_eq(cmio_registry_try_clone(cmio_poll_registry(p), &w[k].clone), 0);
+        ck_assert_int_eq(pthread_create(&t[k], NULL, churn, &w[k]), 0);
+    }
+    atomic_store(&go, 1);
+    for (int k = 0; k < WORKERS; k++)
+        pthread_join(t[k], NULL);
+    for (int k = 0; k < WORKERS; k++) {
+        ck_assert_int_eq(w[k].failures, 0);
+        put(w[k].sv[1], 1);
+    }
+    /* Every final registration holds: one readable event per worker. */
+    int seen[WORKERS] = {0}, total = 0;
+    int64_t deadline = now_ms() + WAIT_MS;
+    while (total < WORKERS && now_ms() < deadline) {
+        ck_assert_int_ge(cmio_poll_poll(p, ev, QUIET_MS), 0);
+        for (size_t i = 0; i < cmio_events_len(ev); i++) {
+            const cmio_event *e = cmio_events_get(ev, i);
+            ck_assert_uint_ge(cmio_event_token(e), 100);
+            ck_assert_uint_lt(cmio_event_token(e), 100 + WORKERS);
+            ck_assert(cmio_event_is_readable(e));
+            total += seen[cmio_event_token(e) - 100]++ == 0;
+        }
+    }
+    ck_assert_int_eq(total, WORKERS);
+    for (int k = 0; k < WORKERS; k++) {
+        cmio_registry_free(w[k].clone);
+        close(w[k].sv[0]);
+        close(w[k].sv[1]);
+    }
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+static Suite *registry_suite(void)
+{
+    Suite *s = suite_create("registry");
+    TCase *edge = tcase_create("edge");
+    tcase_set_timeout(edge, 30);
+    add_backend_test(edge, test_no_event_before_data);
+    add_backend_test(edge, test_one_event_per_edge_and_none_after_draining);
+    add_backend_test(edge, test_new_event_after_new_data);
+    add_backend_test(edge, test_writable_reported_once_while_it_stays_writable);
+    add_backend_test(edge, test_reregister_replaces_token_and_interest);
+    add_backend_test(edge, test_deregister_stops_events);
+    add_backend_test(edge, test_register_again_after_deregister);
+    suite_add_tcase(s, edge);
+
+    TCase *flags = tcase_create("flags");
+    tcase_set_timeout(flags, 30);
+    add_backend_test(flags, test_read_closed_when_peer_closes);
+    add_backend_test(flags, test_read_closed_when_peer_shuts_down_writing);
+    add_backend_test(flags, test_hang_up_reported_whatever_the_interest);
+    add_backend_test(flags, test_error_flag_on_refused_connection);
+    add_backend_test(flags, test_error_flag_when_peer_resets);
+    add_backend_test(flags, test_priority_data_reported_where_supported);
+    suite_add_tcase(s, flags);
+
+    TCase *errors = tcase_create("errors");
+    add_backend_test(errors, test_registration_errors);
+    suite_add_tcase(s, errors);
+
+    TCase *clones = tcase_create("clones");
+    tcase_set_timeout(clones, 60);
+    add_backend_test(clones, test_clone_shares_registrations);
+    add_backend_test(clones, test_descriptors_are_close_on_exec);
+    add_backend_test(clones, test_clone_outlives_poll);
+    add_backend_test(clones, test_register_from_other_thread_wakes_blocked_poll);
+    add_backend_test(clones, test_registry_operations_are_thread_safe);
+    suite_add_tcase(s, clones);
+    return s;
+}
+
+int main(void) { return run_suite(registry_suite()); }
