@@ -20,9 +20,14 @@
 #ifndef CMIO_H
 #define CMIO_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -353,6 +358,398 @@ CMIO_API int cmio_waker_wake(cmio_waker *w);
  * another thread may still call cmio_waker_wake() on it.
  */
 CMIO_API void cmio_waker_free(cmio_waker *w);
+
+/* ======================================================================== */
+/* Net: non-blocking sockets and pipes with mio's interface                 */
+/* ======================================================================== */
+/*
+ * Every socket type is a value struct holding one descriptor, created into
+ * caller storage and released by its *_close() function, which is idempotent
+ * (it sets fd to -1). Register `sock.fd` with a registry. Every descriptor
+ * cmio creates or accepts is non-blocking and close-on-exec.
+ *
+ * Errors common to every function below, not repeated in each comment:
+ *  -EINVAL  a NULL pointer where one is required (a buffer may be NULL only
+ *           with length 0), or an address of the wrong family;
+ *  -EBADF   the socket is closed (fd < 0) or its fd is not a descriptor;
+ *  -EAGAIN  the operation would block: wait for the next event.
+ * Any other error is the system call's errno, negated.
+ *
+ * Reads and writes never raise SIGPIPE: writing to a connection the peer has
+ * closed returns -EPIPE (or -ECONNRESET). Nothing in the net layer
+ * allocates. The functions are as thread-safe as the system calls beneath
+ * them; a socket struct itself is not locked.
+ */
+
+/**
+ * A socket address of any family cmio handles (mio's SocketAddr and
+ * std::os::unix::net::SocketAddr): `u.sa.sa_family` says which member holds;
+ * `len` is the length the kernel uses.
+ */
+typedef struct cmio_sockaddr {
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+        struct sockaddr_un un;
+        struct sockaddr_storage storage;
+    } u;
+    socklen_t len;
+} cmio_sockaddr;
+
+/** How to shut a connection down (std::net::Shutdown). */
+typedef enum { CMIO_SHUTDOWN_READ, CMIO_SHUTDOWN_WRITE, CMIO_SHUTDOWN_BOTH } cmio_shutdown;
+
+/** Longest text cmio_sockaddr_format() writes for an IP address, with NUL. */
+#define CMIO_SOCKADDR_STRLEN 72
+
+/**
+ * Parse exactly "a.b.c.d:port" or "[ipv6]:port" (the IPv6 part may end in
+ * "%scope", a numeric scope id or an interface name) into an IPv4 or IPv6
+ * address. Host names, missing or out-of-range ports (above 65535), spaces
+ * and extra characters are rejected.
+ * Errors: -EINVAL for NULL or any text not of that form.
+ */
+CMIO_API int cmio_sockaddr_parse(cmio_sockaddr *out, const char *text);
+
+/**
+ * Write an address as text, NUL-terminated: "a.b.c.d:port", "[ipv6]:port"
+ * (with "%scope" when it has a scope id), a Unix path as it is, an abstract
+ * Unix name as "@name", an unnamed Unix address as "". Returns the length
+ * written without the NUL.
+ * Errors: -EINVAL for NULL arguments or an unknown family; -ENOSPC when
+ * `size` cannot hold the text and its NUL (the buffer is then "" if size > 0).
+ */
+CMIO_API int cmio_sockaddr_format(const cmio_sockaddr *a, char *buf, size_t size);
+
+/**
+ * An AF_UNIX address for a filesystem path.
+ * Errors: -EINVAL for NULL or an empty path; -ENAMETOOLONG when the path
+ * does not fit in sun_path with its NUL.
+ */
+CMIO_API int cmio_sockaddr_from_path(cmio_sockaddr *out, const char *path);
+
+/**
+ * An AF_UNIX address in Linux's abstract namespace (mio/std's
+ * SocketAddr::from_abstract_name): `len` bytes of `name`, which may hold
+ * any bytes.
+ * Errors: -EINVAL for NULL name with len > 0; -ENAMETOOLONG when it does
+ * not fit; -ENOTSUP where the OS has no abstract namespace.
+ */
+CMIO_API int cmio_sockaddr_from_abstract(cmio_sockaddr *out, const void *name, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* TCP                                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cmio_tcp_listener { int fd; } cmio_tcp_listener;
+typedef struct cmio_tcp_stream { int fd; } cmio_tcp_stream;
+
+/**
+ * Bind a listening TCP socket to an IPv4 or IPv6 address with SO_REUSEADDR
+ * and a backlog of SOMAXCONN (mio's TcpListener::bind). Port 0 picks a free
+ * port: read it back with cmio_tcp_listener_local_addr().
+ * Errors: -EADDRINUSE when the address is taken; -EADDRNOTAVAIL; -EACCES.
+ * On failure out->fd is -1 and nothing is left open.
+ */
+CMIO_API int cmio_tcp_listener_bind(cmio_tcp_listener *out, const cmio_sockaddr *addr);
+
+/**
+ * Accept one pending connection into `out` (non-blocking, close-on-exec),
+ * storing the peer's address in `peer` unless it is NULL.
+ * Errors: -EAGAIN when no connection is pending (accept until then after
+ * each event); -EMFILE/-ENFILE when descriptors run out (the connection stays
+ * queued: see docs/guide.md); -ECONNABORTED.
+ */
+CMIO_API int cmio_tcp_listener_accept(cmio_tcp_listener *l, cmio_tcp_stream *out, cmio_sockaddr *peer);
+
+/** The address the listener is bound to. */
+CMIO_API int cmio_tcp_listener_local_addr(const cmio_tcp_listener *l, cmio_sockaddr *out);
+
+/** Set IP_TTL (IPv4) or IPV6_UNICAST_HOPS (IPv6). Errors: -EINVAL for ttl above 255. */
+CMIO_API int cmio_tcp_listener_set_ttl(cmio_tcp_listener *l, uint32_t ttl);
+
+/** Read the TTL (hop limit) into *out. */
+CMIO_API int cmio_tcp_listener_ttl(const cmio_tcp_listener *l, uint32_t *out);
+
+/** The pending socket error (SO_ERROR) as a negative errno, or 0; reading clears it. */
+CMIO_API int cmio_tcp_listener_take_error(cmio_tcp_listener *l);
+
+/**
+ * Adopt a listening descriptor (mio's from_std): make it non-blocking and
+ * close-on-exec and store it in out. The descriptor is not closed on error.
+ */
+CMIO_API int cmio_tcp_listener_from_fd(cmio_tcp_listener *out, int fd);
+
+/** Close the listener and set l->fd to -1. Idempotent; NULL is ignored. */
+CMIO_API void cmio_tcp_listener_close(cmio_tcp_listener *l);
+
+/**
+ * Start a non-blocking connection to an IPv4 or IPv6 address (mio's
+ * TcpStream::connect): success means "in progress". The procedure mio
+ * documents: register the stream CMIO_WRITABLE, wait for an event, call
+ * cmio_tcp_stream_take_error() (a refused connection shows here, as
+ * -ECONNREFUSED), then cmio_tcp_stream_peer_addr(): -ENOTCONN means not
+ * connected yet, wait for the next event.
+ * Errors: -ENETUNREACH and other immediate failures. On failure out->fd is
+ * -1.
+ */
+CMIO_API int cmio_tcp_stream_connect(cmio_tcp_stream *out, const cmio_sockaddr *addr);
+
+/** Read up to len bytes. Returns the count, 0 at end of stream, or -EAGAIN. */
+CMIO_API ssize_t cmio_tcp_stream_read(cmio_tcp_stream *s, void *buf, size_t len);
+
+/** Write up to len bytes; returns the count. -EPIPE/-ECONNRESET when the peer is gone; never SIGPIPE. */
+CMIO_API ssize_t cmio_tcp_stream_write(cmio_tcp_stream *s, const void *buf, size_t len);
+
+/** Scatter read into iovcnt buffers (mio's read_vectored). Errors: -EINVAL for iovcnt < 0 or > IOV_MAX. */
+CMIO_API ssize_t cmio_tcp_stream_readv(cmio_tcp_stream *s, const struct iovec *iov, int iovcnt);
+
+/** Gather write from iovcnt buffers (write_vectored); never SIGPIPE. Errors as readv and write. */
+CMIO_API ssize_t cmio_tcp_stream_writev(cmio_tcp_stream *s, const struct iovec *iov, int iovcnt);
+
+/** Read without removing the data from the queue (MSG_PEEK). */
+CMIO_API ssize_t cmio_tcp_stream_peek(cmio_tcp_stream *s, void *buf, size_t len);
+
+/** Shut down reading, writing or both. Errors: -EINVAL for an unknown how; -ENOTCONN. */
+CMIO_API int cmio_tcp_stream_shutdown(cmio_tcp_stream *s, cmio_shutdown how);
+
+/** Set TCP_NODELAY (disable Nagle's algorithm) on or off. */
+CMIO_API int cmio_tcp_stream_set_nodelay(cmio_tcp_stream *s, bool on);
+
+/** Read TCP_NODELAY into *out. */
+CMIO_API int cmio_tcp_stream_nodelay(const cmio_tcp_stream *s, bool *out);
+
+/** Set the TTL (hop limit). Errors: -EINVAL for ttl above 255. */
+CMIO_API int cmio_tcp_stream_set_ttl(cmio_tcp_stream *s, uint32_t ttl);
+
+/** Read the TTL (hop limit) into *out. */
+CMIO_API int cmio_tcp_stream_ttl(const cmio_tcp_stream *s, uint32_t *out);
+
+/** The local address of the stream. */
+CMIO_API int cmio_tcp_stream_local_addr(const cmio_tcp_stream *s, cmio_sockaddr *out);
+
+/** The peer's address. Errors: -ENOTCONN while not (yet) connected. */
+CMIO_API int cmio_tcp_stream_peer_addr(const cmio_tcp_stream *s, cmio_sockaddr *out);
+
+/** The pending socket error (SO_ERROR) as a negative errno, or 0; reading clears it. */
+CMIO_API int cmio_tcp_stream_take_error(cmio_tcp_stream *s);
+
+/** Adopt a connected (or connecting) TCP descriptor; see cmio_tcp_listener_from_fd(). */
+CMIO_API int cmio_tcp_stream_from_fd(cmio_tcp_stream *out, int fd);
+
+/** Close the stream and set s->fd to -1. Idempotent; NULL is ignored. Deregister first. */
+CMIO_API void cmio_tcp_stream_close(cmio_tcp_stream *s);
+
+/* ------------------------------------------------------------------------ */
+/* UDP                                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cmio_udp_socket { int fd; } cmio_udp_socket;
+
+/** Bind a UDP socket to an IPv4 or IPv6 address (port 0: any free port). Errors: -EADDRINUSE. */
+CMIO_API int cmio_udp_socket_bind(cmio_udp_socket *out, const cmio_sockaddr *addr);
+
+/** Send one datagram to `to`. Returns the bytes sent. Errors: -EMSGSIZE when too large. */
+CMIO_API ssize_t cmio_udp_socket_send_to(cmio_udp_socket *s, const void *buf, size_t len,
+                                         const cmio_sockaddr *to);
+
+/**
+ * Receive one datagram, storing its sender in `from` unless NULL. Returns
+ * its length (a datagram longer than len is truncated to len).
+ */
+CMIO_API ssize_t cmio_udp_socket_recv_from(cmio_udp_socket *s, void *buf, size_t len, cmio_sockaddr *from);
+
+/** As recv_from, but the datagram stays queued (MSG_PEEK). */
+CMIO_API ssize_t cmio_udp_socket_peek_from(cmio_udp_socket *s, void *buf, size_t len, cmio_sockaddr *from);
+
+/** Set the default destination and accept datagrams only from `addr`. */
+CMIO_API int cmio_udp_socket_connect(cmio_udp_socket *s, const cmio_sockaddr *addr);
+
+/** Send to the connected address. Errors: -EDESTADDRREQ when not connected; -ECONNREFUSED. */
+CMIO_API ssize_t cmio_udp_socket_send(cmio_udp_socket *s, const void *buf, size_t len);
+
+/** Receive from the connected address. */
+CMIO_API ssize_t cmio_udp_socket_recv(cmio_udp_socket *s, void *buf, size_t len);
+
+/** As recv, but the datagram stays queued. */
+CMIO_API ssize_t cmio_udp_socket_peek(cmio_udp_socket *s, void *buf, size_t len);
+
+/** Set or clear SO_BROADCAST. */
+CMIO_API int cmio_udp_socket_set_broadcast(cmio_udp_socket *s, bool on);
+/** Read SO_BROADCAST into *out. */
+CMIO_API int cmio_udp_socket_broadcast(const cmio_udp_socket *s, bool *out);
+
+/** Set IP_MULTICAST_LOOP (IPv4 sockets). */
+CMIO_API int cmio_udp_socket_set_multicast_loop_v4(cmio_udp_socket *s, bool on);
+/** Read IP_MULTICAST_LOOP into *out. */
+CMIO_API int cmio_udp_socket_multicast_loop_v4(const cmio_udp_socket *s, bool *out);
+/** Set IP_MULTICAST_TTL. Errors: -EINVAL above 255. */
+CMIO_API int cmio_udp_socket_set_multicast_ttl_v4(cmio_udp_socket *s, uint32_t ttl);
+/** Read IP_MULTICAST_TTL into *out. */
+CMIO_API int cmio_udp_socket_multicast_ttl_v4(const cmio_udp_socket *s, uint32_t *out);
+/** Set IPV6_MULTICAST_LOOP (IPv6 sockets). */
+CMIO_API int cmio_udp_socket_set_multicast_loop_v6(cmio_udp_socket *s, bool on);
+/** Read IPV6_MULTICAST_LOOP into *out. */
+CMIO_API int cmio_udp_socket_multicast_loop_v6(const cmio_udp_socket *s, bool *out);
+
+/** Set the TTL (hop limit) of unicast datagrams. Errors: -EINVAL above 255. */
+CMIO_API int cmio_udp_socket_set_ttl(cmio_udp_socket *s, uint32_t ttl);
+/** Read the TTL (hop limit) into *out. */
+CMIO_API int cmio_udp_socket_ttl(const cmio_udp_socket *s, uint32_t *out);
+
+/** Join the IPv4 multicast group `multiaddr` on the interface with address `iface` (INADDR_ANY: any). */
+CMIO_API int cmio_udp_socket_join_multicast_v4(cmio_udp_socket *s, const struct in_addr *multiaddr,
+                                               const struct in_addr *iface);
+/** Leave an IPv4 multicast group joined with cmio_udp_socket_join_multicast_v4(). */
+CMIO_API int cmio_udp_socket_leave_multicast_v4(cmio_udp_socket *s, const struct in_addr *multiaddr,
+                                                const struct in_addr *iface);
+/** Join the IPv6 multicast group `multiaddr` on interface index `iface` (0: any). */
+CMIO_API int cmio_udp_socket_join_multicast_v6(cmio_udp_socket *s, const struct in6_addr *multiaddr,
+                                               unsigned iface);
+/** Leave an IPv6 multicast group. */
+CMIO_API int cmio_udp_socket_leave_multicast_v6(cmio_udp_socket *s, const struct in6_addr *multiaddr,
+                                                unsigned iface);
+
+/** Read IPV6_V6ONLY into *out (IPv6 sockets). */
+CMIO_API int cmio_udp_socket_only_v6(const cmio_udp_socket *s, bool *out);
+/**
+ * Set IPV6_V6ONLY. The kernel accepts it only before the socket is bound,
+ * so on a socket from cmio_udp_socket_bind() it returns -EINVAL; use it on
+ * an unbound IPv6 socket adopted with cmio_udp_socket_from_fd().
+ */
+CMIO_API int cmio_udp_socket_set_only_v6(cmio_udp_socket *s, bool on);
+
+/** The local address. */
+CMIO_API int cmio_udp_socket_local_addr(const cmio_udp_socket *s, cmio_sockaddr *out);
+/** The connected address. Errors: -ENOTCONN when not connected. */
+CMIO_API int cmio_udp_socket_peer_addr(const cmio_udp_socket *s, cmio_sockaddr *out);
+/** The pending socket error as a negative errno, or 0; reading clears it. */
+CMIO_API int cmio_udp_socket_take_error(cmio_udp_socket *s);
+/** Adopt a UDP descriptor; see cmio_tcp_listener_from_fd(). */
+CMIO_API int cmio_udp_socket_from_fd(cmio_udp_socket *out, int fd);
+/** Close the socket and set s->fd to -1. Idempotent; NULL is ignored. */
+CMIO_API void cmio_udp_socket_close(cmio_udp_socket *s);
+
+/* ------------------------------------------------------------------------ */
+/* Unix domain sockets and pipes                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cmio_unix_listener { int fd; } cmio_unix_listener;
+typedef struct cmio_unix_stream { int fd; } cmio_unix_stream;
+typedef struct cmio_unix_datagram { int fd; } cmio_unix_datagram;
+typedef struct cmio_pipe_sender { int fd; } cmio_pipe_sender;
+typedef struct cmio_pipe_receiver { int fd; } cmio_pipe_receiver;
+
+/**
+ * Bind a listening stream socket to a filesystem path (backlog SOMAXCONN).
+ * Errors: -ENAMETOOLONG; -EADDRINUSE when the path exists (remove a stale
+ * socket file first); -ENOENT/-EACCES for the directory.
+ */
+CMIO_API int cmio_unix_listener_bind(cmio_unix_listener *out, const char *path);
+/** Bind a listening socket to an AF_UNIX address (a path or an abstract name). */
+CMIO_API int cmio_unix_listener_bind_addr(cmio_unix_listener *out, const cmio_sockaddr *addr);
+/** Accept one connection; `peer` (unless NULL) receives its address. Errors: -EAGAIN when none is pending. */
+CMIO_API int cmio_unix_listener_accept(cmio_unix_listener *l, cmio_unix_stream *out, cmio_sockaddr *peer);
+/** The address the listener is bound to. */
+CMIO_API int cmio_unix_listener_local_addr(const cmio_unix_listener *l, cmio_sockaddr *out);
+/** The pending socket error as a negative errno, or 0; reading clears it. */
+CMIO_API int cmio_unix_listener_take_error(cmio_unix_listener *l);
+/** Adopt a listening AF_UNIX descriptor; see cmio_tcp_listener_from_fd(). */
+CMIO_API int cmio_unix_listener_from_fd(cmio_unix_listener *out, int fd);
+/** Close the listener and set l->fd to -1 (the socket file stays). Idempotent; NULL is ignored. */
+CMIO_API void cmio_unix_listener_close(cmio_unix_listener *l);
+
+/**
+ * Connect a stream socket to the listener at `path`. Success may mean "in
+ * progress" (-EAGAIN from connect(2), a full backlog, is reported as
+ * success): follow the procedure of cmio_tcp_stream_connect().
+ * Errors: -ENOENT (no such socket); -ECONNREFUSED (nobody listening);
+ * -ENAMETOOLONG.
+ */
+CMIO_API int cmio_unix_stream_connect(cmio_unix_stream *out, const char *path);
+/** Connect to an AF_UNIX address (a path or an abstract name); as cmio_unix_stream_connect(). */
+CMIO_API int cmio_unix_stream_connect_addr(cmio_unix_stream *out, const cmio_sockaddr *addr);
+/** A connected pair of stream sockets (socketpair). */
+CMIO_API int cmio_unix_stream_pair(cmio_unix_stream *a, cmio_unix_stream *b);
+/** Read; 0 at end of stream. */
+CMIO_API ssize_t cmio_unix_stream_read(cmio_unix_stream *s, void *buf, size_t len);
+/** Write; -EPIPE when the peer is gone, never SIGPIPE. */
+CMIO_API ssize_t cmio_unix_stream_write(cmio_unix_stream *s, const void *buf, size_t len);
+/** Scatter read. Errors: -EINVAL for iovcnt < 0 or > IOV_MAX. */
+CMIO_API ssize_t cmio_unix_stream_readv(cmio_unix_stream *s, const struct iovec *iov, int iovcnt);
+/** Gather write; never SIGPIPE. */
+CMIO_API ssize_t cmio_unix_stream_writev(cmio_unix_stream *s, const struct iovec *iov, int iovcnt);
+/** Shut down reading, writing or both. */
+CMIO_API int cmio_unix_stream_shutdown(cmio_unix_stream *s, cmio_shutdown how);
+/** The local address (unnamed for a connecting socket). */
+CMIO_API int cmio_unix_stream_local_addr(const cmio_unix_stream *s, cmio_sockaddr *out);
+/** The peer's address. Errors: -ENOTCONN. */
+CMIO_API int cmio_unix_stream_peer_addr(const cmio_unix_stream *s, cmio_sockaddr *out);
+/** The pending socket error as a negative errno, or 0; reading clears it. */
+CMIO_API int cmio_unix_stream_take_error(cmio_unix_stream *s);
+/** Adopt an AF_UNIX stream descriptor; see cmio_tcp_listener_from_fd(). */
+CMIO_API int cmio_unix_stream_from_fd(cmio_unix_stream *out, int fd);
+/** Close and set s->fd to -1. Idempotent; NULL is ignored. */
+CMIO_API void cmio_unix_stream_close(cmio_unix_stream *s);
+
+/** A datagram socket bound to `path`. Errors as cmio_unix_listener_bind(). */
+CMIO_API int cmio_unix_datagram_bind(cmio_unix_datagram *out, const char *path);
+/** A datagram socket bound to an AF_UNIX address. */
+CMIO_API int cmio_unix_datagram_bind_addr(cmio_unix_datagram *out, const cmio_sockaddr *addr);
+/** A datagram socket bound to nothing (it can send, and receive once connected or autobound). */
+CMIO_API int cmio_unix_datagram_unbound(cmio_unix_datagram *out);
+/** A connected pair of datagram sockets. */
+CMIO_API int cmio_unix_datagram_pair(cmio_unix_datagram *a, cmio_unix_datagram *b);
+/** Connect to the socket at `path`: the default destination, and the only sender accepted. */
+CMIO_API int cmio_unix_datagram_connect(cmio_unix_datagram *s, const char *path);
+/** Send one datagram to the connected socket. Errors: -ENOTCONN; -ECONNREFUSED when it is gone. */
+CMIO_API ssize_t cmio_unix_datagram_send(cmio_unix_datagram *s, const void *buf, size_t len);
+/** Send one datagram to the socket at `path`. Errors: -ENOENT; -ECONNREFUSED. */
+CMIO_API ssize_t cmio_unix_datagram_send_to(cmio_unix_datagram *s, const void *buf, size_t len,
+                                            const char *path);
+/** Receive one datagram (truncated to len). */
+CMIO_API ssize_t cmio_unix_datagram_recv(cmio_unix_datagram *s, void *buf, size_t len);
+/** Receive one datagram; `from` (unless NULL) receives the sender's address. */
+CMIO_API ssize_t cmio_unix_datagram_recv_from(cmio_unix_datagram *s, void *buf, size_t len,
+                                              cmio_sockaddr *from);
+/** Shut down reading, writing or both. */
+CMIO_API int cmio_unix_datagram_shutdown(cmio_unix_datagram *s, cmio_shutdown how);
+/** The local address. */
+CMIO_API int cmio_unix_datagram_local_addr(const cmio_unix_datagram *s, cmio_sockaddr *out);
+/** The connected address. Errors: -ENOTCONN. */
+CMIO_API int cmio_unix_datagram_peer_addr(const cmio_unix_datagram *s, cmio_sockaddr *out);
+/** The pending socket error as a negative errno, or 0; reading clears it. */
+CMIO_API int cmio_unix_datagram_take_error(cmio_unix_datagram *s);
+/** Adopt an AF_UNIX datagram descriptor; see cmio_tcp_listener_from_fd(). */
+CMIO_API int cmio_unix_datagram_from_fd(cmio_unix_datagram *out, int fd);
+/** Close and set s->fd to -1. Idempotent; NULL is ignored. */
+CMIO_API void cmio_unix_datagram_close(cmio_unix_datagram *s);
+
+/**
+ * A pipe (mio::unix::pipe::new): bytes written to tx are read from rx. Both
+ * ends are non-blocking and close-on-exec (pipe2).
+ * Errors: -EINVAL for NULL; -EMFILE/-ENFILE.
+ */
+CMIO_API int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx);
+/**
+ * Write to the pipe. Returns the bytes written (a write of up to PIPE_BUF
+ * bytes is all or nothing). When the reading end is closed it returns -EPIPE
+ * and SIGPIPE is not delivered: the signal is blocked in the calling thread
+ * around the write and a SIGPIPE it caused is consumed (one that was pending
+ * before is left alone).
+ */
+CMIO_API ssize_t cmio_pipe_sender_write(cmio_pipe_sender *tx, const void *buf, size_t len);
+/** Read from the pipe; 0 once every writer is closed and the pipe is empty. */
+CMIO_API ssize_t cmio_pipe_receiver_read(cmio_pipe_receiver *rx, void *buf, size_t len);
+/** Adopt a pipe's writing end; made non-blocking and close-on-exec. */
+CMIO_API int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, int fd);
+/** Adopt a pipe's reading end; made non-blocking and close-on-exec. */
+CMIO_API int cmio_pipe_receiver_from_fd(cmio_pipe_receiver *out, int fd);
+/** Close the writing end; set tx->fd to -1. Idempotent; NULL is ignored. */
+CMIO_API void cmio_pipe_sender_close(cmio_pipe_sender *tx);
+/** Close the reading end; set rx->fd to -1. Idempotent; NULL is ignored. */
+CMIO_API void cmio_pipe_receiver_close(cmio_pipe_receiver *rx);
 
 #ifdef __cplusplus
 }

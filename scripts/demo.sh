@@ -1,13 +1,33 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian 12, as root), builds cmio and runs the demo:
-# a second thread registers a socket through a registry clone while the main
-# thread is blocked in cmio_poll_poll(), then wakes it with a waker.
+# the echo server (examples/tcp_echo_server.c) on a free loopback port, driven
+# by the load client (examples/tcp_client.c) for a bounded time; prints the
+# round trips per second, then stops both.
+#
+#   scripts/demo.sh [CONNECTIONS=50] [SECONDS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
+connections=${1:-50}
+seconds=${2:-3}
 install_missing "${BUILD_PACKAGES[@]}"
 builddir=${BUILDDIR:-build}
 setup_build "$builddir" -Dexamples=true
-ninja -C "$builddir" examples/wake_demo >/dev/null
-"$builddir/examples/wake_demo"
+ninja -C "$builddir" examples/tcp_echo_server examples/tcp_client >/dev/null
+
+out=$(mktemp)
+"$builddir/examples/tcp_echo_server" 127.0.0.1:0 >"$out" &
+server=$!
+trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -f "$out"' EXIT
+addr=
+for _ in $(seq 100); do # up to 10 s for the server to say where it listens
+    addr=$(sed -n 's/^Listening on //p' "$out")
+    [ -n "$addr" ] && break
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$addr" ] || { echo "demo: the echo server did not start" >&2; exit 1; }
+echo "echo server listening on $addr (backend: ${CMIO_BACKEND:-default})"
+echo "load client: $connections connections, 64-byte messages, ${seconds} s"
+"$builddir/examples/tcp_client" "$addr" "$connections" 100000000 "$seconds" 64

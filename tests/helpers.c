@@ -4,7 +4,10 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -156,6 +159,106 @@ int assert_new_fds_cloexec(const fd_set *before)
         checked++;
     }
     return checked;
+}
+
+void assert_nonblock_cloexec(int fd)
+{
+    int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+    ck_assert_msg(fl >= 0 && fdfl >= 0, "descriptor %d is not open", fd);
+    ck_assert_msg(fl & O_NONBLOCK, "descriptor %d is blocking", fd);
+    ck_assert_msg(fdfl & FD_CLOEXEC, "descriptor %d is not close-on-exec", fd);
+}
+
+void sigpipe_deadly(void)
+{
+    struct sigaction sa = {.sa_handler = SIG_DFL};
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGPIPE, &sa, NULL), 0);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    ck_assert_int_eq(pthread_sigmask(SIG_UNBLOCK, &set, NULL), 0);
+}
+
+bool wait_seen(cmio_poll *p, cmio_events *ev, seen_flags *s, cmio_token token, uint32_t want)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    for (int round = 0; round < 10000; round++) {
+        if ((s->flags[token] & want) == want) {
+            s->flags[token] &= ~want;
+            return true;
+        }
+        int64_t left = deadline - now_ms();
+        if (left < 0)
+            break;
+        ck_assert_int_ge(cmio_poll_poll(p, ev, (int)left), 0);
+        for (size_t i = 0; i < cmio_events_len(ev); i++) {
+            const cmio_event *e = cmio_events_get(ev, i);
+            if (cmio_event_token(e) < 8)
+                s->flags[cmio_event_token(e)] |= e->flags;
+        }
+    }
+    return false;
+}
+
+cmio_sockaddr parse_addr(const char *text)
+{
+    cmio_sockaddr a;
+    ck_assert_int_eq(cmio_sockaddr_parse(&a, text), 0);
+    return a;
+}
+
+bool same_addr(const cmio_sockaddr *a, const cmio_sockaddr *b)
+{
+    char x[CMIO_SOCKADDR_STRLEN], y[CMIO_SOCKADDR_STRLEN];
+    ck_assert_int_gt(cmio_sockaddr_format(a, x, sizeof(x)), 0);
+    ck_assert_int_gt(cmio_sockaddr_format(b, y, sizeof(y)), 0);
+    return strcmp(x, y) == 0;
+}
+
+static char tmp_dir[128];
+
+void tmp_open(void)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base || strlen(base) > 60)
+        base = "/tmp";
+    snprintf(tmp_dir, sizeof(tmp_dir), "%s/cmio-XXXXXX", base);
+    ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
+}
+
+void tmp_close(void)
+{
+    DIR *d = opendir(tmp_dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+    ck_assert_int_eq(rmdir(tmp_dir), 0);
+}
+
+const char *tmp_path(char *buf, size_t size, const char *name)
+{
+    int n = snprintf(buf, size, "%s/%s", tmp_dir, name);
+    ck_assert(n > 0 && (size_t)n < size);
+    return buf;
+}
+
+void abstract_addr(cmio_sockaddr *a, char *name, size_t size)
+{
+    static int counter;
+    snprintf(name, size, "cmio-%ld-%d-%lld", (long)getpid(), counter++, (long long)now_ms());
+    ck_assert_int_eq(cmio_sockaddr_from_abstract(a, name, strlen(name)), 0);
+}
+
+void assert_addr_text(const cmio_sockaddr *a, const char *want)
+{
+    char buf[256];
+    ck_assert_int_eq(a->u.sa.sa_family, AF_UNIX);
+    ck_assert_int_eq(cmio_sockaddr_format(a, buf, sizeof(buf)), (int)strlen(want));
+    ck_assert_str_eq(buf, want);
 }
 
 pid_t current_tid(void) { return (pid_t)syscall(SYS_gettid); }

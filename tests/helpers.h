@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <cmio.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/select.h>
 #include <sys/types.h>
@@ -49,6 +50,31 @@ int count_events(cmio_poll *p, cmio_events *ev, cmio_token token, int timeout_ms
 
 int64_t now_ms(void);
 
+/* Event flags seen per token (tokens below 8), kept across waits so that an
+ * event for one token is not lost while the test waits for another. */
+typedef struct seen_flags {
+    uint32_t flags[8];
+} seen_flags;
+
+/* Poll (bounded by WAIT_MS) until every bit of want was seen for token;
+ * those bits are then consumed. Returns whether they were. */
+bool wait_seen(cmio_poll *p, cmio_events *ev, seen_flags *s, cmio_token token, uint32_t want);
+
+/* An IP address from text (asserting it parses). */
+cmio_sockaddr parse_addr(const char *text);
+/* Whether two addresses format to the same text. */
+bool same_addr(const cmio_sockaddr *a, const cmio_sockaddr *b);
+
+/* A fresh directory for socket files: tmp_open/tmp_close are a checked
+ * fixture; tmp_path names a file inside it. */
+void tmp_open(void);
+void tmp_close(void);
+const char *tmp_path(char *buf, size_t size, const char *name);
+/* A unique name in the abstract namespace; name receives its text. */
+void abstract_addr(cmio_sockaddr *a, char *name, size_t size);
+/* Asserts that an AF_UNIX address formats as want. */
+void assert_addr_text(const cmio_sockaddr *a, const char *want);
+
 /* The descriptors open now (below FD_SETSIZE). */
 void fds_open(fd_set *set);
 /* Asserts that every descriptor opened since `before` was taken is
@@ -59,6 +85,13 @@ int assert_new_fds_cloexec(const fd_set *before);
  * 1 when seen, 0 if the platform cannot tell (the caller proceeds). */
 int wait_until_blocked_in_poll(pid_t tid);
 pid_t current_tid(void);
+
+/* Asserts that fd is open, non-blocking and close-on-exec (as mio's tests do
+ * for every descriptor they create or accept). */
+void assert_nonblock_cloexec(int fd);
+
+/* Leaves SIGPIPE at its default, deadly action for the calling process. */
+void sigpipe_deadly(void);
 
 /* Runs a suite (forked unless CK_FORK=no) and returns an exit status. */
 int run_suite(Suite *s);

@@ -1,0 +1,296 @@
+/*
+ * The system-call layer every socket type of net/ shares.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "socket.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* the OS's way is SO_NOSIGPIPE, set at creation */
+#endif
+
+int cmio__neg_errno(void)
+{
+    int e = errno;
+#if EWOULDBLOCK != EAGAIN
+    if (e == EWOULDBLOCK)
+        return -EAGAIN;
+#endif
+    return -e;
+}
+
+static int set_flags(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return cmio__neg_errno();
+    int fdfl = fcntl(fd, F_GETFD);
+    if (fdfl < 0 || fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0)
+        return cmio__neg_errno();
+#ifdef SO_NOSIGPIPE
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one)); /* not a socket: ignored */
+#endif
+    return 0;
+}
+
+int cmio__adopt(int fd)
+{
+    CMIO__CHECK(fd >= 0, -EBADF);
+    return set_flags(fd);
+}
+
+int cmio__socket(int domain, int type, int protocol)
+{
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+    int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd >= 0 || errno != EINVAL)
+        return fd >= 0 ? fd : cmio__neg_errno();
+#endif
+    fd = socket(domain, type, protocol);
+    if (fd < 0)
+        return cmio__neg_errno();
+    int err = set_flags(fd);
+    if (err < 0) {
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+int cmio__socketpair(int type, int sv[2])
+{
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+    if (socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0)
+        return 0;
+    if (errno != EINVAL)
+        return cmio__neg_errno();
+#endif
+    if (socketpair(AF_UNIX, type, 0, sv) < 0)
+        return cmio__neg_errno();
+    int err = set_flags(sv[0]);
+    if (err == 0)
+        err = set_flags(sv[1]);
+    if (err < 0) {
+        close(sv[0]);
+        close(sv[1]);
+    }
+    return err;
+}
+
+int cmio__accept(int fd, cmio_sockaddr *peer)
+{
+    cmio_sockaddr ignored;
+    cmio_sockaddr *a = peer ? peer : &ignored;
+    a->len = sizeof(a->u);
+    int c;
+    do {
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+        c = accept4(fd, &a->u.sa, &a->len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+        c = accept(fd, &a->u.sa, &a->len);
+        if (c >= 0 && set_flags(c) < 0) {
+            int err = cmio__neg_errno();
+            close(c);
+            return err;
+        }
+#endif
+    } while (c < 0 && errno == EINTR);
+    return c >= 0 ? c : cmio__neg_errno();
+}
+
+static bool family_ok(const cmio_sockaddr *addr)
+{
+    switch (addr->u.sa.sa_family) {
+    case AF_INET:
+        return addr->len >= sizeof(struct sockaddr_in);
+    case AF_INET6:
+        return addr->len >= sizeof(struct sockaddr_in6);
+    case AF_UNIX:
+        return addr->len >= offsetof(struct sockaddr_un, sun_path) && addr->len <= sizeof(struct sockaddr_un);
+    default:
+        return false;
+    }
+}
+
+int cmio__bind(const cmio_sockaddr *addr, int type, bool listening)
+{
+    CMIO__CHECK(addr != NULL && family_ok(addr), -EINVAL);
+    int fd = cmio__socket(addr->u.sa.sa_family, type, 0);
+    if (fd < 0)
+        return fd;
+    int one = 1, err = 0;
+    if (listening && addr->u.sa.sa_family != AF_UNIX &&
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+        err = cmio__neg_errno();
+    if (!err && bind(fd, &addr->u.sa, addr->len) < 0)
+        err = cmio__neg_errno();
+    if (!err && listening && listen(fd, SOMAXCONN) < 0)
+        err = cmio__neg_errno();
+    if (err) {
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+int cmio__connect(const cmio_sockaddr *addr, int type)
+{
+    CMIO__CHECK(addr != NULL && family_ok(addr), -EINVAL);
+    int fd = cmio__socket(addr->u.sa.sa_family, type, 0);
+    if (fd < 0)
+        return fd;
+    if (connect(fd, &addr->u.sa, addr->len) < 0 && errno != EINPROGRESS &&
+        !(errno == EAGAIN && addr->u.sa.sa_family == AF_UNIX)) {
+        int err = cmio__neg_errno();
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+int cmio__local_addr(int fd, cmio_sockaddr *out)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    memset(out, 0, sizeof(*out));
+    out->len = sizeof(out->u);
+    return getsockname(fd, &out->u.sa, &out->len) < 0 ? cmio__neg_errno() : 0;
+}
+
+int cmio__peer_addr(int fd, cmio_sockaddr *out)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    memset(out, 0, sizeof(*out));
+    out->len = sizeof(out->u);
+    return getpeername(fd, &out->u.sa, &out->len) < 0 ? cmio__neg_errno() : 0;
+}
+
+int cmio__get_int(int fd, int level, int name, int *value)
+{
+    socklen_t len = sizeof(*value);
+    return getsockopt(fd, level, name, value, &len) < 0 ? cmio__neg_errno() : 0;
+}
+
+int cmio__set_int(int fd, int level, int name, int value)
+{
+    return setsockopt(fd, level, name, &value, sizeof(value)) < 0 ? cmio__neg_errno() : 0;
+}
+
+int cmio__get_bool(int fd, int level, int name, bool *out)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    int v = 0;
+    int err = cmio__get_int(fd, level, name, &v);
+    if (err == 0)
+        *out = v != 0;
+    return err;
+}
+
+int cmio__take_error(int fd)
+{
+    int v = 0;
+    int err = cmio__get_int(fd, SOL_SOCKET, SO_ERROR, &v);
+    return err < 0 ? err : -v;
+}
+
+int cmio__shutdown(int fd, cmio_shutdown how)
+{
+    static const int map[] = {[CMIO_SHUTDOWN_READ] = SHUT_RD, [CMIO_SHUTDOWN_WRITE] = SHUT_WR,
+                              [CMIO_SHUTDOWN_BOTH] = SHUT_RDWR};
+    CMIO__CHECK((unsigned)how <= CMIO_SHUTDOWN_BOTH, -EINVAL);
+    return shutdown(fd, map[how]) < 0 ? cmio__neg_errno() : 0;
+}
+
+static int family(int fd)
+{
+    cmio_sockaddr a;
+    int err = cmio__local_addr(fd, &a);
+    return err < 0 ? err : a.u.sa.sa_family;
+}
+
+int cmio__set_ttl(int fd, uint32_t ttl)
+{
+    CMIO__CHECK(ttl <= 255, -EINVAL);
+    int f = family(fd);
+    if (f < 0)
+        return f;
+    return f == AF_INET6 ? cmio__set_int(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, (int)ttl)
+                         : cmio__set_int(fd, IPPROTO_IP, IP_TTL, (int)ttl);
+}
+
+int cmio__get_ttl(int fd, uint32_t *out)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    int f = family(fd);
+    if (f < 0)
+        return f;
+    int v = 0;
+    int err = f == AF_INET6 ? cmio__get_int(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v)
+                            : cmio__get_int(fd, IPPROTO_IP, IP_TTL, &v);
+    if (err == 0)
+        *out = (uint32_t)v;
+    return err;
+}
+
+ssize_t cmio__send(int fd, const void *buf, size_t len, int flags, const cmio_sockaddr *to)
+{
+    CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
+    ssize_t n;
+    do
+        n = to ? sendto(fd, buf, len, flags | MSG_NOSIGNAL, &to->u.sa, to->len)
+               : send(fd, buf, len, flags | MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n >= 0 ? n : cmio__neg_errno();
+}
+
+ssize_t cmio__recv(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
+{
+    CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
+    ssize_t n;
+    if (from) {
+        memset(from, 0, sizeof(*from));
+        from->len = sizeof(from->u);
+    }
+    do
+        n = from ? recvfrom(fd, buf, len, flags, &from->u.sa, &from->len) : recv(fd, buf, len, flags);
+    while (n < 0 && errno == EINTR);
+    return n >= 0 ? n : cmio__neg_errno();
+}
+
+ssize_t cmio__readv(int fd, const struct iovec *iov, int iovcnt)
+{
+    CMIO__CHECK(iovcnt >= 0 && iovcnt <= IOV_MAX && (iov != NULL || iovcnt == 0), -EINVAL);
+    ssize_t n;
+    do
+        n = readv(fd, iov, iovcnt);
+    while (n < 0 && errno == EINTR);
+    return n >= 0 ? n : cmio__neg_errno();
+}
+
+ssize_t cmio__writev(int fd, const struct iovec *iov, int iovcnt)
+{
+    CMIO__CHECK(iovcnt >= 0 && iovcnt <= IOV_MAX && (iov != NULL || iovcnt == 0), -EINVAL);
+    struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
+    ssize_t n;
+    do
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n >= 0 ? n : cmio__neg_errno();
+}
+
+void cmio__close(int *fd)
+{
+    if (fd && *fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}

@@ -1,0 +1,62 @@
+/*
+ * Helpers shared by the files of net/ (not installed): descriptor creation,
+ * error mapping, socket options and the I/O calls every socket type uses.
+ * Each returns a value >= 0 or a negative errno, like the public API.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef CMIO_NET_SOCKET_H
+#define CMIO_NET_SOCKET_H
+
+#include "../src/internal.h"
+
+#include <errno.h>
+/* The usual door of a socket call: the struct is there and open. */
+#define CMIO__CHECK_SOCK(s) CMIO__CHECK((s) != NULL, -EINVAL); CMIO__CHECK((s)->fd >= 0, -EBADF)
+
+/* -errno, with EWOULDBLOCK reported as EAGAIN. */
+int cmio__neg_errno(void);
+
+/* socket(2) made non-blocking and close-on-exec in one call where the OS
+ * allows (fcntl otherwise). Returns the descriptor. */
+int cmio__socket(int domain, int type, int protocol);
+/* socketpair(2) of AF_UNIX, both ends non-blocking and close-on-exec in one
+ * call where the OS allows. Returns 0; on failure nothing is left open. */
+int cmio__socketpair(int type, int sv[2]);
+/* Make an adopted descriptor non-blocking and close-on-exec. */
+int cmio__adopt(int fd);
+/* accept4(2) with SOCK_NONBLOCK|SOCK_CLOEXEC; peer may be NULL. */
+int cmio__accept(int fd, cmio_sockaddr *peer);
+/* A new socket of addr's family bound to addr; listening with SOMAXCONN and
+ * SO_REUSEADDR when listen is true. Returns the descriptor. */
+int cmio__bind(const cmio_sockaddr *addr, int type, bool listen);
+/* connect(2) on a new non-blocking socket of addr's family; EINPROGRESS
+ * (and EAGAIN for AF_UNIX) count as success. Returns the descriptor. */
+int cmio__connect(const cmio_sockaddr *addr, int type);
+
+/* getsockname/getpeername into out. */
+int cmio__local_addr(int fd, cmio_sockaddr *out);
+int cmio__peer_addr(int fd, cmio_sockaddr *out);
+/* SO_ERROR as a negative errno, or 0. */
+int cmio__take_error(int fd);
+/* shutdown(2) with cmio_shutdown's values. */
+int cmio__shutdown(int fd, cmio_shutdown how);
+
+/* Integer and boolean socket options. */
+int cmio__set_int(int fd, int level, int name, int value);
+int cmio__get_int(int fd, int level, int name, int *value);
+int cmio__get_bool(int fd, int level, int name, bool *out);
+/* The TTL option for the socket's family (IP_TTL or IPV6_UNICAST_HOPS). */
+int cmio__set_ttl(int fd, uint32_t ttl);
+int cmio__get_ttl(int fd, uint32_t *out);
+
+/* I/O that never raises SIGPIPE (MSG_NOSIGNAL). */
+ssize_t cmio__send(int fd, const void *buf, size_t len, int flags, const cmio_sockaddr *to);
+ssize_t cmio__recv(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from);
+ssize_t cmio__readv(int fd, const struct iovec *iov, int iovcnt);
+ssize_t cmio__writev(int fd, const struct iovec *iov, int iovcnt);
+
+/* close(2) and fd = -1; ignores NULL and closed. */
+void cmio__close(int *fd);
+
+#endif /* CMIO_NET_SOCKET_H */

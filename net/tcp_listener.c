@@ -1,0 +1,81 @@
+/*
+ * cmio_tcp_listener: a non-blocking listening TCP socket (mio's
+ * net::TcpListener).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "socket.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+
+static bool is_ip(const cmio_sockaddr *a)
+{
+    return a != NULL && (a->u.sa.sa_family == AF_INET || a->u.sa.sa_family == AF_INET6);
+}
+
+int cmio_tcp_listener_bind(cmio_tcp_listener *out, const cmio_sockaddr *addr)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    CMIO__CHECK(is_ip(addr), -EINVAL);
+    int fd = cmio__bind(addr, SOCK_STREAM, true);
+    if (fd < 0)
+        return fd;
+    out->fd = fd;
+    return 0;
+}
+
+int cmio_tcp_listener_accept(cmio_tcp_listener *l, cmio_tcp_stream *out, cmio_sockaddr *peer)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    CMIO__CHECK_SOCK(l);
+    int fd = cmio__accept(l->fd, peer);
+    if (fd < 0)
+        return fd;
+    out->fd = fd;
+    return 0;
+}
+
+int cmio_tcp_listener_local_addr(const cmio_tcp_listener *l, cmio_sockaddr *out)
+{
+    CMIO__CHECK_SOCK(l);
+    return cmio__local_addr(l->fd, out);
+}
+
+int cmio_tcp_listener_set_ttl(cmio_tcp_listener *l, uint32_t ttl)
+{
+    CMIO__CHECK_SOCK(l);
+    return cmio__set_ttl(l->fd, ttl);
+}
+
+int cmio_tcp_listener_ttl(const cmio_tcp_listener *l, uint32_t *out)
+{
+    CMIO__CHECK_SOCK(l);
+    return cmio__get_ttl(l->fd, out);
+}
+
+int cmio_tcp_listener_take_error(cmio_tcp_listener *l)
+{
+    CMIO__CHECK_SOCK(l);
+    return cmio__take_error(l->fd);
+}
+
+int cmio_tcp_listener_from_fd(cmio_tcp_listener *out, int fd)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    CMIO__CHECK(fd >= 0, -EBADF);
+    int err = cmio__adopt(fd);
+    if (err < 0)
+        return err;
+    out->fd = fd;
+    return 0;
+}
+
+void cmio_tcp_listener_close(cmio_tcp_listener *l)
+{
+    if (l)
+        cmio__close(&l->fd);
+}

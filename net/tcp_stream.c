@@ -1,0 +1,124 @@
+/*
+ * cmio_tcp_stream: a non-blocking TCP connection (mio's net::TcpStream).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "socket.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+static bool is_ip(const cmio_sockaddr *a)
+{
+    return a != NULL && (a->u.sa.sa_family == AF_INET || a->u.sa.sa_family == AF_INET6);
+}
+
+int cmio_tcp_stream_connect(cmio_tcp_stream *out, const cmio_sockaddr *addr)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    CMIO__CHECK(is_ip(addr), -EINVAL);
+    int fd = cmio__connect(addr, SOCK_STREAM);
+    if (fd < 0)
+        return fd;
+    out->fd = fd;
+    return 0;
+}
+
+ssize_t cmio_tcp_stream_read(cmio_tcp_stream *s, void *buf, size_t len)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__recv(s->fd, buf, len, 0, NULL);
+}
+
+ssize_t cmio_tcp_stream_write(cmio_tcp_stream *s, const void *buf, size_t len)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__send(s->fd, buf, len, 0, NULL);
+}
+
+ssize_t cmio_tcp_stream_readv(cmio_tcp_stream *s, const struct iovec *iov, int iovcnt)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__readv(s->fd, iov, iovcnt);
+}
+
+ssize_t cmio_tcp_stream_writev(cmio_tcp_stream *s, const struct iovec *iov, int iovcnt)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__writev(s->fd, iov, iovcnt);
+}
+
+ssize_t cmio_tcp_stream_peek(cmio_tcp_stream *s, void *buf, size_t len)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__recv(s->fd, buf, len, MSG_PEEK, NULL);
+}
+
+int cmio_tcp_stream_shutdown(cmio_tcp_stream *s, cmio_shutdown how)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__shutdown(s->fd, how);
+}
+
+int cmio_tcp_stream_set_nodelay(cmio_tcp_stream *s, bool on)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_int(s->fd, IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0);
+}
+
+int cmio_tcp_stream_nodelay(const cmio_tcp_stream *s, bool *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_bool(s->fd, IPPROTO_TCP, TCP_NODELAY, out);
+}
+
+int cmio_tcp_stream_set_ttl(cmio_tcp_stream *s, uint32_t ttl)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_ttl(s->fd, ttl);
+}
+
+int cmio_tcp_stream_ttl(const cmio_tcp_stream *s, uint32_t *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_ttl(s->fd, out);
+}
+
+int cmio_tcp_stream_local_addr(const cmio_tcp_stream *s, cmio_sockaddr *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__local_addr(s->fd, out);
+}
+
+int cmio_tcp_stream_peer_addr(const cmio_tcp_stream *s, cmio_sockaddr *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__peer_addr(s->fd, out);
+}
+
+int cmio_tcp_stream_take_error(cmio_tcp_stream *s)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__take_error(s->fd);
+}
+
+int cmio_tcp_stream_from_fd(cmio_tcp_stream *out, int fd)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    CMIO__CHECK(fd >= 0, -EBADF);
+    int err = cmio__adopt(fd);
+    if (err < 0)
+        return err;
+    out->fd = fd;
+    return 0;
+}
+
+void cmio_tcp_stream_close(cmio_tcp_stream *s)
+{
+    if (s)
+        cmio__close(&s->fd);
+}

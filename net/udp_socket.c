@@ -1,0 +1,233 @@
+/*
+ * cmio_udp_socket: a non-blocking UDP socket (mio's net::UdpSocket).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "socket.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#if !defined(IPV6_ADD_MEMBERSHIP) && defined(IPV6_JOIN_GROUP)
+#define IPV6_ADD_MEMBERSHIP IPV6_JOIN_GROUP
+#define IPV6_DROP_MEMBERSHIP IPV6_LEAVE_GROUP
+#endif
+
+static bool is_ip(const cmio_sockaddr *a)
+{
+    return a != NULL && (a->u.sa.sa_family == AF_INET || a->u.sa.sa_family == AF_INET6);
+}
+
+int cmio_udp_socket_bind(cmio_udp_socket *out, const cmio_sockaddr *addr)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    CMIO__CHECK(is_ip(addr), -EINVAL);
+    int fd = cmio__bind(addr, SOCK_DGRAM, false);
+    if (fd < 0)
+        return fd;
+    out->fd = fd;
+    return 0;
+}
+
+ssize_t cmio_udp_socket_send_to(cmio_udp_socket *s, const void *buf, size_t len, const cmio_sockaddr *to)
+{
+    CMIO__CHECK_SOCK(s);
+    CMIO__CHECK(is_ip(to), -EINVAL);
+    return cmio__send(s->fd, buf, len, 0, to);
+}
+
+ssize_t cmio_udp_socket_recv_from(cmio_udp_socket *s, void *buf, size_t len, cmio_sockaddr *from)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__recv(s->fd, buf, len, 0, from);
+}
+
+ssize_t cmio_udp_socket_peek_from(cmio_udp_socket *s, void *buf, size_t len, cmio_sockaddr *from)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__recv(s->fd, buf, len, MSG_PEEK, from);
+}
+
+int cmio_udp_socket_connect(cmio_udp_socket *s, const cmio_sockaddr *addr)
+{
+    CMIO__CHECK_SOCK(s);
+    CMIO__CHECK(is_ip(addr), -EINVAL);
+    int rc;
+    do
+        rc = connect(s->fd, &addr->u.sa, addr->len);
+    while (rc < 0 && errno == EINTR);
+    return rc < 0 ? cmio__neg_errno() : 0;
+}
+
+ssize_t cmio_udp_socket_send(cmio_udp_socket *s, const void *buf, size_t len)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__send(s->fd, buf, len, 0, NULL);
+}
+
+ssize_t cmio_udp_socket_recv(cmio_udp_socket *s, void *buf, size_t len)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__recv(s->fd, buf, len, 0, NULL);
+}
+
+ssize_t cmio_udp_socket_peek(cmio_udp_socket *s, void *buf, size_t len)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__recv(s->fd, buf, len, MSG_PEEK, NULL);
+}
+
+int cmio_udp_socket_set_broadcast(cmio_udp_socket *s, bool on)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_int(s->fd, SOL_SOCKET, SO_BROADCAST, on ? 1 : 0);
+}
+
+int cmio_udp_socket_broadcast(const cmio_udp_socket *s, bool *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_bool(s->fd, SOL_SOCKET, SO_BROADCAST, out);
+}
+
+int cmio_udp_socket_set_multicast_loop_v4(cmio_udp_socket *s, bool on)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_int(s->fd, IPPROTO_IP, IP_MULTICAST_LOOP, on ? 1 : 0);
+}
+
+int cmio_udp_socket_multicast_loop_v4(const cmio_udp_socket *s, bool *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_bool(s->fd, IPPROTO_IP, IP_MULTICAST_LOOP, out);
+}
+
+int cmio_udp_socket_set_multicast_ttl_v4(cmio_udp_socket *s, uint32_t ttl)
+{
+    CMIO__CHECK_SOCK(s);
+    CMIO__CHECK(ttl <= 255, -EINVAL);
+    return cmio__set_int(s->fd, IPPROTO_IP, IP_MULTICAST_TTL, (int)ttl);
+}
+
+int cmio_udp_socket_multicast_ttl_v4(const cmio_udp_socket *s, uint32_t *out)
+{
+    CMIO__CHECK_SOCK(s);
+    CMIO__CHECK(out != NULL, -EINVAL);
+    int v = 0;
+    int err = cmio__get_int(s->fd, IPPROTO_IP, IP_MULTICAST_TTL, &v);
+    if (err == 0)
+        *out = (uint32_t)v;
+    return err;
+}
+
+int cmio_udp_socket_set_multicast_loop_v6(cmio_udp_socket *s, bool on)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_int(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, on ? 1 : 0);
+}
+
+int cmio_udp_socket_multicast_loop_v6(const cmio_udp_socket *s, bool *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_bool(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, out);
+}
+
+int cmio_udp_socket_set_ttl(cmio_udp_socket *s, uint32_t ttl)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_ttl(s->fd, ttl);
+}
+
+int cmio_udp_socket_ttl(const cmio_udp_socket *s, uint32_t *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_ttl(s->fd, out);
+}
+
+static int membership_v4(cmio_udp_socket *s, int name, const struct in_addr *multiaddr,
+                         const struct in_addr *iface)
+{
+    CMIO__CHECK_SOCK(s);
+    CMIO__CHECK(multiaddr != NULL && iface != NULL, -EINVAL);
+    struct ip_mreq m = {.imr_multiaddr = *multiaddr, .imr_interface = *iface};
+    return setsockopt(s->fd, IPPROTO_IP, name, &m, sizeof(m)) < 0 ? cmio__neg_errno() : 0;
+}
+
+static int membership_v6(cmio_udp_socket *s, int name, const struct in6_addr *multiaddr, unsigned iface)
+{
+    CMIO__CHECK_SOCK(s);
+    CMIO__CHECK(multiaddr != NULL, -EINVAL);
+    struct ipv6_mreq m = {.ipv6mr_multiaddr = *multiaddr, .ipv6mr_interface = iface};
+    return setsockopt(s->fd, IPPROTO_IPV6, name, &m, sizeof(m)) < 0 ? cmio__neg_errno() : 0;
+}
+
+int cmio_udp_socket_join_multicast_v4(cmio_udp_socket *s, const struct in_addr *multiaddr,
+                                      const struct in_addr *iface)
+{
+    return membership_v4(s, IP_ADD_MEMBERSHIP, multiaddr, iface);
+}
+
+int cmio_udp_socket_leave_multicast_v4(cmio_udp_socket *s, const struct in_addr *multiaddr,
+                                       const struct in_addr *iface)
+{
+    return membership_v4(s, IP_DROP_MEMBERSHIP, multiaddr, iface);
+}
+
+int cmio_udp_socket_join_multicast_v6(cmio_udp_socket *s, const struct in6_addr *multiaddr, unsigned iface)
+{
+    return membership_v6(s, IPV6_ADD_MEMBERSHIP, multiaddr, iface);
+}
+
+int cmio_udp_socket_leave_multicast_v6(cmio_udp_socket *s, const struct in6_addr *multiaddr, unsigned iface)
+{
+    return membership_v6(s, IPV6_DROP_MEMBERSHIP, multiaddr, iface);
+}
+
+int cmio_udp_socket_only_v6(const cmio_udp_socket *s, bool *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_bool(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, out);
+}
+
+int cmio_udp_socket_set_only_v6(cmio_udp_socket *s, bool on)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_int(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, on ? 1 : 0);
+}
+
+int cmio_udp_socket_local_addr(const cmio_udp_socket *s, cmio_sockaddr *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__local_addr(s->fd, out);
+}
+
+int cmio_udp_socket_peer_addr(const cmio_udp_socket *s, cmio_sockaddr *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__peer_addr(s->fd, out);
+}
+
+int cmio_udp_socket_take_error(cmio_udp_socket *s)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__take_error(s->fd);
+}
+
+int cmio_udp_socket_from_fd(cmio_udp_socket *out, int fd)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    CMIO__CHECK(fd >= 0, -EBADF);
+    int err = cmio__adopt(fd);
+    if (err < 0)
+        return err;
+    out->fd = fd;
+    return 0;
+}
+
+void cmio_udp_socket_close(cmio_udp_socket *s)
+{
+    if (s)
+        cmio__close(&s->fd);
+}

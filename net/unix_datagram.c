@@ -1,0 +1,153 @@
+/*
+ * cmio_unix_datagram: an AF_UNIX datagram socket (mio's
+ * net::UnixDatagram), bound, unbound, connected or one of a pair.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "socket.h"
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+int cmio_unix_datagram_bind(cmio_unix_datagram *out, const char *path)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    cmio_sockaddr addr;
+    int err = cmio_sockaddr_from_path(&addr, path);
+    if (err < 0)
+        return err;
+    return cmio_unix_datagram_bind_addr(out, &addr);
+}
+
+int cmio_unix_datagram_bind_addr(cmio_unix_datagram *out, const cmio_sockaddr *addr)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    CMIO__CHECK(addr != NULL && addr->u.sa.sa_family == AF_UNIX, -EINVAL);
+    int fd = cmio__bind(addr, SOCK_DGRAM, false);
+    if (fd < 0)
+        return fd;
+    out->fd = fd;
+    return 0;
+}
+
+int cmio_unix_datagram_unbound(cmio_unix_datagram *out)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    int fd = cmio__socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return fd;
+    out->fd = fd;
+    return 0;
+}
+
+int cmio_unix_datagram_pair(cmio_unix_datagram *a, cmio_unix_datagram *b)
+{
+    if (a)
+        a->fd = -1;
+    if (b)
+        b->fd = -1;
+    CMIO__CHECK(a != NULL && b != NULL && a != b, -EINVAL);
+    int sv[2];
+    int err = cmio__socketpair(SOCK_DGRAM, sv);
+    if (err < 0)
+        return err;
+    a->fd = sv[0];
+    b->fd = sv[1];
+    return 0;
+}
+
+int cmio_unix_datagram_connect(cmio_unix_datagram *s, const char *path)
+{
+    CMIO__CHECK_SOCK(s);
+    cmio_sockaddr addr;
+    int err = cmio_sockaddr_from_path(&addr, path);
+    if (err < 0)
+        return err;
+    int r;
+    do
+        r = connect(s->fd, &addr.u.sa, addr.len);
+    while (r < 0 && errno == EINTR);
+    return r < 0 ? cmio__neg_errno() : 0;
+}
+
+ssize_t cmio_unix_datagram_send(cmio_unix_datagram *s, const void *buf, size_t len)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__send(s->fd, buf, len, 0, NULL);
+}
+
+ssize_t cmio_unix_datagram_send_to(cmio_unix_datagram *s, const void *buf, size_t len, const char *path)
+{
+    CMIO__CHECK_SOCK(s);
+    CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
+    cmio_sockaddr addr;
+    int err = cmio_sockaddr_from_path(&addr, path);
+    if (err < 0)
+        return err;
+    return cmio__send(s->fd, buf, len, 0, &addr);
+}
+
+ssize_t cmio_unix_datagram_recv(cmio_unix_datagram *s, void *buf, size_t len)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__recv(s->fd, buf, len, 0, NULL);
+}
+
+ssize_t cmio_unix_datagram_recv_from(cmio_unix_datagram *s, void *buf, size_t len, cmio_sockaddr *from)
+{
+    CMIO__CHECK_SOCK(s);
+    ssize_t n = cmio__recv(s->fd, buf, len, 0, from);
+    /* An unbound sender comes back with no address at all (len 0): report
+     * it as the unnamed AF_UNIX address, as getsockname does. */
+    if (n >= 0 && from && from->len < offsetof(struct sockaddr_un, sun_path)) {
+        from->u.sa.sa_family = AF_UNIX;
+        from->len = offsetof(struct sockaddr_un, sun_path);
+    }
+    return n;
+}
+
+int cmio_unix_datagram_shutdown(cmio_unix_datagram *s, cmio_shutdown how)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__shutdown(s->fd, how);
+}
+
+int cmio_unix_datagram_local_addr(const cmio_unix_datagram *s, cmio_sockaddr *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__local_addr(s->fd, out);
+}
+
+int cmio_unix_datagram_peer_addr(const cmio_unix_datagram *s, cmio_sockaddr *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__peer_addr(s->fd, out);
+}
+
+int cmio_unix_datagram_take_error(cmio_unix_datagram *s)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__take_error(s->fd);
+}
+
+int cmio_unix_datagram_from_fd(cmio_unix_datagram *out, int fd)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    int err = cmio__adopt(fd);
+    if (err < 0)
+        return err;
+    out->fd = fd;
+    return 0;
+}
+
+void cmio_unix_datagram_close(cmio_unix_datagram *s)
+{
+    if (s)
+        cmio__close(&s->fd);
+}

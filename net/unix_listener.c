@@ -1,0 +1,79 @@
+/*
+ * cmio_unix_listener: a listening AF_UNIX stream socket (mio's
+ * net::UnixListener), bound to a path or an abstract name.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "socket.h"
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+int cmio_unix_listener_bind(cmio_unix_listener *out, const char *path)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    cmio_sockaddr addr;
+    int err = cmio_sockaddr_from_path(&addr, path);
+    if (err < 0)
+        return err;
+    return cmio_unix_listener_bind_addr(out, &addr);
+}
+
+int cmio_unix_listener_bind_addr(cmio_unix_listener *out, const cmio_sockaddr *addr)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    CMIO__CHECK(addr != NULL && addr->u.sa.sa_family == AF_UNIX, -EINVAL);
+    int fd = cmio__bind(addr, SOCK_STREAM, true);
+    if (fd < 0)
+        return fd;
+    out->fd = fd;
+    return 0;
+}
+
+int cmio_unix_listener_accept(cmio_unix_listener *l, cmio_unix_stream *out, cmio_sockaddr *peer)
+{
+    CMIO__CHECK_SOCK(l);
+    CMIO__CHECK(out != NULL, -EINVAL);
+    int fd = cmio__accept(l->fd, peer);
+    out->fd = fd < 0 ? -1 : fd;
+    if (fd < 0)
+        return fd;
+    /* An unnamed peer may come back without even its family: say AF_UNIX. */
+    if (peer && peer->len < offsetof(struct sockaddr_un, sun_path)) {
+        peer->u.sa.sa_family = AF_UNIX;
+        peer->len = offsetof(struct sockaddr_un, sun_path);
+    }
+    return 0;
+}
+
+int cmio_unix_listener_local_addr(const cmio_unix_listener *l, cmio_sockaddr *out)
+{
+    CMIO__CHECK_SOCK(l);
+    return cmio__local_addr(l->fd, out);
+}
+
+int cmio_unix_listener_take_error(cmio_unix_listener *l)
+{
+    CMIO__CHECK_SOCK(l);
+    return cmio__take_error(l->fd);
+}
+
+int cmio_unix_listener_from_fd(cmio_unix_listener *out, int fd)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    int err = cmio__adopt(fd);
+    if (err < 0)
+        return err;
+    out->fd = fd;
+    return 0;
+}
+
+void cmio_unix_listener_close(cmio_unix_listener *l)
+{
+    if (l)
+        cmio__close(&l->fd);
+}

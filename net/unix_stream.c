@@ -1,0 +1,114 @@
+/*
+ * cmio_unix_stream: a connected AF_UNIX stream socket (mio's
+ * net::UnixStream).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "socket.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+int cmio_unix_stream_connect(cmio_unix_stream *out, const char *path)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    cmio_sockaddr addr;
+    int err = cmio_sockaddr_from_path(&addr, path);
+    if (err < 0)
+        return err;
+    return cmio_unix_stream_connect_addr(out, &addr);
+}
+
+int cmio_unix_stream_connect_addr(cmio_unix_stream *out, const cmio_sockaddr *addr)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    CMIO__CHECK(addr != NULL && addr->u.sa.sa_family == AF_UNIX, -EINVAL);
+    int fd = cmio__connect(addr, SOCK_STREAM);
+    if (fd < 0)
+        return fd;
+    out->fd = fd;
+    return 0;
+}
+
+int cmio_unix_stream_pair(cmio_unix_stream *a, cmio_unix_stream *b)
+{
+    if (a)
+        a->fd = -1;
+    if (b)
+        b->fd = -1;
+    CMIO__CHECK(a != NULL && b != NULL && a != b, -EINVAL);
+    int sv[2];
+    int err = cmio__socketpair(SOCK_STREAM, sv);
+    if (err < 0)
+        return err;
+    a->fd = sv[0];
+    b->fd = sv[1];
+    return 0;
+}
+
+ssize_t cmio_unix_stream_read(cmio_unix_stream *s, void *buf, size_t len)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__recv(s->fd, buf, len, 0, NULL);
+}
+
+ssize_t cmio_unix_stream_write(cmio_unix_stream *s, const void *buf, size_t len)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__send(s->fd, buf, len, 0, NULL);
+}
+
+ssize_t cmio_unix_stream_readv(cmio_unix_stream *s, const struct iovec *iov, int iovcnt)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__readv(s->fd, iov, iovcnt);
+}
+
+ssize_t cmio_unix_stream_writev(cmio_unix_stream *s, const struct iovec *iov, int iovcnt)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__writev(s->fd, iov, iovcnt);
+}
+
+int cmio_unix_stream_shutdown(cmio_unix_stream *s, cmio_shutdown how)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__shutdown(s->fd, how);
+}
+
+int cmio_unix_stream_local_addr(const cmio_unix_stream *s, cmio_sockaddr *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__local_addr(s->fd, out);
+}
+
+int cmio_unix_stream_peer_addr(const cmio_unix_stream *s, cmio_sockaddr *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__peer_addr(s->fd, out);
+}
+
+int cmio_unix_stream_take_error(cmio_unix_stream *s)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__take_error(s->fd);
+}
+
+int cmio_unix_stream_from_fd(cmio_unix_stream *out, int fd)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    int err = cmio__adopt(fd);
+    if (err < 0)
+        return err;
+    out->fd = fd;
+    return 0;
+}
+
+void cmio_unix_stream_close(cmio_unix_stream *s)
+{
+    if (s)
+        cmio__close(&s->fd);
+}
