@@ -99,23 +99,13 @@ ssize_t cmio_pipe_receiver_read(cmio_pipe_receiver *rx, void *buf, size_t len)
 int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, int fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
-    int err = cmio__adopt(fd);
-    if (err < 0)
-        return err;
-    out->fd = fd;
-    return 0;
+    return cmio__adopt_into(fd, &out->fd);
 }
 
 int cmio_pipe_receiver_from_fd(cmio_pipe_receiver *out, int fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
-    int err = cmio__adopt(fd);
-    if (err < 0)
-        return err;
-    out->fd = fd;
-    return 0;
+    return cmio__adopt_into(fd, &out->fd);
 }
 
 void cmio_pipe_sender_close(cmio_pipe_sender *tx)

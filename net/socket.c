@@ -49,6 +49,15 @@ int cmio__adopt(int fd)
     return set_flags(fd);
 }
 
+int cmio__adopt_into(int fd, int *out)
+{
+    *out = -1;
+    int err = cmio__adopt(fd);
+    if (err == 0)
+        *out = fd;
+    return err;
+}
+
 int cmio__socket(int domain, int type, int protocol)
 {
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)

@@ -25,6 +25,8 @@ int cmio__socket(int domain, int type, int protocol);
 int cmio__socketpair(int type, int sv[2]);
 /* Make an adopted descriptor non-blocking and close-on-exec. */
 int cmio__adopt(int fd);
+/* The *_from_fd door: *out is -1 unless fd is adopted, then fd. */
+int cmio__adopt_into(int fd, int *out);
 /* accept4(2) with SOCK_NONBLOCK|SOCK_CLOEXEC; peer may be NULL. */
 int cmio__accept(int fd, cmio_sockaddr *peer);
 /* A new socket of addr's family bound to addr; listening with SOMAXCONN and

@@ -65,13 +65,7 @@ int cmio_tcp_listener_take_error(cmio_tcp_listener *l)
 int cmio_tcp_listener_from_fd(cmio_tcp_listener *out, int fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
-    CMIO__CHECK(fd >= 0, -EBADF);
-    int err = cmio__adopt(fd);
-    if (err < 0)
-        return err;
-    out->fd = fd;
-    return 0;
+    return cmio__adopt_into(fd, &out->fd);
 }
 
 void cmio_tcp_listener_close(cmio_tcp_listener *l)

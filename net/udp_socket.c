@@ -217,13 +217,7 @@ int cmio_udp_socket_take_error(cmio_udp_socket *s)
 int cmio_udp_socket_from_fd(cmio_udp_socket *out, int fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
-    CMIO__CHECK(fd >= 0, -EBADF);
-    int err = cmio__adopt(fd);
-    if (err < 0)
-        return err;
-    out->fd = fd;
-    return 0;
+    return cmio__adopt_into(fd, &out->fd);
 }
 
 void cmio_udp_socket_close(cmio_udp_socket *s)

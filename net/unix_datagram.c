@@ -138,12 +138,7 @@ int cmio_unix_datagram_take_error(cmio_unix_datagram *s)
 int cmio_unix_datagram_from_fd(cmio_unix_datagram *out, int fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
-    int err = cmio__adopt(fd);
-    if (err < 0)
-        return err;
-    out->fd = fd;
-    return 0;
+    return cmio__adopt_into(fd, &out->fd);
 }
 
 void cmio_unix_datagram_close(cmio_unix_datagram *s)

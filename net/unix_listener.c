@@ -64,12 +64,7 @@ int cmio_unix_listener_take_error(cmio_unix_listener *l)
 int cmio_unix_listener_from_fd(cmio_unix_listener *out, int fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
-    int err = cmio__adopt(fd);
-    if (err < 0)
-        return err;
-    out->fd = fd;
-    return 0;
+    return cmio__adopt_into(fd, &out->fd);
 }
 
 void cmio_unix_listener_close(cmio_unix_listener *l)
