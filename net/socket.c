@@ -131,6 +131,11 @@ static bool family_ok(const cmio_sockaddr *addr)
     }
 }
 
+bool cmio__is_ip(const cmio_sockaddr *addr)
+{
+    return addr != NULL && (addr->u.sa.sa_family == AF_INET || addr->u.sa.sa_family == AF_INET6);
+}
+
 int cmio__bind(const cmio_sockaddr *addr, int type, bool listening)
 {
     CMIO__CHECK(addr != NULL && family_ok(addr), -EINVAL);

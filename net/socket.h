@@ -36,6 +36,9 @@ int cmio__bind(const cmio_sockaddr *addr, int type, bool listen);
  * (and EAGAIN for AF_UNIX) count as success. Returns the descriptor. */
 int cmio__connect(const cmio_sockaddr *addr, int type);
 
+/* addr is an IPv4 or IPv6 address (what TCP and UDP take). */
+bool cmio__is_ip(const cmio_sockaddr *addr);
+
 /* getsockname/getpeername into out. */
 int cmio__local_addr(int fd, cmio_sockaddr *out);
 int cmio__peer_addr(int fd, cmio_sockaddr *out);

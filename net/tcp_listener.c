@@ -9,16 +9,11 @@
 #include <errno.h>
 #include <sys/socket.h>
 
-static bool is_ip(const cmio_sockaddr *a)
-{
-    return a != NULL && (a->u.sa.sa_family == AF_INET || a->u.sa.sa_family == AF_INET6);
-}
-
 int cmio_tcp_listener_bind(cmio_tcp_listener *out, const cmio_sockaddr *addr)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     out->fd = -1;
-    CMIO__CHECK(is_ip(addr), -EINVAL);
+    CMIO__CHECK(cmio__is_ip(addr), -EINVAL);
     int fd = cmio__bind(addr, SOCK_STREAM, true);
     if (fd < 0)
         return fd;

@@ -10,16 +10,11 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-static bool is_ip(const cmio_sockaddr *a)
-{
-    return a != NULL && (a->u.sa.sa_family == AF_INET || a->u.sa.sa_family == AF_INET6);
-}
-
 int cmio_tcp_stream_connect(cmio_tcp_stream *out, const cmio_sockaddr *addr)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     out->fd = -1;
-    CMIO__CHECK(is_ip(addr), -EINVAL);
+    CMIO__CHECK(cmio__is_ip(addr), -EINVAL);
     int fd = cmio__connect(addr, SOCK_STREAM);
     if (fd < 0)
         return fd;

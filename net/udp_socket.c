@@ -14,16 +14,11 @@
 #define IPV6_DROP_MEMBERSHIP IPV6_LEAVE_GROUP
 #endif
 
-static bool is_ip(const cmio_sockaddr *a)
-{
-    return a != NULL && (a->u.sa.sa_family == AF_INET || a->u.sa.sa_family == AF_INET6);
-}
-
 int cmio_udp_socket_bind(cmio_udp_socket *out, const cmio_sockaddr *addr)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     out->fd = -1;
-    CMIO__CHECK(is_ip(addr), -EINVAL);
+    CMIO__CHECK(cmio__is_ip(addr), -EINVAL);
     int fd = cmio__bind(addr, SOCK_DGRAM, false);
     if (fd < 0)
         return fd;
@@ -34,7 +29,7 @@ int cmio_udp_socket_bind(cmio_udp_socket *out, const cmio_sockaddr *addr)
 ssize_t cmio_udp_socket_send_to(cmio_udp_socket *s, const void *buf, size_t len, const cmio_sockaddr *to)
 {
     CMIO__CHECK_SOCK(s);
-    CMIO__CHECK(is_ip(to), -EINVAL);
+    CMIO__CHECK(cmio__is_ip(to), -EINVAL);
     return cmio__send(s->fd, buf, len, 0, to);
 }
 
@@ -53,7 +48,7 @@ ssize_t cmio_udp_socket_peek_from(cmio_udp_socket *s, void *buf, size_t len, cmi
 int cmio_udp_socket_connect(cmio_udp_socket *s, const cmio_sockaddr *addr)
 {
     CMIO__CHECK_SOCK(s);
-    CMIO__CHECK(is_ip(addr), -EINVAL);
+    CMIO__CHECK(cmio__is_ip(addr), -EINVAL);
     int rc;
     do
         rc = connect(s->fd, &addr->u.sa, addr->len);
