@@ -19,7 +19,12 @@ ninja -C "$builddir" examples/tcp_echo_server examples/tcp_client >/dev/null
 out=$(mktemp)
 "$builddir/examples/tcp_echo_server" 127.0.0.1:0 >"$out" &
 server=$!
-trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -f "$out"' EXIT
+stop() {
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    rm -f "$out"
+}
+trap stop EXIT
 addr=
 for _ in $(seq 100); do # up to 10 s for the server to say where it listens
     addr=$(sed -n 's/^Listening on //p' "$out")
@@ -30,4 +35,8 @@ done
 [ -n "$addr" ] || { echo "demo: the echo server did not start" >&2; exit 1; }
 echo "echo server listening on $addr (backend: ${CMIO_BACKEND:-default})"
 echo "load client: $connections connections, 64-byte messages, ${seconds} s"
-"$builddir/examples/tcp_client" "$addr" "$connections" 100000000 "$seconds" 64
+rc=0
+"$builddir/examples/tcp_client" "$addr" "$connections" 100000000 "$seconds" 64 || rc=$?
+stop
+trap - EXIT
+exit "$rc"
