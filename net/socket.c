@@ -96,6 +96,17 @@ int cmio__socketpair(int type, int sv[2])
     return err;
 }
 
+/* An unbound AF_UNIX peer comes back from accept/recvfrom with no address
+ * at all (len 0, not even a family): report it as the unnamed AF_UNIX
+ * address, as getsockname does. IP peers always come back whole. */
+static void name_unnamed(cmio_sockaddr *a)
+{
+    if (a->len < offsetof(struct sockaddr_un, sun_path)) {
+        a->u.sa.sa_family = AF_UNIX;
+        a->len = offsetof(struct sockaddr_un, sun_path);
+    }
+}
+
 int cmio__accept(int fd, cmio_sockaddr *peer)
 {
     cmio_sockaddr ignored;
@@ -114,7 +125,10 @@ int cmio__accept(int fd, cmio_sockaddr *peer)
         }
 #endif
     } while (c < 0 && errno == EINTR);
-    return c >= 0 ? c : cmio__neg_errno();
+    if (c < 0)
+        return cmio__neg_errno();
+    name_unnamed(a);
+    return c;
 }
 
 static bool family_ok(const cmio_sockaddr *addr)
@@ -277,7 +291,11 @@ ssize_t cmio__recv(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from
     do
         n = from ? recvfrom(fd, buf, len, flags, &from->u.sa, &from->len) : recv(fd, buf, len, flags);
     while (n < 0 && errno == EINTR);
-    return n >= 0 ? n : cmio__neg_errno();
+    if (n < 0)
+        return cmio__neg_errno();
+    if (from)
+        name_unnamed(from);
+    return n;
 }
 
 ssize_t cmio__readv(int fd, const struct iovec *iov, int iovcnt)

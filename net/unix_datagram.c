@@ -6,7 +6,6 @@
  */
 #include "socket.h"
 
-#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -101,14 +100,7 @@ ssize_t cmio_unix_datagram_recv(cmio_unix_datagram *s, void *buf, size_t len)
 ssize_t cmio_unix_datagram_recv_from(cmio_unix_datagram *s, void *buf, size_t len, cmio_sockaddr *from)
 {
     CMIO__CHECK_SOCK(s);
-    ssize_t n = cmio__recv(s->fd, buf, len, 0, from);
-    /* An unbound sender comes back with no address at all (len 0): report
-     * it as the unnamed AF_UNIX address, as getsockname does. */
-    if (n >= 0 && from && from->len < offsetof(struct sockaddr_un, sun_path)) {
-        from->u.sa.sa_family = AF_UNIX;
-        from->len = offsetof(struct sockaddr_un, sun_path);
-    }
-    return n;
+    return cmio__recv(s->fd, buf, len, 0, from);
 }
 
 int cmio_unix_datagram_shutdown(cmio_unix_datagram *s, cmio_shutdown how)

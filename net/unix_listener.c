@@ -6,7 +6,6 @@
  */
 #include "socket.h"
 
-#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -39,14 +38,7 @@ int cmio_unix_listener_accept(cmio_unix_listener *l, cmio_unix_stream *out, cmio
     CMIO__CHECK(out != NULL, -EINVAL);
     int fd = cmio__accept(l->fd, peer);
     out->fd = fd < 0 ? -1 : fd;
-    if (fd < 0)
-        return fd;
-    /* An unnamed peer may come back without even its family: say AF_UNIX. */
-    if (peer && peer->len < offsetof(struct sockaddr_un, sun_path)) {
-        peer->u.sa.sa_family = AF_UNIX;
-        peer->len = offsetof(struct sockaddr_un, sun_path);
-    }
-    return 0;
+    return fd < 0 ? fd : 0;
 }
 
 int cmio_unix_listener_local_addr(const cmio_unix_listener *l, cmio_sockaddr *out)
