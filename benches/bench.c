@@ -1,0 +1,452 @@
+/*
+ * The benchmark harness's main: parses the workload and its parameters,
+ * makes the descriptors, runs one implementation's measured part and
+ * prints its line (see bench.h).
+ *
+ *   bench-IMPL pingpong [pairs=100] [active=1] [events=100000]
+ *   bench-IMPL churn    [fds=1000] [rounds=100]
+ *   bench-IMPL wake     [wakes=20000]
+ *   bench-IMPL echo     [conns=50] [round_trips=100000] [size=64] [client=PATH]
+ *   every workload also takes [timeout=SECONDS] (default 300): the process is
+ *   killed by SIGALRM past it.
+ *
+ * The measured parts run inside the functions named bench_measured_*, which
+ * `scripts/bench.sh instructions` gives to callgrind's --toggle-collect.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE __attribute__((noinline, noclone))
+#endif
+
+int bench_fail(const char *what, int err)
+{
+    fprintf(stderr, "bench-%s: %s: %s\n", bench_this.name, what, strerror(err < 0 ? -err : err));
+    return -1;
+}
+
+static int usage(const char *msg)
+{
+    fprintf(stderr,
+            "bench-%s: %s\n"
+            "usage: bench-%s pingpong [pairs=N] [active=N] [events=N]\n"
+            "       bench-%s churn [fds=N] [rounds=N]\n"
+            "       bench-%s wake [wakes=N]\n"
+            "       bench-%s echo [conns=N] [round_trips=N] [size=N] [client=PATH]\n"
+            "       (each also [timeout=SECONDS])\n",
+            bench_this.name, msg, bench_this.name, bench_this.name, bench_this.name, bench_this.name);
+    return 2;
+}
+
+/* key=value arguments */
+struct params {
+    int argc;
+    char **argv;
+    bool bad;
+};
+
+static const char *param_text(struct params *p, const char *key)
+{
+    size_t k = strlen(key);
+    for (int i = 0; i < p->argc; i++)
+        if (strncmp(p->argv[i], key, k) == 0 && p->argv[i][k] == '=')
+            return p->argv[i] + k + 1;
+    return NULL;
+}
+
+static size_t param(struct params *p, const char *key, size_t def, size_t min, size_t max)
+{
+    const char *text = param_text(p, key);
+    if (!text)
+        return def;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max) {
+        fprintf(stderr, "bench-%s: %s must be a whole number in [%zu, %zu]\n", bench_this.name, key,
+                min, max);
+        p->bad = true;
+        return def;
+    }
+    return (size_t)v;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t cpu_ns(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
+           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+}
+
+static const char *backend(void) { return bench_this.backend ? bench_this.backend() : "-"; }
+
+/* Enough descriptors for the largest runs. */
+static void raise_fd_limit(size_t need)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+        rl.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* ---- pingpong ---------------------------------------------------------- */
+
+NOINLINE int bench_measured_pingpong(bench_pingpong *pp) { return bench_this.pingpong_run(pp); }
+
+static int pingpong(struct params *p)
+{
+    bench_pingpong pp = {
+        .pairs = param(p, "pairs", 100, 1, 100000),
+        .active = param(p, "active", 1, 1, PINGPONG_MAX_ACTIVE),
+        .events = param(p, "events", 100000, 1, SIZE_MAX / 2),
+        .rng = UINT64_C(0x9E3779B97F4A7C15),
+    };
+    if (p->bad)
+        return 2;
+    if (pp.active > pp.pairs)
+        return usage("active must not exceed pairs");
+    raise_fd_limit(2 * pp.pairs + 64);
+    pp.fds = calloc(pp.pairs, sizeof(*pp.fds));
+    if (!pp.fds)
+        {
+        bench_fail("calloc", ENOMEM);
+        return 1;
+    }
+    int rc = 1;
+    size_t made = 0;
+    for (; made < pp.pairs; made++)
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pp.fds[made]) < 0) {
+            bench_fail("socketpair", errno);
+            goto out;
+        }
+    if (bench_this.pingpong_open(&pp) < 0)
+        goto out;
+    uint64_t t0 = now_ns();
+    if (bench_this.pingpong_register(&pp) < 0)
+        goto close;
+    uint64_t setup = now_ns() - t0;
+
+    /* Start `active` messages, then run. */
+    for (size_t i = 0; i < pp.active; i++)
+        if (write(pp.fds[bench_pingpong_next(&pp)][1], "x", 1) != 1) {
+            bench_fail("write", errno);
+            goto close;
+        }
+    t0 = now_ns();
+    if (bench_measured_pingpong(&pp) < 0)
+        goto close;
+    uint64_t run = now_ns() - t0;
+
+    /* The work was done: every byte read was forwarded, so `active` bytes
+     * are still in flight. */
+    size_t in_flight = 0;
+    for (size_t i = 0; i < pp.pairs; i++) {
+        int n = 0;
+        ioctl(pp.fds[i][0], FIONREAD, &n);
+        in_flight += (size_t)n;
+    }
+    if (pp.done != pp.events || in_flight != pp.active) {
+        fprintf(stderr, "bench-%s: pingpong: %zu of %zu events, %zu of %zu bytes in flight\n",
+                bench_this.name, pp.done, pp.events, in_flight, pp.active);
+        goto close;
+    }
+    printf("pingpong %s backend=%s pairs=%zu active=%zu events=%zu setup_ns_per_fd=%.1f "
+           "work=%zu value=%.1f unit=ns/event\n",
+           bench_this.name, backend(), pp.pairs, pp.active, pp.events, (double)setup / (double)pp.pairs,
+           pp.events, (double)run / (double)pp.events);
+    rc = 0;
+close:
+    bench_this.pingpong_close(&pp);
+out:
+    for (size_t i = 0; i < made; i++) {
+        close(pp.fds[i][0]);
+        close(pp.fds[i][1]);
+    }
+    free(pp.fds);
+    return rc;
+}
+
+/* ---- churn ------------------------------------------------------------- */
+
+NOINLINE int bench_measured_churn(bench_churn *c) { return bench_this.churn_run(c); }
+
+static int churn(struct params *p)
+{
+    bench_churn c = {
+        .fds = param(p, "fds", 1000, 1, 100000),
+        .rounds = param(p, "rounds", 100, 1, SIZE_MAX / 3 / 100000),
+    };
+    if (p->bad)
+        return 2;
+    raise_fd_limit(2 * c.fds + 64);
+    int (*pipes)[2] = calloc(c.fds, sizeof(*pipes));
+    c.fd = calloc(c.fds, sizeof(*c.fd));
+    int rc = 1;
+    size_t made = 0;
+    if (!pipes || !c.fd) {
+        bench_fail("calloc", ENOMEM);
+        goto out;
+    }
+    for (; made < c.fds; made++) {
+        if (pipe2(pipes[made], O_NONBLOCK | O_CLOEXEC) < 0) {
+            bench_fail("pipe2", errno);
+            goto out;
+        }
+        c.fd[made] = pipes[made][0];
+    }
+    if (bench_this.churn_open(&c) < 0)
+        goto out;
+    uint64_t t0 = now_ns();
+    int err = bench_measured_churn(&c);
+    uint64_t run = now_ns() - t0;
+    bench_this.churn_close(&c);
+    if (err < 0)
+        goto out;
+    size_t ops = 3 * c.fds * c.rounds;
+    printf("churn %s backend=%s fds=%zu rounds=%zu work=%zu value=%.1f unit=ns/op\n", bench_this.name,
+           backend(), c.fds, c.rounds, ops, (double)run / (double)ops);
+    rc = 0;
+out:
+    for (size_t i = 0; i < made; i++) {
+        close(pipes[i][0]);
+        close(pipes[i][1]);
+    }
+    free(pipes);
+    free(c.fd);
+    return rc;
+}
+
+/* ---- wake -------------------------------------------------------------- */
+
+NOINLINE int bench_measured_wake(bench_wake *w) { return bench_this.wake_run(w); }
+
+/* The other thread: wake, wait until the loop saw it, again. */
+NOINLINE void *bench_measured_wake_sender(void *arg)
+{
+    bench_wake *w = arg;
+    for (size_t i = 0; i < w->wakes; i++) {
+        if (bench_this.wake_send(w) < 0)
+            exit(1); /* the loop would wait forever */
+        while (sem_wait(&w->ack) < 0 && errno == EINTR) {
+        }
+    }
+    return NULL;
+}
+
+static int wake(struct params *p)
+{
+    bench_wake w = {.wakes = param(p, "wakes", 20000, 1, SIZE_MAX / 2)};
+    if (p->bad)
+        return 2;
+    if (sem_init(&w.ack, 0, 0) < 0)
+        {
+        bench_fail("sem_init", errno);
+        return 1;
+    }
+    int rc = 1;
+    if (bench_this.wake_open(&w) < 0)
+        goto out;
+    pthread_t sender;
+    uint64_t t0 = now_ns();
+    int err = pthread_create(&sender, NULL, bench_measured_wake_sender, &w);
+    if (err) {
+        bench_fail("pthread_create", err);
+        bench_this.wake_close(&w);
+        goto out;
+    }
+    err = bench_measured_wake(&w);
+    if (err < 0)
+        exit(1); /* the sender may be blocked on the semaphore */
+    pthread_join(sender, NULL);
+    uint64_t run = now_ns() - t0;
+    bench_this.wake_close(&w);
+    printf("wake %s backend=%s wakes=%zu work=%zu value=%.1f unit=ns/wake\n", bench_this.name,
+           backend(), w.wakes, w.wakes, (double)run / (double)w.wakes);
+    rc = 0;
+out:
+    sem_destroy(&w.ack);
+    return rc;
+}
+
+/* ---- echo -------------------------------------------------------------- */
+
+NOINLINE int bench_measured_echo(bench_echo *e) { return bench_this.echo_run(e); }
+
+/* The load client (default: bench-echo-client beside this binary). */
+static const char *client_path(struct params *p, const char *argv0, char *buf, size_t size)
+{
+    const char *path = param_text(p, "client");
+    if (path)
+        return path;
+    const char *slash = strrchr(argv0, '/');
+    int dir = slash ? (int)(slash - argv0 + 1) : 0;
+    snprintf(buf, size, "%.*sbench-echo-client", dir, argv0);
+    return buf;
+}
+
+static int echo(struct params *p, const char *argv0)
+{
+    bench_echo e = {
+        .conns = param(p, "conns", 50, 1, ECHO_MAX_CONNS),
+        .round_trips = param(p, "round_trips", 100000, 1, SIZE_MAX / 2),
+        .size = param(p, "size", 64, 1, ECHO_BUF),
+        .listen_fd = -1,
+    };
+    if (p->bad)
+        return 2;
+    raise_fd_limit(2 * e.conns + 64);
+    char buf[PATH_MAX];
+    const char *client = client_path(p, argv0, buf, sizeof(buf));
+
+    e.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sin);
+    int one = 1;
+    if (e.listen_fd < 0 || setsockopt(e.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(e.listen_fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(e.listen_fd, 1024) < 0 ||
+        getsockname(e.listen_fd, (struct sockaddr *)&sin, &len) < 0) {
+        bench_fail("listen on 127.0.0.1", errno);
+        if (e.listen_fd >= 0)
+            close(e.listen_fd);
+        return 1;
+    }
+    if (bench_this.echo_open(&e) < 0) {
+        close(e.listen_fd);
+        return 1;
+    }
+
+    /* The client: ADDRESS CONNECTIONS ROUND_TRIPS SECONDS SIZE; its one line
+     * comes back through a pipe. */
+    char addr[32], conns[24], trips[24], size[24];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", (unsigned)ntohs(sin.sin_port));
+    snprintf(conns, sizeof(conns), "%zu", e.conns);
+    snprintf(trips, sizeof(trips), "%zu", e.round_trips);
+    snprintf(size, sizeof(size), "%zu", e.size);
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) < 0) {
+        bench_this.echo_close(&e);
+        close(e.listen_fd);
+        bench_fail("pipe2", errno);
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        execl(client, client, addr, conns, trips, "3600", size, (char *)NULL);
+        fprintf(stderr, "bench-%s: %s: %s\n", bench_this.name, client, strerror(errno));
+        _exit(127);
+    }
+    close(out[1]);
+    int rc = 1;
+    if (pid < 0) {
+        bench_fail("fork", errno);
+        goto out;
+    }
+
+    uint64_t c0 = cpu_ns();
+    int err = bench_measured_echo(&e);
+    uint64_t cpu = cpu_ns() - c0;
+    if (err < 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        goto out;
+    }
+    char line[256] = "";
+    ssize_t n = read(out[0], line, sizeof(line) - 1);
+    line[n > 0 ? n : 0] = '\0';
+    int status;
+    waitpid(pid, &status, 0);
+    unsigned long client_trips = 0;
+    double client_rate = 0;
+    const char *t = strstr(line, "round_trips=");
+    const char *r = strstr(line, "round_trips_per_second=");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !t || !r) {
+        fprintf(stderr, "bench-%s: echo: the client failed (%s)\n", bench_this.name, line);
+        goto out;
+    }
+    client_trips = strtoul(t + strlen("round_trips="), NULL, 10);
+    client_rate = strtod(r + strlen("round_trips_per_second="), NULL);
+    /* The client stops at its total with a message in flight on the other
+     * connections, which the server echoed too. */
+    uint64_t least = (uint64_t)e.round_trips * e.size;
+    if (client_trips != e.round_trips || e.bytes < least || e.bytes > least + e.conns * e.size) {
+        fprintf(stderr, "bench-%s: echo: %lu of %zu round trips, %llu bytes echoed\n",
+                bench_this.name, client_trips, e.round_trips, (unsigned long long)e.bytes);
+        goto out;
+    }
+    printf("echo %s backend=%s conns=%zu size=%zu round_trips=%zu cpu_ns_per_round_trip=%.1f "
+           "work=%zu value=%.0f unit=round_trips/s\n",
+           bench_this.name, backend(), e.conns, e.size, e.round_trips,
+           (double)cpu / (double)e.round_trips, e.round_trips, client_rate);
+    rc = 0;
+out:
+    bench_this.echo_close(&e);
+    close(e.listen_fd);
+    close(out[0]);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage("no workload");
+    struct params p = {argc - 2, argv + 2, false};
+    alarm((unsigned)param(&p, "timeout", 300, 1, 86400));
+    if (p.bad)
+        return 2;
+    signal(SIGPIPE, SIG_IGN);
+    const char *w = argv[1];
+    bool known = true, have = false;
+    if (strcmp(w, "pingpong") == 0)
+        have = bench_this.pingpong_run != NULL;
+    else if (strcmp(w, "churn") == 0)
+        have = bench_this.churn_run != NULL;
+    else if (strcmp(w, "wake") == 0)
+        have = bench_this.wake_run != NULL;
+    else if (strcmp(w, "echo") == 0)
+        have = bench_this.echo_run != NULL;
+    else
+        known = false;
+    if (!known)
+        return usage("unknown workload");
+    if (!have) {
+        printf("%s %s skipped: not implemented\n", w, bench_this.name);
+        return 0;
+    }
+    int rc = w[0] == 'p'   ? pingpong(&p)
+             : w[0] == 'c' ? churn(&p)
+             : w[0] == 'w' ? wake(&p)
+                           : echo(&p, argv[0]);
+    fflush(stdout);
+    return rc;
+}

@@ -1,0 +1,136 @@
+/*
+ * The benchmark harness: four workloads, each implemented once per event
+ * library (bench_<impl>.c) against the same parameters, buffers and stopping
+ * rules. The harness (bench.c) makes the descriptors, times the measured
+ * part, checks that the work was done and prints one line:
+ *
+ *   WORKLOAD IMPL key=value ... work=N value=V unit=U
+ *
+ * where work counts the units (events, round trips, operations, wakes) the
+ * measured part handled, so that an instruction or system call count of the
+ * run can be divided by it. docs/benchmarks.md describes each workload.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef CMIO_BENCH_H
+#define CMIO_BENCH_H
+
+#include <semaphore.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* pingpong: libev's benchmark. `pairs` socketpairs; the read end of each,
+ * fds[i][0], is watched for reading; `active` one-byte messages circulate.
+ * Each readiness event reads what is there (one read of PINGPONG_BUF bytes,
+ * which drains the socket since at most `active` <= PINGPONG_BUF bytes are in
+ * flight) and writes as many bytes to fds[j][1], j from the shared PRNG.
+ * The run stops after `events` events. */
+enum { PINGPONG_BUF = 256, PINGPONG_MAX_ACTIVE = PINGPONG_BUF };
+
+typedef struct bench_pingpong {
+    size_t pairs, active, events;
+    int (*fds)[2];
+    uint64_t rng; /* PRNG state, seeded identically for every implementation */
+    size_t done;  /* events handled so far */
+    void *impl;   /* the implementation's state */
+} bench_pingpong;
+
+/* The pair that receives the next forwarded bytes (xorshift64*, fixed seed:
+ * every implementation sees the same sequence). */
+static inline size_t bench_pingpong_next(bench_pingpong *pp)
+{
+    uint64_t x = pp->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    pp->rng = x;
+    return (size_t)((x * UINT64_C(0x2545F4914F6CDD1D)) >> 33) % pp->pairs;
+}
+
+/* churn: `fds` pipe read ends. Each of `rounds` rounds registers every one
+ * for reading, reregisters every one for writing (which a pipe's read end
+ * never is, so no event is due) and deregisters every one, running the loop
+ * once without waiting after each phase so that lazy libraries apply their
+ * changes. 3 * fds * rounds operations. */
+typedef struct bench_churn {
+    size_t fds, rounds;
+    int *fd;
+    void *impl;
+} bench_churn;
+
+/* wake: a second thread wakes the blocked loop `wakes` times; after each it
+ * waits until the loop has seen the wake (bench_wake_ack). */
+typedef struct bench_wake {
+    size_t wakes;
+    size_t done; /* wakes seen by the loop */
+    sem_t ack;
+    void *impl;
+} bench_wake;
+
+/* The loop saw one wake: count it and let the sender go on. */
+static inline void bench_wake_ack(bench_wake *w)
+{
+    w->done++;
+    sem_post(&w->ack);
+}
+
+/* echo: a TCP echo server on 127.0.0.1 (listen_fd, non-blocking), driven by
+ * the shared load client with `conns` connections keeping one `size`-byte
+ * message in flight each. Accept until -EAGAIN; per readable connection read
+ * ECHO_BUF bytes at a time and write back all that was read (a short write
+ * is an error: one small message in flight never fills a socket buffer);
+ * edge-triggered implementations read until -EAGAIN, level-triggered ones
+ * once per event. The run stops when `conns` connections were accepted and
+ * all of them have closed. */
+enum { ECHO_BUF = 4096, ECHO_MAX_CONNS = 4096 };
+
+typedef struct bench_echo {
+    size_t conns, size, round_trips;
+    int listen_fd;
+    size_t accepted, closed;
+    uint64_t bytes; /* bytes echoed */
+    void *impl;
+} bench_echo;
+
+/* One implementation. A workload it cannot run is NULL. Every function
+ * returns 0 or -1 (after printing why to stderr). */
+typedef struct bench_impl {
+    const char *name;
+    /* The backend it runs on ("epoll", or cmio's CMIO_BACKEND choice). */
+    const char *(*backend)(void);
+
+    int (*pingpong_open)(bench_pingpong *pp);     /* make the loop */
+    int (*pingpong_register)(bench_pingpong *pp); /* watch every fds[i][0]: timed */
+    int (*pingpong_run)(bench_pingpong *pp);      /* until done == events: timed */
+    void (*pingpong_close)(bench_pingpong *pp);
+
+    int (*churn_open)(bench_churn *c);
+    int (*churn_run)(bench_churn *c);
+    void (*churn_close)(bench_churn *c);
+
+    int (*wake_open)(bench_wake *w);
+    int (*wake_send)(bench_wake *w); /* from the other thread */
+    int (*wake_run)(bench_wake *w);  /* until done == wakes */
+    void (*wake_close)(bench_wake *w);
+
+    int (*echo_open)(bench_echo *e); /* make the loop, watch listen_fd */
+    int (*echo_run)(bench_echo *e);
+    void (*echo_close)(bench_echo *e);
+} bench_impl;
+
+/* Each bench_<impl>.c defines it. */
+extern const bench_impl bench_this;
+
+/* Prints "bench-IMPL: what: strerror(err)" and returns -1; err is a
+ * positive or negative errno value. */
+int bench_fail(const char *what, int err);
+
+/* The measured parts, one per workload (bench.c): never inlined, so that
+ * callgrind can count exactly what runs inside them. */
+int bench_measured_pingpong(bench_pingpong *pp);
+int bench_measured_churn(bench_churn *c);
+int bench_measured_wake(bench_wake *w);
+void *bench_measured_wake_sender(void *w);
+int bench_measured_echo(bench_echo *e);
+
+#endif /* CMIO_BENCH_H */

@@ -1,0 +1,291 @@
+/*
+ * cmio: each workload written as a cmio user writes it — cmio_poll,
+ * cmio_registry, cmio_events, cmio_waker, and cmio's socket types for the
+ * I/O. Honours CMIO_BACKEND (cmio_poll_new).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "bench.h"
+
+#include <cmio.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { MAX_EVENTS = 1024 };
+
+static cmio_poll *poll_;
+static cmio_events *events;
+static cmio_registry *registry;
+
+static const char *backend(void)
+{
+    static char name[32];
+    cmio_poll *p;
+    if (name[0] == '\0' && cmio_poll_new(&p) == 0) {
+        snprintf(name, sizeof(name), "%s", cmio_poll_backend(p));
+        cmio_poll_free(p);
+    }
+    return name[0] ? name : "?";
+}
+
+static int open_poll(void)
+{
+    int err = cmio_poll_new(&poll_);
+    if (err == 0)
+        err = cmio_events_new(&events, MAX_EVENTS);
+    if (err < 0)
+        return bench_fail("cmio_poll_new", err);
+    registry = cmio_poll_registry(poll_);
+    return 0;
+}
+
+static void close_poll(void)
+{
+    cmio_events_free(events);
+    cmio_poll_free(poll_);
+    events = NULL;
+    poll_ = NULL;
+}
+
+static int poll_events(int timeout_ms)
+{
+    for (;;) {
+        int n = cmio_poll_poll(poll_, events, timeout_ms);
+        if (n != -EINTR)
+            return n < 0 ? bench_fail("cmio_poll_poll", n) : n;
+    }
+}
+
+/* ---- pingpong ---------------------------------------------------------- */
+
+static cmio_unix_stream (*pairs)[2];
+
+static int pingpong_open(bench_pingpong *pp)
+{
+    pairs = calloc(pp->pairs, sizeof(*pairs));
+    if (!pairs)
+        return bench_fail("calloc", ENOMEM);
+    for (size_t i = 0; i < pp->pairs; i++) {
+        /* The harness owns the descriptors; the value structs only wrap them. */
+        pairs[i][0] = (cmio_unix_stream){pp->fds[i][0]};
+        pairs[i][1] = (cmio_unix_stream){pp->fds[i][1]};
+    }
+    return open_poll();
+}
+
+static int pingpong_register(bench_pingpong *pp)
+{
+    for (size_t i = 0; i < pp->pairs; i++) {
+        int err = cmio_registry_register(registry, pairs[i][0].fd, i, CMIO_READABLE);
+        if (err < 0)
+            return bench_fail("cmio_registry_register", err);
+    }
+    return 0;
+}
+
+static int pingpong_run(bench_pingpong *pp)
+{
+    char buf[PINGPONG_BUF];
+    for (;;) {
+        if (poll_events(-1) < 0)
+            return -1;
+        for (size_t i = 0; i < cmio_events_len(events); i++) {
+            size_t pair = cmio_event_token(cmio_events_get(events, i));
+            ssize_t got = cmio_unix_stream_read(&pairs[pair][0], buf, sizeof(buf));
+            if (got == -EAGAIN)
+                continue;
+            if (got <= 0)
+                return bench_fail("read", got < 0 ? (int)got : EPIPE);
+            ssize_t put = cmio_unix_stream_write(&pairs[bench_pingpong_next(pp)][1], buf, (size_t)got);
+            if (put != got)
+                return bench_fail("write", put < 0 ? (int)put : EIO);
+            if (++pp->done == pp->events)
+                return 0;
+        }
+    }
+}
+
+static void pingpong_close(bench_pingpong *pp)
+{
+    (void)pp;
+    free(pairs);
+    pairs = NULL;
+    close_poll();
+}
+
+/* ---- churn ------------------------------------------------------------- */
+
+static int churn_open(bench_churn *c)
+{
+    (void)c;
+    return open_poll();
+}
+
+static int churn_run(bench_churn *c)
+{
+    int err = 0;
+    for (size_t r = 0; r < c->rounds; r++) {
+        for (size_t i = 0; i < c->fds && err == 0; i++)
+            err = cmio_registry_register(registry, c->fd[i], i, CMIO_READABLE);
+        if (err < 0 || poll_events(0) < 0)
+            return err < 0 ? bench_fail("cmio_registry_register", err) : -1;
+        for (size_t i = 0; i < c->fds && err == 0; i++)
+            err = cmio_registry_reregister(registry, c->fd[i], i, CMIO_WRITABLE);
+        if (err < 0 || poll_events(0) < 0)
+            return err < 0 ? bench_fail("cmio_registry_reregister", err) : -1;
+        for (size_t i = 0; i < c->fds && err == 0; i++)
+            err = cmio_registry_deregister(registry, c->fd[i]);
+        if (err < 0 || poll_events(0) < 0)
+            return err < 0 ? bench_fail("cmio_registry_deregister", err) : -1;
+    }
+    return 0;
+}
+
+static void churn_close(bench_churn *c)
+{
+    (void)c;
+    close_poll();
+}
+
+/* ---- wake -------------------------------------------------------------- */
+
+static cmio_waker *waker;
+
+static int wake_open(bench_wake *w)
+{
+    (void)w;
+    if (open_poll() < 0)
+        return -1;
+    int err = cmio_waker_new(registry, 0, &waker);
+    return err < 0 ? bench_fail("cmio_waker_new", err) : 0;
+}
+
+static int wake_send(bench_wake *w)
+{
+    (void)w;
+    int err = cmio_waker_wake(waker);
+    return err < 0 ? bench_fail("cmio_waker_wake", err) : 0;
+}
+
+static int wake_run(bench_wake *w)
+{
+    while (w->done < w->wakes) {
+        if (poll_events(-1) < 0)
+            return -1;
+        for (size_t i = 0; i < cmio_events_len(events); i++)
+            bench_wake_ack(w);
+    }
+    return 0;
+}
+
+static void wake_close(bench_wake *w)
+{
+    (void)w;
+    cmio_waker_free(waker);
+    waker = NULL;
+    close_poll();
+}
+
+/* ---- echo -------------------------------------------------------------- */
+
+static cmio_tcp_listener listener;
+static cmio_tcp_stream *conns; /* token t >= 1 is conns[t - 1] */
+
+static int echo_open(bench_echo *e)
+{
+    conns = calloc(e->conns, sizeof(*conns));
+    if (!conns)
+        return bench_fail("calloc", ENOMEM);
+    listener = (cmio_tcp_listener){e->listen_fd}; /* the harness owns it */
+    if (open_poll() < 0)
+        return -1;
+    int err = cmio_registry_register(registry, listener.fd, 0, CMIO_READABLE);
+    return err < 0 ? bench_fail("cmio_registry_register", err) : 0;
+}
+
+static int accept_all(bench_echo *e)
+{
+    for (;;) {
+        cmio_tcp_stream s;
+        int err = cmio_tcp_listener_accept(&listener, &s, NULL);
+        if (err < 0)
+            return err == -EAGAIN || err == -EINTR ? 0 : bench_fail("accept", err);
+        if (e->accepted == e->conns) {
+            cmio_tcp_stream_close(&s);
+            return bench_fail("accept", EMFILE);
+        }
+        conns[e->accepted++] = s;
+        err = cmio_registry_register(registry, s.fd, e->accepted, CMIO_READABLE);
+        if (err < 0)
+            return bench_fail("cmio_registry_register", err);
+    }
+}
+
+static int serve(bench_echo *e, cmio_tcp_stream *s)
+{
+    char buf[ECHO_BUF];
+    for (;;) {
+        ssize_t n = cmio_tcp_stream_read(s, buf, sizeof(buf));
+        if (n > 0) {
+            ssize_t put = cmio_tcp_stream_write(s, buf, (size_t)n);
+            if (put != n)
+                return bench_fail("write", put < 0 ? (int)put : EIO);
+            e->bytes += (uint64_t)n;
+            continue;
+        }
+        if (n == -EAGAIN)
+            return 0;
+        if (n == -EINTR)
+            continue;
+        cmio_tcp_stream_close(s); /* end of stream, or reset */
+        e->closed++;
+        return 0;
+    }
+}
+
+static int echo_run(bench_echo *e)
+{
+    while (e->closed < e->conns) {
+        if (poll_events(-1) < 0)
+            return -1;
+        for (size_t i = 0; i < cmio_events_len(events); i++) {
+            cmio_token token = cmio_event_token(cmio_events_get(events, i));
+            int err = token == 0                    ? accept_all(e)
+                      : conns[token - 1].fd >= 0 ? serve(e, &conns[token - 1])
+                                                 : 0;
+            if (err < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static void echo_close(bench_echo *e)
+{
+    for (size_t i = 0; conns && i < e->accepted; i++)
+        cmio_tcp_stream_close(&conns[i]);
+    free(conns);
+    conns = NULL;
+    close_poll();
+}
+
+const bench_impl bench_this = {
+    .name = "cmio",
+    .backend = backend,
+    .pingpong_open = pingpong_open,
+    .pingpong_register = pingpong_register,
+    .pingpong_run = pingpong_run,
+    .pingpong_close = pingpong_close,
+    .churn_open = churn_open,
+    .churn_run = churn_run,
+    .churn_close = churn_close,
+    .wake_open = wake_open,
+    .wake_send = wake_send,
+    .wake_run = wake_run,
+    .wake_close = wake_close,
+    .echo_open = echo_open,
+    .echo_run = echo_run,
+    .echo_close = echo_close,
+};

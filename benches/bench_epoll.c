@@ -1,0 +1,273 @@
+/*
+ * The floor: each workload as a hand-written, edge-triggered epoll loop with
+ * no library between it and the kernel, the way a careful C programmer
+ * writes one. Tokens are indices in epoll_event.data, as cmio's are.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { MAX_EVENTS = 1024 };
+
+static int epfd = -1;
+static struct epoll_event events[MAX_EVENTS];
+
+static const char *backend(void) { return "epoll"; }
+
+static int open_epoll(void)
+{
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    return epfd < 0 ? bench_fail("epoll_create1", errno) : 0;
+}
+
+static void close_epoll(void)
+{
+    if (epfd >= 0)
+        close(epfd);
+    epfd = -1;
+}
+
+static int ctl(int op, int fd, uint32_t what, uint64_t token)
+{
+    struct epoll_event ev = {.events = what, .data.u64 = token};
+    return epoll_ctl(epfd, op, fd, &ev) < 0 ? bench_fail("epoll_ctl", errno) : 0;
+}
+
+/* Wait, retrying on a signal. */
+static int wait_events(int timeout_ms)
+{
+    for (;;) {
+        int n = epoll_wait(epfd, events, MAX_EVENTS, timeout_ms);
+        if (n >= 0 || errno != EINTR)
+            return n < 0 ? bench_fail("epoll_wait", errno) : n;
+    }
+}
+
+/* ---- pingpong ---------------------------------------------------------- */
+
+static int pingpong_open(bench_pingpong *pp)
+{
+    (void)pp;
+    return open_epoll();
+}
+
+static int pingpong_register(bench_pingpong *pp)
+{
+    for (size_t i = 0; i < pp->pairs; i++)
+        if (ctl(EPOLL_CTL_ADD, pp->fds[i][0], EPOLLIN | EPOLLRDHUP | EPOLLET, i) < 0)
+            return -1;
+    return 0;
+}
+
+static int pingpong_run(bench_pingpong *pp)
+{
+    char buf[PINGPONG_BUF];
+    for (;;) {
+        int n = wait_events(-1);
+        if (n < 0)
+            return -1;
+        for (int i = 0; i < n; i++) {
+            size_t pair = (size_t)events[i].data.u64;
+            ssize_t got = read(pp->fds[pair][0], buf, sizeof(buf));
+            if (got < 0 && errno == EAGAIN)
+                continue;
+            if (got <= 0)
+                return bench_fail("read", got < 0 ? errno : EPIPE);
+            if (write(pp->fds[bench_pingpong_next(pp)][1], buf, (size_t)got) != got)
+                return bench_fail("write", errno);
+            if (++pp->done == pp->events)
+                return 0;
+        }
+    }
+}
+
+static void pingpong_close(bench_pingpong *pp)
+{
+    (void)pp;
+    close_epoll();
+}
+
+/* ---- churn ------------------------------------------------------------- */
+
+static int churn_open(bench_churn *c)
+{
+    (void)c;
+    return open_epoll();
+}
+
+static int churn_run(bench_churn *c)
+{
+    for (size_t r = 0; r < c->rounds; r++) {
+        for (size_t i = 0; i < c->fds; i++)
+            if (ctl(EPOLL_CTL_ADD, c->fd[i], EPOLLIN | EPOLLRDHUP | EPOLLET, i) < 0)
+                return -1;
+        if (wait_events(0) < 0)
+            return -1;
+        for (size_t i = 0; i < c->fds; i++)
+            if (ctl(EPOLL_CTL_MOD, c->fd[i], EPOLLOUT | EPOLLET, i) < 0)
+                return -1;
+        if (wait_events(0) < 0)
+            return -1;
+        for (size_t i = 0; i < c->fds; i++)
+            if (ctl(EPOLL_CTL_DEL, c->fd[i], 0, 0) < 0)
+                return -1;
+        if (wait_events(0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void churn_close(bench_churn *c)
+{
+    (void)c;
+    close_epoll();
+}
+
+/* ---- wake -------------------------------------------------------------- */
+
+static int wake_fd = -1;
+
+static int wake_open(bench_wake *w)
+{
+    (void)w;
+    if (open_epoll() < 0)
+        return -1;
+    wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd < 0)
+        return bench_fail("eventfd", errno);
+    return ctl(EPOLL_CTL_ADD, wake_fd, EPOLLIN | EPOLLET, 0);
+}
+
+static int wake_send(bench_wake *w)
+{
+    (void)w;
+    uint64_t one = 1;
+    return write(wake_fd, &one, sizeof(one)) == sizeof(one) ? 0 : bench_fail("write", errno);
+}
+
+static int wake_run(bench_wake *w)
+{
+    while (w->done < w->wakes) {
+        int n = wait_events(-1);
+        if (n < 0)
+            return -1;
+        for (int i = 0; i < n; i++)
+            bench_wake_ack(w);
+    }
+    return 0;
+}
+
+static void wake_close(bench_wake *w)
+{
+    (void)w;
+    if (wake_fd >= 0)
+        close(wake_fd);
+    wake_fd = -1;
+    close_epoll();
+}
+
+/* ---- echo -------------------------------------------------------------- */
+
+static int *conn_fd; /* token t >= 1 is conn_fd[t - 1] */
+
+static int echo_open(bench_echo *e)
+{
+    conn_fd = calloc(e->conns, sizeof(*conn_fd));
+    if (!conn_fd)
+        return bench_fail("calloc", ENOMEM);
+    if (open_epoll() < 0)
+        return -1;
+    return ctl(EPOLL_CTL_ADD, e->listen_fd, EPOLLIN | EPOLLET, 0);
+}
+
+static int accept_all(bench_echo *e)
+{
+    for (;;) {
+        int fd = accept4(e->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return errno == EAGAIN || errno == EINTR ? 0 : bench_fail("accept4", errno);
+        if (e->accepted == e->conns) {
+            close(fd);
+            return bench_fail("accept4", EMFILE);
+        }
+        conn_fd[e->accepted++] = fd;
+        if (ctl(EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP | EPOLLET, e->accepted) < 0)
+            return -1;
+    }
+}
+
+/* Echo until -EAGAIN; closes the connection at its end. */
+static int serve(bench_echo *e, size_t slot)
+{
+    char buf[ECHO_BUF];
+    for (;;) {
+        ssize_t n = read(conn_fd[slot], buf, sizeof(buf));
+        if (n > 0) {
+            if (write(conn_fd[slot], buf, (size_t)n) != n)
+                return bench_fail("write", errno);
+            e->bytes += (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        close(conn_fd[slot]); /* end of stream, or reset */
+        conn_fd[slot] = -1;
+        e->closed++;
+        return 0;
+    }
+}
+
+static int echo_run(bench_echo *e)
+{
+    while (e->closed < e->conns) {
+        int n = wait_events(-1);
+        if (n < 0)
+            return -1;
+        for (int i = 0; i < n; i++) {
+            size_t token = (size_t)events[i].data.u64;
+            int err = token == 0 ? accept_all(e) : conn_fd[token - 1] >= 0 ? serve(e, token - 1) : 0;
+            if (err < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static void echo_close(bench_echo *e)
+{
+    for (size_t i = 0; conn_fd && i < e->accepted; i++)
+        if (conn_fd[i] >= 0)
+            close(conn_fd[i]);
+    free(conn_fd);
+    conn_fd = NULL;
+    close_epoll();
+}
+
+const bench_impl bench_this = {
+    .name = "epoll",
+    .backend = backend,
+    .pingpong_open = pingpong_open,
+    .pingpong_register = pingpong_register,
+    .pingpong_run = pingpong_run,
+    .pingpong_close = pingpong_close,
+    .churn_open = churn_open,
+    .churn_run = churn_run,
+    .churn_close = churn_close,
+    .wake_open = wake_open,
+    .wake_send = wake_send,
+    .wake_run = wake_run,
+    .wake_close = wake_close,
+    .echo_open = echo_open,
+    .echo_run = echo_run,
+    .echo_close = echo_close,
+};
