@@ -10,6 +10,10 @@
  *  - Every function that can fail returns a negative errno value on failure
  *    and a value >= 0 on success. errno is never the error channel. "Would
  *    block" is always -EAGAIN.
+ *  - Socket and pipe I/O makes exactly one system call and passes its
+ *    result on: -EINTR (mio's ErrorKind::Interrupted) is returned, not
+ *    retried. On a non-blocking descriptor the kernel does not sleep, so it
+ *    is not seen in practice; loop on it as on any transient error.
  *  - Opaque objects are made by cmio_X_new() and released by cmio_X_free(),
  *    which accepts NULL.
  *  - Events are edge-triggered: an event says a descriptor became ready.

@@ -112,21 +112,18 @@ int cmio__accept(int fd, cmio_sockaddr *peer)
     cmio_sockaddr ignored;
     cmio_sockaddr *a = peer ? peer : &ignored;
     a->len = sizeof(a->u);
-    int c;
-    do {
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
-        c = accept4(fd, &a->u.sa, &a->len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int c = accept4(fd, &a->u.sa, &a->len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else
-        c = accept(fd, &a->u.sa, &a->len);
-        if (c >= 0 && set_flags(c) < 0) {
-            int err = cmio__neg_errno();
-            close(c);
-            return err;
-        }
+    int c = accept(fd, &a->u.sa, &a->len);
+    if (c >= 0 && set_flags(c) < 0) {
+        int err = cmio__neg_errno();
+        close(c);
+        return err;
+    }
 #endif
-    } while (c < 0 && errno == EINTR);
     if (c < 0)
-        return cmio__neg_errno();
+        return (int)cmio__io_failed(fd);
     name_unnamed(a);
     return c;
 }
@@ -269,54 +266,37 @@ int cmio__get_ttl(int fd, uint32_t *out)
     return err;
 }
 
-ssize_t cmio__send(int fd, const void *buf, size_t len, int flags, const cmio_sockaddr *to)
+ssize_t cmio__io_failed(int fd)
 {
-    CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
-    ssize_t n;
-    do
-        n = to ? sendto(fd, buf, len, flags | MSG_NOSIGNAL, &to->u.sa, to->len)
-               : send(fd, buf, len, flags | MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return n >= 0 ? n : cmio__neg_errno();
+    (void)fd;
+    return cmio__neg_errno();
 }
 
-ssize_t cmio__recv(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
+ssize_t cmio__recvfrom(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
 {
     CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
-    ssize_t n;
-    if (from) {
-        memset(from, 0, sizeof(*from));
-        from->len = sizeof(from->u);
-    }
-    do
-        n = from ? recvfrom(fd, buf, len, flags, &from->u.sa, &from->len) : recv(fd, buf, len, flags);
-    while (n < 0 && errno == EINTR);
+    memset(from, 0, sizeof(*from));
+    from->len = sizeof(from->u);
+    ssize_t n = recvfrom(fd, buf, len, flags, &from->u.sa, &from->len);
     if (n < 0)
-        return cmio__neg_errno();
-    if (from)
-        name_unnamed(from);
+        return cmio__io_failed(fd);
+    name_unnamed(from);
     return n;
 }
 
 ssize_t cmio__readv(int fd, const struct iovec *iov, int iovcnt)
 {
     CMIO__CHECK(iovcnt >= 0 && iovcnt <= IOV_MAX && (iov != NULL || iovcnt == 0), -EINVAL);
-    ssize_t n;
-    do
-        n = readv(fd, iov, iovcnt);
-    while (n < 0 && errno == EINTR);
-    return n >= 0 ? n : cmio__neg_errno();
+    ssize_t n = readv(fd, iov, iovcnt);
+    return n >= 0 ? n : cmio__io_failed(fd);
 }
 
 ssize_t cmio__writev(int fd, const struct iovec *iov, int iovcnt)
 {
     CMIO__CHECK(iovcnt >= 0 && iovcnt <= IOV_MAX && (iov != NULL || iovcnt == 0), -EINVAL);
     struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
-    ssize_t n;
-    do
-        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return n >= 0 ? n : cmio__neg_errno();
+    ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    return n >= 0 ? n : cmio__io_failed(fd);
 }
 
 void cmio__close(int *fd)

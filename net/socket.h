@@ -55,9 +55,35 @@ int cmio__get_bool(int fd, int level, int name, bool *out);
 int cmio__set_ttl(int fd, uint32_t ttl);
 int cmio__get_ttl(int fd, uint32_t *out);
 
-/* I/O that never raises SIGPIPE (MSG_NOSIGNAL). */
-ssize_t cmio__send(int fd, const void *buf, size_t len, int flags, const cmio_sockaddr *to);
-ssize_t cmio__recv(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from);
+/* I/O that never raises SIGPIPE (MSG_NOSIGNAL). cmio__send and cmio__recv
+ * are inline so that a read or write that succeeds costs its system call and
+ * a test or two (the per-event path of docs/benchmarks.md); a failed call's
+ * errno becomes the result in cmio__io_failed(), out of line. -EINTR is
+ * returned as it is, as mio returns ErrorKind::Interrupted (on a
+ * non-blocking descriptor the kernel does not sleep, so it does not happen).
+ * `to`/`from` may be NULL. */
+ssize_t cmio__io_failed(int fd);
+ssize_t cmio__recvfrom(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from);
+
+static inline ssize_t cmio__send(int fd, const void *buf, size_t len, int flags, const cmio_sockaddr *to)
+{
+    if (buf == NULL && len != 0)
+        return -EINVAL;
+    ssize_t n = to ? sendto(fd, buf, len, flags | MSG_NOSIGNAL, &to->u.sa, to->len)
+                   : send(fd, buf, len, flags | MSG_NOSIGNAL);
+    return n >= 0 ? n : cmio__io_failed(fd);
+}
+
+static inline ssize_t cmio__recv(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
+{
+    if (from != NULL)
+        return cmio__recvfrom(fd, buf, len, flags, from);
+    if (buf == NULL && len != 0)
+        return -EINVAL;
+    ssize_t n = recv(fd, buf, len, flags);
+    return n >= 0 ? n : cmio__io_failed(fd);
+}
+
 ssize_t cmio__readv(int fd, const struct iovec *iov, int iovcnt);
 ssize_t cmio__writev(int fd, const struct iovec *iov, int iovcnt);
 

@@ -15,6 +15,14 @@
             return (err);                                                                         \
     } while (0)
 
+/* Keeps a slow path out of its caller, so that the fast path saves no
+ * registers it does not need (the per-event path of docs/benchmarks.md). */
+#if defined(__GNUC__) || defined(__clang__)
+#define CMIO__NOINLINE __attribute__((noinline))
+#else
+#define CMIO__NOINLINE
+#endif
+
 struct cmio_registry {
     const cmio__selector *sel;
     cmio__sys *sys;

@@ -94,17 +94,12 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeout_ms)
+/* A positive timeout never ends early for lack of events: should the
+ * selector wake before the deadline with nothing to say, wait out the rest,
+ * rounded up to whole milliseconds. */
+CMIO__NOINLINE static int poll_until(cmio_poll *poll, cmio_events *events, int timeout_ms)
 {
-    CMIO__CHECK(poll != NULL && events != NULL, -EINVAL);
     const cmio__selector *sel = poll->registry.sel;
-    events->len = 0;
-    if (timeout_ms <= 0)
-        return sel->select(poll->registry.sys, events, timeout_ms < 0 ? -1 : 0);
-
-    /* A positive timeout never ends early for lack of events: should the
-     * selector wake before the deadline with nothing to say, wait out the
-     * rest, rounded up to whole milliseconds. */
     int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
     for (;;) {
         int n = sel->select(poll->registry.sys, events, timeout_ms);
@@ -115,4 +110,17 @@ int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeout_ms)
             return 0;
         timeout_ms = (int)((left + 999999) / 1000000);
     }
+}
+
+int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeout_ms)
+{
+    if (poll == NULL || events == NULL) {
+        if (events)
+            events->len = 0;
+        return -EINVAL;
+    }
+    /* The selector sets events->len, also on failure. */
+    if (timeout_ms <= 0)
+        return poll->registry.sel->select(poll->registry.sys, events, timeout_ms < 0 ? -1 : 0);
+    return poll_until(poll, events, timeout_ms);
 }

@@ -48,8 +48,8 @@ typedef struct cmio__selector {
     int (*dereg)(cmio__sys *sys, int fd);
 
     /* Wait at most timeout_ms (negative: forever) and fill events->items,
-     * at most events->capacity of them, setting events->len. Returns the
-     * count or a negative errno (-EINTR on a signal). */
+     * at most events->capacity of them, setting events->len (to 0 on
+     * failure). Returns the count or a negative errno (-EINTR on a signal). */
     int (*select)(cmio__sys *sys, cmio_events *events, int timeout_ms);
 
     /* Wakers: make one registered under token, wake it (any thread, never
