@@ -39,4 +39,9 @@ setup_build() {
 
 # Packages the build and the test suite need.
 BUILD_PACKAGES=(meson ninja-build pkg-config gcc)
-TEST_PACKAGES=(check g++ binutils)
+# The peers of the benchmarks (benches/): the test suite builds them too, so
+# that their smoke tests run.
+PEER_PACKAGES=(libev-dev libevent-dev libuv1-dev librust-mio-dev)
+TEST_PACKAGES=(check g++ binutils "${PEER_PACKAGES[@]}")
+# What scripts/bench.sh measures with.
+BENCH_PACKAGES=("${PEER_PACKAGES[@]}" valgrind strace)

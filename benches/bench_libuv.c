@@ -1,0 +1,417 @@
+/*
+ * libuv: each workload written with libuv's readiness interface — a
+ * uv_loop_t, one uv_poll_t handle per descriptor, uv_async_t for the wake and
+ * uv_stop to stop. uv_poll does no I/O of its own, so the callbacks read,
+ * write and accept on the descriptors themselves. Handles are closed with
+ * uv_close and the loop run to completion before uv_loop_close.
+ *
+ * uv_poll is level-triggered: pingpong and echo read once per event
+ * (bench.h). libuv hands new watchers to epoll in the next uv_run, so
+ * pingpong_register runs the loop once without waiting to make the
+ * registration happen inside the timed part, as churn does after each phase.
+ * After uv_stop, libuv still calls back for the rest of the events epoll
+ * returned in that iteration: they do nothing once the run is over.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "bench.h"
+
+#include <uv.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static uv_loop_t loop_storage;
+static uv_loop_t *loop; /* &loop_storage while open */
+static int failed; /* a callback failed (after printing why) and stopped the loop */
+
+static const char *backend(void) { return "epoll"; }
+
+static int open_loop(void)
+{
+    failed = 0;
+    int err = uv_loop_init(&loop_storage);
+    if (err < 0)
+        return bench_fail("uv_loop_init", err);
+    loop = &loop_storage;
+    return 0;
+}
+
+/* After uv_close on every handle: let the closes finish, then close the loop. */
+static void close_loop(void)
+{
+    if (!loop)
+        return;
+    uv_run(loop, UV_RUN_DEFAULT);
+    int err = uv_loop_close(loop);
+    if (err < 0)
+        bench_fail("uv_loop_close", err);
+    loop = NULL;
+}
+
+/* A callback's failure: remember it and stop the loop. */
+static void fail_in_callback(const char *what, int err)
+{
+    bench_fail(what, err);
+    failed = 1;
+    uv_stop(loop);
+}
+
+/* ---- pingpong ---------------------------------------------------------- */
+
+static uv_poll_t *pp_polls; /* one per pair, on fds[i][0] */
+static size_t pp_inited;
+
+static void pingpong_cb(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    bench_pingpong *pp = h->data;
+    if (pp->done == pp->events || failed)
+        return; /* reported in the iteration that stopped the loop */
+    if (status < 0) {
+        fail_in_callback("uv_poll", status);
+        return;
+    }
+    char buf[PINGPONG_BUF];
+    ssize_t got = read(pp->fds[h - pp_polls][0], buf, sizeof(buf));
+    if (got < 0 && errno == EAGAIN)
+        return;
+    if (got <= 0) {
+        fail_in_callback("read", got < 0 ? errno : EPIPE);
+        return;
+    }
+    if (write(pp->fds[bench_pingpong_next(pp)][1], buf, (size_t)got) != got) {
+        fail_in_callback("write", errno);
+        return;
+    }
+    if (++pp->done == pp->events)
+        uv_stop(loop);
+}
+
+static void pingpong_close(bench_pingpong *pp);
+
+static int pingpong_open(bench_pingpong *pp)
+{
+    pp_inited = 0;
+    pp_polls = calloc(pp->pairs, sizeof(*pp_polls));
+    if (!pp_polls)
+        return bench_fail("calloc", ENOMEM);
+    if (open_loop() < 0) {
+        pingpong_close(pp);
+        return -1;
+    }
+    for (; pp_inited < pp->pairs; pp_inited++) {
+        int err = uv_poll_init(loop, &pp_polls[pp_inited], pp->fds[pp_inited][0]);
+        if (err < 0) {
+            pingpong_close(pp);
+            return bench_fail("uv_poll_init", err);
+        }
+        pp_polls[pp_inited].data = pp;
+    }
+    return 0;
+}
+
+static int pingpong_register(bench_pingpong *pp)
+{
+    for (size_t i = 0; i < pp->pairs; i++) {
+        int err = uv_poll_start(&pp_polls[i], UV_READABLE, pingpong_cb);
+        if (err < 0)
+            return bench_fail("uv_poll_start", err);
+    }
+    uv_run(loop, UV_RUN_NOWAIT); /* apply the changes: nothing is ready yet */
+    return failed ? -1 : 0;
+}
+
+static int pingpong_run(bench_pingpong *pp)
+{
+    uv_run(loop, UV_RUN_DEFAULT);
+    if (failed)
+        return -1;
+    return pp->done == pp->events ? 0 : bench_fail("uv_run", EIO);
+}
+
+static void pingpong_close(bench_pingpong *pp)
+{
+    (void)pp;
+    for (size_t i = 0; i < pp_inited; i++)
+        uv_close((uv_handle_t *)&pp_polls[i], NULL); /* the harness closes the fds */
+    pp_inited = 0;
+    close_loop();
+    free(pp_polls);
+    pp_polls = NULL;
+}
+
+/* ---- churn ------------------------------------------------------------- */
+
+static uv_poll_t *churn_polls; /* one per fd */
+static size_t churn_inited;
+
+static void churn_cb(uv_poll_t *h, int status, int events)
+{
+    (void)h;
+    (void)status;
+    (void)events;
+    /* A pipe's read end with nothing written is neither readable nor
+     * writable: no event is due. */
+    fail_in_callback("churn: unexpected event", EPROTO);
+}
+
+static void churn_close(bench_churn *c);
+
+static int churn_open(bench_churn *c)
+{
+    churn_inited = 0;
+    churn_polls = calloc(c->fds, sizeof(*churn_polls));
+    if (!churn_polls)
+        return bench_fail("calloc", ENOMEM);
+    if (open_loop() < 0) {
+        churn_close(c);
+        return -1;
+    }
+    for (; churn_inited < c->fds; churn_inited++) {
+        int err = uv_poll_init(loop, &churn_polls[churn_inited], c->fd[churn_inited]);
+        if (err < 0) {
+            churn_close(c);
+            return bench_fail("uv_poll_init", err);
+        }
+    }
+    return 0;
+}
+
+static int churn_run(bench_churn *c)
+{
+    int err = 0;
+    for (size_t r = 0; r < c->rounds; r++) {
+        for (size_t i = 0; i < c->fds && err == 0; i++)
+            err = uv_poll_start(&churn_polls[i], UV_READABLE, churn_cb);
+        if (err < 0)
+            return bench_fail("uv_poll_start", err);
+        uv_run(loop, UV_RUN_NOWAIT);
+        for (size_t i = 0; i < c->fds && err == 0; i++)
+            err = uv_poll_start(&churn_polls[i], UV_WRITABLE, churn_cb);
+        if (err < 0)
+            return bench_fail("uv_poll_start", err);
+        uv_run(loop, UV_RUN_NOWAIT);
+        for (size_t i = 0; i < c->fds && err == 0; i++)
+            err = uv_poll_stop(&churn_polls[i]);
+        if (err < 0)
+            return bench_fail("uv_poll_stop", err);
+        uv_run(loop, UV_RUN_NOWAIT);
+        if (failed)
+            return -1;
+    }
+    return 0;
+}
+
+static void churn_close(bench_churn *c)
+{
+    (void)c;
+    for (size_t i = 0; i < churn_inited; i++)
+        uv_close((uv_handle_t *)&churn_polls[i], NULL);
+    churn_inited = 0;
+    close_loop();
+    free(churn_polls);
+    churn_polls = NULL;
+}
+
+/* ---- wake -------------------------------------------------------------- */
+
+static uv_async_t wake_async;
+static int wake_inited;
+
+static void wake_cb(uv_async_t *a)
+{
+    bench_wake *w = a->data;
+    bench_wake_ack(w);
+    if (w->done == w->wakes)
+        uv_stop(loop);
+}
+
+static int wake_open(bench_wake *w)
+{
+    wake_inited = 0;
+    if (open_loop() < 0)
+        return -1;
+    int err = uv_async_init(loop, &wake_async, wake_cb);
+    if (err < 0) {
+        close_loop();
+        return bench_fail("uv_async_init", err);
+    }
+    wake_async.data = w;
+    wake_inited = 1;
+    return 0;
+}
+
+static int wake_send(bench_wake *w)
+{
+    (void)w;
+    int err = uv_async_send(&wake_async); /* thread-safe */
+    return err < 0 ? bench_fail("uv_async_send", err) : 0;
+}
+
+static int wake_run(bench_wake *w)
+{
+    uv_run(loop, UV_RUN_DEFAULT);
+    return w->done == w->wakes ? 0 : bench_fail("uv_run", EIO);
+}
+
+static void wake_close(bench_wake *w)
+{
+    (void)w;
+    if (wake_inited)
+        uv_close((uv_handle_t *)&wake_async, NULL);
+    wake_inited = 0;
+    close_loop();
+}
+
+/* ---- echo -------------------------------------------------------------- */
+
+struct conn {
+    int fd; /* -1 once closed */
+    uv_poll_t poll;
+};
+
+static bench_echo *echo;
+static uv_poll_t listen_poll;
+static int listen_inited;
+static struct conn *conns;
+
+/* Read once (level-triggered), write back; closes the connection at its end. */
+static void serve_cb(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    struct conn *c = h->data;
+    /* A socket error (EPOLLERR, as after a reset) comes as a status instead
+     * of readiness: the connection's end, like a read's ECONNRESET. */
+    if (status == 0) {
+        char buf[ECHO_BUF];
+        ssize_t n = read(c->fd, buf, sizeof(buf));
+        if (n > 0) {
+            if (write(c->fd, buf, (size_t)n) != n) {
+                fail_in_callback("write", errno);
+                return;
+            }
+            echo->bytes += (uint64_t)n;
+            return;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return; /* level-triggered: it comes back if there is more */
+    }
+    uv_close((uv_handle_t *)h, NULL); /* end of stream, or reset: stops polling first */
+    close(c->fd);
+    c->fd = -1;
+    if (++echo->closed == echo->conns)
+        uv_stop(loop);
+}
+
+static void accept_cb(uv_poll_t *h, int status, int events)
+{
+    (void)h;
+    (void)events;
+    bench_echo *e = echo;
+    if (status < 0) {
+        fail_in_callback("uv_poll", status);
+        return;
+    }
+    for (;;) {
+        int fd = accept4(e->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                fail_in_callback("accept4", errno);
+            return;
+        }
+        if (e->accepted == e->conns) {
+            close(fd);
+            fail_in_callback("accept4", EMFILE);
+            return;
+        }
+        struct conn *c = &conns[e->accepted];
+        int err = uv_poll_init(loop, &c->poll, fd);
+        if (err < 0) {
+            close(fd);
+            fail_in_callback("uv_poll_init", err);
+            return;
+        }
+        e->accepted++;
+        c->fd = fd;
+        c->poll.data = c;
+        err = uv_poll_start(&c->poll, UV_READABLE, serve_cb);
+        if (err < 0) {
+            fail_in_callback("uv_poll_start", err);
+            return;
+        }
+    }
+}
+
+static void echo_close(bench_echo *e);
+
+static int echo_open(bench_echo *e)
+{
+    echo = e;
+    listen_inited = 0;
+    conns = calloc(e->conns, sizeof(*conns));
+    if (!conns)
+        return bench_fail("calloc", ENOMEM);
+    if (open_loop() < 0) {
+        echo_close(e);
+        return -1;
+    }
+    int err = uv_poll_init(loop, &listen_poll, e->listen_fd); /* the harness owns it */
+    if (err < 0) {
+        echo_close(e);
+        return bench_fail("uv_poll_init", err);
+    }
+    listen_inited = 1;
+    err = uv_poll_start(&listen_poll, UV_READABLE, accept_cb);
+    if (err < 0) {
+        echo_close(e);
+        return bench_fail("uv_poll_start", err);
+    }
+    return 0;
+}
+
+static int echo_run(bench_echo *e)
+{
+    uv_run(loop, UV_RUN_DEFAULT);
+    if (failed)
+        return -1;
+    return e->closed == e->conns ? 0 : bench_fail("uv_run", EIO);
+}
+
+static void echo_close(bench_echo *e)
+{
+    for (size_t i = 0; conns && i < e->accepted; i++)
+        if (conns[i].fd >= 0) {
+            uv_close((uv_handle_t *)&conns[i].poll, NULL);
+            close(conns[i].fd);
+            conns[i].fd = -1;
+        }
+    if (listen_inited)
+        uv_close((uv_handle_t *)&listen_poll, NULL);
+    listen_inited = 0;
+    close_loop(); /* before freeing the handles it still holds */
+    free(conns);
+    conns = NULL;
+    echo = NULL;
+}
+
+const bench_impl bench_this = {
+    .name = "libuv",
+    .backend = backend,
+    .pingpong_open = pingpong_open,
+    .pingpong_register = pingpong_register,
+    .pingpong_run = pingpong_run,
+    .pingpong_close = pingpong_close,
+    .churn_open = churn_open,
+    .churn_run = churn_run,
+    .churn_close = churn_close,
+    .wake_open = wake_open,
+    .wake_send = wake_send,
+    .wake_run = wake_run,
+    .wake_close = wake_close,
+    .echo_open = echo_open,
+    .echo_run = echo_run,
+    .echo_close = echo_close,
+};

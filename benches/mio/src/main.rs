@@ -1,0 +1,797 @@
+//! bench-mio: the benchmark harness (../bench.c) and its four workloads
+//! (../bench.h) written against Rust's mio 0.8, the way a mio user writes
+//! them: `Poll`, `Registry`, `Events`, `Waker`, mio's socket types and their
+//! `Read`/`Write` impls. mio runs edge-triggered on epoll here.
+//!
+//! Same command line, parameters, descriptors, algorithms, checks and output
+//! lines as the C binaries (`bench-IMPL WORKLOAD key=value...`), so that the
+//! runs compare one for one. The measured parts are the `#[no_mangle]`
+//! functions named `bench_measured_*`, which `scripts/bench.sh instructions`
+//! gives to callgrind's --toggle-collect as it does for the C binaries.
+//!
+//! SPDX-License-Identifier: MIT
+
+use std::cell::UnsafeCell;
+use std::ffi::CStr;
+use std::io::{self, Read, Write};
+use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream, UnixStream};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+const NAME: &str = "mio";
+const BACKEND: &str = "epoll";
+
+// The sizes of bench.h.
+const PINGPONG_BUF: usize = 256;
+const PINGPONG_MAX_ACTIVE: usize = PINGPONG_BUF;
+const ECHO_BUF: usize = 4096;
+const ECHO_MAX_CONNS: usize = 4096;
+const MAX_EVENTS: usize = 1024;
+
+// ---- errors and output ---------------------------------------------------
+
+/// An error already reported on stderr.
+pub struct Failed;
+
+pub type Res<T> = Result<T, Failed>;
+
+fn strerror(err: i32) -> String {
+    // SAFETY: strerror returns a NUL-terminated static or thread-local text.
+    unsafe { CStr::from_ptr(libc::strerror(err)) }.to_string_lossy().into_owned()
+}
+
+/// Prints "bench-mio: what: strerror(err)" (err positive or negative).
+fn fail(what: &str, err: i32) -> Failed {
+    eprintln!("bench-{}: {}: {}", NAME, what, strerror(err.abs()));
+    Failed
+}
+
+fn fail_io(what: &str, e: &io::Error) -> Failed {
+    fail(what, e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+fn errno() -> i32 {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// printf's "%.*f", so that the numbers print exactly as bench.c prints them.
+fn fmt_f(x: f64, precision: i32) -> String {
+    let mut buf = [0 as libc::c_char; 64];
+    // SAFETY: the format takes an int and a double; buf is large enough
+    // for the values printed here and snprintf truncates anyway.
+    let n = unsafe {
+        libc::snprintf(
+            buf.as_mut_ptr(),
+            buf.len(),
+            b"%.*f\0".as_ptr() as *const libc::c_char,
+            precision as libc::c_int,
+            x,
+        )
+    };
+    if n < 0 {
+        return format!("{:.*}", precision as usize, x);
+    }
+    // SAFETY: snprintf NUL-terminated buf.
+    unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
+}
+
+fn usage(msg: &str) -> i32 {
+    let n = NAME;
+    eprintln!(
+        "bench-{n}: {msg}\n\
+         usage: bench-{n} pingpong [pairs=N] [active=N] [events=N]\n       \
+         bench-{n} churn [fds=N] [rounds=N]\n       \
+         bench-{n} wake [wakes=N]\n       \
+         bench-{n} echo [conns=N] [round_trips=N] [size=N] [client=PATH]\n       \
+         (each also [timeout=SECONDS])",
+        n = n,
+        msg = msg
+    );
+    2
+}
+
+// ---- key=value arguments -------------------------------------------------
+
+struct Params {
+    args: Vec<String>,
+    bad: bool,
+}
+
+impl Params {
+    fn text(&self, key: &str) -> Option<&str> {
+        self.args.iter().find_map(|a| {
+            let rest = a.strip_prefix(key)?;
+            rest.strip_prefix('=')
+        })
+    }
+
+    fn get(&mut self, key: &str, def: usize, min: usize, max: usize) -> usize {
+        let text = match self.text(key) {
+            Some(t) => t,
+            None => return def,
+        };
+        match text.parse::<u64>() {
+            Ok(v) if v >= min as u64 && v <= max as u64 => v as usize,
+            _ => {
+                eprintln!(
+                    "bench-{}: {} must be a whole number in [{}, {}]",
+                    NAME, key, min, max
+                );
+                self.bad = true;
+                def
+            }
+        }
+    }
+}
+
+// ---- helpers -------------------------------------------------------------
+
+fn elapsed_ns(t0: Instant) -> f64 {
+    t0.elapsed().as_nanos() as f64
+}
+
+/// User plus system CPU time of this process, in nanoseconds.
+fn cpu_ns() -> u64 {
+    // SAFETY: getrusage fills the zeroed struct.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    (ru.ru_utime.tv_sec as u64 + ru.ru_stime.tv_sec as u64) * 1_000_000_000
+        + (ru.ru_utime.tv_usec as u64 + ru.ru_stime.tv_usec as u64) * 1000
+}
+
+/// Enough descriptors for the largest runs.
+fn raise_fd_limit(need: usize) {
+    let need = need as libc::rlim_t;
+    // SAFETY: plain system calls on a local struct.
+    unsafe {
+        let mut rl: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) == 0 && rl.rlim_cur < need {
+            rl.rlim_cur = if need < rl.rlim_max { need } else { rl.rlim_max };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
+        }
+    }
+}
+
+/// Poll, retrying on a signal.
+#[inline]
+fn poll_events(poll: &mut Poll, events: &mut Events, timeout: Option<Duration>) -> Res<()> {
+    loop {
+        match poll.poll(events, timeout) {
+            Ok(()) => return Ok(()),
+            Err(ref e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(fail_io("poll", &e)),
+        }
+    }
+}
+
+fn new_poll() -> Res<(Poll, Events)> {
+    match Poll::new() {
+        Ok(poll) => Ok((poll, Events::with_capacity(MAX_EVENTS))),
+        Err(e) => Err(fail_io("Poll::new", &e)),
+    }
+}
+
+// ---- pingpong ------------------------------------------------------------
+
+pub struct Pingpong {
+    pairs: usize,
+    active: usize,
+    events: usize,
+    /// (read end, write end) of each socketpair.
+    ends: Vec<(UnixStream, UnixStream)>,
+    rng: u64,
+    done: usize,
+}
+
+impl Pingpong {
+    /// bench_pingpong_next: xorshift64*, reduced `% pairs`.
+    #[inline]
+    fn next(&mut self) -> usize {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % self.pairs
+    }
+}
+
+#[no_mangle]
+#[inline(never)]
+pub fn bench_measured_pingpong(pp: &mut Pingpong, poll: &mut Poll, events: &mut Events) -> Res<()> {
+    let mut buf = [0u8; PINGPONG_BUF];
+    loop {
+        poll_events(poll, events, None)?;
+        for event in events.iter() {
+            let pair = event.token().0;
+            // One read drains the socket: at most `active` bytes are queued.
+            let got = match (&pp.ends[pair].0).read(&mut buf) {
+                Ok(0) => return Err(fail("read", libc::EPIPE)),
+                Ok(n) => n,
+                Err(ref e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(fail_io("read", &e)),
+            };
+            let to = pp.next();
+            match (&pp.ends[to].1).write(&buf[..got]) {
+                Ok(n) if n == got => {}
+                Ok(_) => return Err(fail("write", libc::EIO)),
+                Err(e) => return Err(fail_io("write", &e)),
+            }
+            pp.done += 1;
+            if pp.done == pp.events {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn pingpong(p: &mut Params) -> i32 {
+    let pairs = p.get("pairs", 100, 1, 100_000);
+    let active = p.get("active", 1, 1, PINGPONG_MAX_ACTIVE);
+    let events = p.get("events", 100_000, 1, usize::MAX / 2);
+    if p.bad {
+        return 2;
+    }
+    if active > pairs {
+        return usage("active must not exceed pairs");
+    }
+    raise_fd_limit(2 * pairs + 64);
+    let mut pp = Pingpong {
+        pairs,
+        active,
+        events,
+        ends: Vec::with_capacity(pairs),
+        rng: 0x9E37_79B9_7F4A_7C15,
+        done: 0,
+    };
+    for _ in 0..pairs {
+        let mut fds: [libc::c_int; 2] = [-1; 2];
+        let flags = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        // SAFETY: socketpair fills fds.
+        if unsafe { libc::socketpair(libc::AF_UNIX, flags, 0, fds.as_mut_ptr()) } < 0 {
+            fail("socketpair", errno());
+            return 1;
+        }
+        // SAFETY: both descriptors are new and owned by nothing else.
+        let (r, w) = unsafe {
+            (
+                std::os::unix::net::UnixStream::from_raw_fd(fds[0]),
+                std::os::unix::net::UnixStream::from_raw_fd(fds[1]),
+            )
+        };
+        pp.ends.push((UnixStream::from_std(r), UnixStream::from_std(w)));
+    }
+    let (mut poll, mut evs) = match new_poll() {
+        Ok(x) => x,
+        Err(Failed) => return 1,
+    };
+
+    // Setup: watch every read end.
+    let t0 = Instant::now();
+    for (i, ends) in pp.ends.iter_mut().enumerate() {
+        if let Err(e) = poll.registry().register(&mut ends.0, Token(i), Interest::READABLE) {
+            fail_io("register", &e);
+            return 1;
+        }
+    }
+    let setup = elapsed_ns(t0);
+
+    // Start `active` messages, then run.
+    for _ in 0..pp.active {
+        let to = pp.next();
+        match (&pp.ends[to].1).write(b"x") {
+            Ok(1) => {}
+            Ok(_) => {
+                fail("write", libc::EIO);
+                return 1;
+            }
+            Err(e) => {
+                fail_io("write", &e);
+                return 1;
+            }
+        }
+    }
+    let t0 = Instant::now();
+    if bench_measured_pingpong(&mut pp, &mut poll, &mut evs).is_err() {
+        return 1;
+    }
+    let run = elapsed_ns(t0);
+
+    // The work was done: every byte read was forwarded, so `active` bytes
+    // are still in flight.
+    let mut in_flight = 0usize;
+    for ends in &pp.ends {
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD stores an int.
+        unsafe { libc::ioctl(ends.0.as_raw_fd(), libc::FIONREAD, &mut n) };
+        in_flight += n as usize;
+    }
+    if pp.done != pp.events || in_flight != pp.active {
+        eprintln!(
+            "bench-{}: pingpong: {} of {} events, {} of {} bytes in flight",
+            NAME, pp.done, pp.events, in_flight, pp.active
+        );
+        return 1;
+    }
+    println!(
+        "pingpong {} backend={} pairs={} active={} events={} setup_ns_per_fd={} work={} value={} unit=ns/event",
+        NAME,
+        BACKEND,
+        pp.pairs,
+        pp.active,
+        pp.events,
+        fmt_f(setup / pp.pairs as f64, 1),
+        pp.events,
+        fmt_f(run / pp.events as f64, 1)
+    );
+    0
+}
+
+// ---- churn ---------------------------------------------------------------
+
+#[no_mangle]
+#[inline(never)]
+pub fn bench_measured_churn(fds: &[RawFd], rounds: usize, poll: &mut Poll, events: &mut Events) -> Res<()> {
+    let zero = Some(Duration::from_millis(0));
+    for _ in 0..rounds {
+        for (i, fd) in fds.iter().enumerate() {
+            if let Err(e) = poll.registry().register(&mut SourceFd(fd), Token(i), Interest::READABLE) {
+                return Err(fail_io("register", &e));
+            }
+        }
+        poll_events(poll, events, zero)?;
+        for (i, fd) in fds.iter().enumerate() {
+            if let Err(e) = poll.registry().reregister(&mut SourceFd(fd), Token(i), Interest::WRITABLE) {
+                return Err(fail_io("reregister", &e));
+            }
+        }
+        poll_events(poll, events, zero)?;
+        for fd in fds {
+            if let Err(e) = poll.registry().deregister(&mut SourceFd(fd)) {
+                return Err(fail_io("deregister", &e));
+            }
+        }
+        poll_events(poll, events, zero)?;
+    }
+    Ok(())
+}
+
+struct Pipes(Vec<[libc::c_int; 2]>);
+
+impl Drop for Pipes {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            // SAFETY: the pipes are ours alone.
+            unsafe {
+                libc::close(p[0]);
+                libc::close(p[1]);
+            }
+        }
+    }
+}
+
+fn churn(p: &mut Params) -> i32 {
+    let nfds = p.get("fds", 1000, 1, 100_000);
+    let rounds = p.get("rounds", 100, 1, usize::MAX / 3 / 100_000);
+    if p.bad {
+        return 2;
+    }
+    raise_fd_limit(2 * nfds + 64);
+    let mut pipes = Pipes(Vec::with_capacity(nfds));
+    for _ in 0..nfds {
+        let mut fds: [libc::c_int; 2] = [-1; 2];
+        // SAFETY: pipe2 fills fds.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } < 0 {
+            fail("pipe2", errno());
+            return 1;
+        }
+        pipes.0.push(fds);
+    }
+    let fd: Vec<RawFd> = pipes.0.iter().map(|p| p[0]).collect();
+    let (mut poll, mut evs) = match new_poll() {
+        Ok(x) => x,
+        Err(Failed) => return 1,
+    };
+    let t0 = Instant::now();
+    let res = bench_measured_churn(&fd, rounds, &mut poll, &mut evs);
+    let run = elapsed_ns(t0);
+    drop(evs);
+    drop(poll);
+    if res.is_err() {
+        return 1;
+    }
+    let ops = 3 * nfds * rounds;
+    println!(
+        "churn {} backend={} fds={} rounds={} work={} value={} unit=ns/op",
+        NAME,
+        BACKEND,
+        nfds,
+        rounds,
+        ops,
+        fmt_f(run / ops as f64, 1)
+    );
+    0
+}
+
+// ---- wake ----------------------------------------------------------------
+
+/// A POSIX semaphore shared by the two threads (bench.c uses one too, so the
+/// handshake costs the same system calls).
+pub struct Sem(UnsafeCell<libc::sem_t>);
+
+// SAFETY: sem_t is made for use from several threads at once.
+unsafe impl Sync for Sem {}
+unsafe impl Send for Sem {}
+
+impl Sem {
+    fn get(&self) -> *mut libc::sem_t {
+        self.0.get()
+    }
+}
+
+pub struct WakeShared {
+    wakes: usize,
+    ack: Sem,
+    waker: Waker,
+}
+
+/// The other thread: wake, wait until the loop saw it, again.
+#[no_mangle]
+#[inline(never)]
+pub fn bench_measured_wake_sender(w: &WakeShared) {
+    for _ in 0..w.wakes {
+        if let Err(e) = w.waker.wake() {
+            fail_io("wake", &e);
+            std::process::exit(1); // the loop would wait forever
+        }
+        // SAFETY: the semaphore was initialised before this thread started.
+        while unsafe { libc::sem_wait(w.ack.get()) } < 0 && errno() == libc::EINTR {}
+    }
+}
+
+#[no_mangle]
+#[inline(never)]
+pub fn bench_measured_wake(w: &WakeShared, done: &mut usize, poll: &mut Poll, events: &mut Events) -> Res<()> {
+    while *done < w.wakes {
+        poll_events(poll, events, None)?;
+        for _ in events.iter() {
+            // bench_wake_ack: count it and let the sender go on.
+            *done += 1;
+            // SAFETY: initialised semaphore.
+            unsafe { libc::sem_post(w.ack.get()) };
+        }
+    }
+    Ok(())
+}
+
+fn wake(p: &mut Params) -> i32 {
+    let wakes = p.get("wakes", 20_000, 1, usize::MAX / 2);
+    if p.bad {
+        return 2;
+    }
+    let (mut poll, mut evs) = match new_poll() {
+        Ok(x) => x,
+        Err(Failed) => return 1,
+    };
+    let waker = match Waker::new(poll.registry(), Token(0)) {
+        Ok(w) => w,
+        Err(e) => {
+            fail_io("Waker::new", &e);
+            return 1;
+        }
+    };
+    let shared = Arc::new(WakeShared {
+        wakes,
+        // SAFETY: an all-zero sem_t is only storage; sem_init sets it up.
+        ack: Sem(UnsafeCell::new(unsafe { std::mem::zeroed() })),
+        waker,
+    });
+    // SAFETY: the semaphore stays in place inside the Arc.
+    if unsafe { libc::sem_init(shared.ack.get(), 0, 0) } < 0 {
+        fail("sem_init", errno());
+        return 1;
+    }
+    let mut done = 0usize;
+    let t0 = Instant::now();
+    let theirs = Arc::clone(&shared);
+    let sender = match std::thread::Builder::new().spawn(move || bench_measured_wake_sender(&theirs)) {
+        Ok(h) => h,
+        Err(e) => {
+            fail_io("pthread_create", &e);
+            // SAFETY: no other thread uses it.
+            unsafe { libc::sem_destroy(shared.ack.get()) };
+            return 1;
+        }
+    };
+    if bench_measured_wake(&shared, &mut done, &mut poll, &mut evs).is_err() {
+        std::process::exit(1); // the sender may be blocked on the semaphore
+    }
+    let _ = sender.join();
+    let run = elapsed_ns(t0);
+    drop(evs);
+    drop(poll);
+    println!(
+        "wake {} backend={} wakes={} work={} value={} unit=ns/wake",
+        NAME,
+        BACKEND,
+        wakes,
+        wakes,
+        fmt_f(run / wakes as f64, 1)
+    );
+    // SAFETY: the sender has finished.
+    unsafe { libc::sem_destroy(shared.ack.get()) };
+    0
+}
+
+// ---- echo ----------------------------------------------------------------
+
+pub struct Echo {
+    conns: usize,
+    listener: TcpListener,
+    /// Token t >= 1 is conn[t - 1]; None once closed.
+    conn: Vec<Option<TcpStream>>,
+    accepted: usize,
+    closed: usize,
+    bytes: u64,
+}
+
+fn accept_all(e: &mut Echo, registry: &mio::Registry) -> Res<()> {
+    loop {
+        match e.listener.accept() {
+            Ok((mut s, _)) => {
+                if e.accepted == e.conns {
+                    drop(s);
+                    return Err(fail("accept", libc::EMFILE));
+                }
+                e.accepted += 1;
+                if let Err(err) = registry.register(&mut s, Token(e.accepted), Interest::READABLE) {
+                    return Err(fail_io("register", &err));
+                }
+                e.conn.push(Some(s));
+            }
+            Err(ref err)
+                if err.kind() == io::ErrorKind::WouldBlock || err.kind() == io::ErrorKind::Interrupted =>
+            {
+                return Ok(())
+            }
+            Err(err) => return Err(fail_io("accept", &err)),
+        }
+    }
+}
+
+/// Echo until WouldBlock; closes the connection at its end.
+fn serve(e: &mut Echo, slot: usize, buf: &mut [u8; ECHO_BUF]) -> Res<()> {
+    {
+        let s = match &e.conn[slot] {
+            Some(s) => s,
+            None => return Ok(()),
+        };
+        let mut s: &TcpStream = s;
+        loop {
+            match s.read(buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    match s.write(&buf[..n]) {
+                        Ok(put) if put == n => {}
+                        Ok(_) => return Err(fail("write", libc::EIO)),
+                        Err(err) => return Err(fail_io("write", &err)),
+                    }
+                    e.bytes += n as u64;
+                }
+                Err(ref err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(ref err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break, // reset
+            }
+        }
+    }
+    e.conn[slot] = None; // end of stream, or reset: close
+    e.closed += 1;
+    Ok(())
+}
+
+#[no_mangle]
+#[inline(never)]
+pub fn bench_measured_echo(e: &mut Echo, poll: &mut Poll, events: &mut Events) -> Res<()> {
+    let mut buf = [0u8; ECHO_BUF];
+    while e.closed < e.conns {
+        poll_events(poll, events, None)?;
+        for event in events.iter() {
+            let token = event.token().0;
+            if token == 0 {
+                accept_all(e, poll.registry())?;
+            } else if e.conn[token - 1].is_some() {
+                serve(e, token - 1, &mut buf)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The load client (default: bench-echo-client beside this binary).
+fn client_path(p: &Params, argv0: &str) -> String {
+    if let Some(path) = p.text("client") {
+        return path.to_string();
+    }
+    let dir = match argv0.rfind('/') {
+        Some(i) => &argv0[..=i],
+        None => "",
+    };
+    format!("{}bench-echo-client", dir)
+}
+
+/// strtoul/strtod on the text after `key` (0 if there is no number).
+fn number_after(line: &str, key: &str) -> Option<f64> {
+    let at = line.find(key)? + key.len();
+    let rest = &line[at..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'))
+        .unwrap_or(rest.len());
+    Some(rest[..end].parse::<f64>().unwrap_or(0.0))
+}
+
+fn echo(p: &mut Params, argv0: &str) -> i32 {
+    let conns = p.get("conns", 50, 1, ECHO_MAX_CONNS);
+    let round_trips = p.get("round_trips", 100_000, 1, usize::MAX / 2);
+    let size = p.get("size", 64, 1, ECHO_BUF);
+    if p.bad {
+        return 2;
+    }
+    raise_fd_limit(2 * conns + 64);
+    let client = client_path(p, argv0);
+
+    // mio's bind: non-blocking, SO_REUSEADDR, backlog 1024, as bench.c does.
+    let listener = match TcpListener::bind("127.0.0.1:0".parse().unwrap()) {
+        Ok(l) => l,
+        Err(e) => {
+            fail_io("listen on 127.0.0.1", &e);
+            return 1;
+        }
+    };
+    let port = match listener.local_addr() {
+        Ok(a) => a.port(),
+        Err(e) => {
+            fail_io("listen on 127.0.0.1", &e);
+            return 1;
+        }
+    };
+    let (mut poll, mut evs) = match new_poll() {
+        Ok(x) => x,
+        Err(Failed) => return 1,
+    };
+    let mut e = Echo {
+        conns,
+        listener,
+        conn: Vec::with_capacity(conns),
+        accepted: 0,
+        closed: 0,
+        bytes: 0,
+    };
+    if let Err(err) = poll.registry().register(&mut e.listener, Token(0), Interest::READABLE) {
+        fail_io("register", &err);
+        return 1;
+    }
+
+    // The client: ADDRESS CONNECTIONS ROUND_TRIPS SECONDS SIZE; its one line
+    // comes back through a pipe. Like execl, a name without a slash is not
+    // looked up in PATH.
+    let program = if client.contains('/') {
+        client.clone()
+    } else {
+        format!("./{}", client)
+    };
+    let mut child = match Command::new(&program)
+        .arg0(&client)
+        .arg(format!("127.0.0.1:{}", port))
+        .arg(conns.to_string())
+        .arg(round_trips.to_string())
+        .arg("3600")
+        .arg(size.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(err) => {
+            eprintln!(
+                "bench-{}: {}: {}",
+                NAME,
+                client,
+                strerror(err.raw_os_error().unwrap_or(libc::EIO))
+            );
+            return 1;
+        }
+    };
+
+    let c0 = cpu_ns();
+    let res = bench_measured_echo(&mut e, &mut poll, &mut evs);
+    let cpu = cpu_ns() - c0;
+    if res.is_err() {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        let _ = child.wait();
+        return 1;
+    }
+    let mut line = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = out.read_to_string(&mut line);
+    }
+    let status = child.wait();
+    let line = line.trim_end_matches('\n');
+    let trips = number_after(line, "round_trips=");
+    let rate = number_after(line, "round_trips_per_second=");
+    let ok = matches!(&status, Ok(s) if s.success());
+    let (client_trips, client_rate) = match (ok, trips, rate) {
+        (true, Some(t), Some(r)) => (t as u64, r),
+        _ => {
+            eprintln!("bench-{}: echo: the client failed ({})", NAME, line);
+            return 1;
+        }
+    };
+    // The client stops at its total with a message in flight on the other
+    // connections, which the server echoed too.
+    let least = round_trips as u64 * size as u64;
+    if client_trips != round_trips as u64 || e.bytes < least || e.bytes > least + (conns * size) as u64 {
+        eprintln!(
+            "bench-{}: echo: {} of {} round trips, {} bytes echoed",
+            NAME, client_trips, round_trips, e.bytes
+        );
+        return 1;
+    }
+    println!(
+        "echo {} backend={} conns={} size={} round_trips={} cpu_ns_per_round_trip={} work={} value={} unit=round_trips/s",
+        NAME,
+        BACKEND,
+        conns,
+        size,
+        round_trips,
+        fmt_f(cpu as f64 / round_trips as f64, 1),
+        round_trips,
+        fmt_f(client_rate, 0)
+    );
+    0
+}
+
+// ---- main ----------------------------------------------------------------
+
+fn run(args: &[String]) -> i32 {
+    if args.len() < 2 {
+        return usage("no workload");
+    }
+    let mut p = Params {
+        args: args[2..].to_vec(),
+        bad: false,
+    };
+    let timeout = p.get("timeout", 300, 1, 86_400);
+    // SAFETY: plain system calls; SIGALRM's default action ends the process.
+    unsafe {
+        libc::alarm(timeout as libc::c_uint);
+    }
+    if p.bad {
+        return 2;
+    }
+    // SAFETY: ignoring SIGPIPE (Rust's runtime does so too).
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    match args[1].as_str() {
+        "pingpong" => pingpong(&mut p),
+        "churn" => churn(&mut p),
+        "wake" => wake(&mut p),
+        "echo" => echo(&mut p, &args[0]),
+        _ => usage("unknown workload"),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let rc = run(&args);
+    let _ = io::stdout().flush();
+    std::process::exit(rc);
+}

@@ -1,0 +1,499 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian 12, as root), builds the benchmarks of
+# benches/ in release mode and compares cmio with the hand-written epoll loop
+# and the peers found (libev, libevent, libuv, Rust's mio), side by side in
+# one run. docs/benchmarks.md describes the workloads.
+#
+#   scripts/bench.sh [time]       wall time: every row run REPS times (default
+#                                 9), implementations interleaved (A B C A B
+#                                 C ...); median, spread, ratio to epoll
+#   scripts/bench.sh instructions user-space instructions per unit of work,
+#                                 counted by callgrind inside the measured part
+#   scripts/bench.sh syscalls     system calls per unit of work (strace -c), the
+#                                 difference between a run and one twice as long
+#   scripts/bench.sh report       runs the modes whose results are missing, then
+#                                 writes docs/benchmarks.md and its chart
+#   scripts/bench.sh all          the three modes, then the report
+#
+# Environment: REPS (default 9), BUILDDIR (default build-bench), IMPLS (a
+# space-separated subset, e.g. "epoll cmio libev"), QUICK=1 for tiny counts
+# (a check of the script itself, not a measurement). Results are kept in
+# $BUILDDIR/results/ as tab-separated files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+mode=${1:-time}
+case $mode in
+time | instructions | syscalls | report | all) ;;
+*)
+    echo "usage: scripts/bench.sh [time|instructions|syscalls|report|all]" >&2
+    exit 2
+    ;;
+esac
+
+builddir=${BUILDDIR:-build-bench}
+reps=${REPS:-9}
+results=$builddir/results
+bench=$builddir/benches
+
+# ---- install and build ------------------------------------------------------
+
+prepare() {
+    local packages=("${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}")
+    command -v cargo >/dev/null 2>&1 || packages+=(cargo)
+    install_missing "${packages[@]}"
+    echo "== building the benchmarks in $builddir (release)" >&2
+    setup_build "$builddir" --buildtype=release -Dtests=disabled -Dbenches=true
+    ninja -C "$builddir" >/dev/null
+    mkdir -p "$results"
+}
+
+# The implementations, in table order: the floor first, then cmio (also on
+# its poll(2) backend where built), then the peers that were found.
+impls=()
+find_impls() {
+    local want=${IMPLS:-epoll cmio cmio-poll libev libevent libuv mio} name
+    for name in $want; do
+        case $name in
+        cmio-poll)
+            [ -x "$bench/bench-cmio" ] &&
+                CMIO_BACKEND=poll "$bench/bench-cmio" wake wakes=1 >/dev/null 2>&1 &&
+                impls+=("$name")
+            ;;
+        *) [ -x "$bench/bench-$name" ] && impls+=("$name") ;;
+        esac
+    done
+    echo "== implementations: ${impls[*]}" >&2
+}
+
+# run IMPL ARGS...: one benchmark line on stdout.
+run() {
+    local impl=$1
+    shift
+    case $impl in
+    cmio-poll) CMIO_BACKEND=poll "$bench/bench-cmio" "$@" ;;
+    cmio) CMIO_BACKEND=epoll "$bench/bench-cmio" "$@" ;;
+    *) "$bench/bench-$impl" "$@" ;;
+    esac
+}
+
+# The rows: a label and the workload's arguments. Counts are sized for about
+# a second a run on a small machine; under callgrind and strace, smaller.
+rows() {
+    local m=$1 ev=200000 rt1=20000 rt=100000 rounds=50 wakes=10000
+    if [ "$m" != time ]; then
+        ev=20000 rt1=2000 rt=10000 rounds=5 wakes=2000
+    fi
+    if [ -n "${QUICK:-}" ]; then
+        ev=2000 rt1=200 rt=1000 rounds=2 wakes=200
+    fi
+    # 10000 pairs take 20000 descriptors and a few: where the hard limit is
+    # lower (some containers), the largest thousand that fits.
+    local n a big=10000 hard
+    hard=$(ulimit -Hn)
+    if [ "$hard" != unlimited ] && [ $((2 * big + 100)) -gt "$hard" ]; then
+        big=$(((hard - 100) / 2000 * 1000))
+        echo "note: descriptor limit $hard: the largest pingpong row has $big pairs" >&2
+    fi
+    for n in 100 1000 $big; do
+        for a in 1 100; do
+            printf 'pingpong-%sx%s\tpingpong pairs=%s active=%s events=%s\n' "$n" "$a" "$n" "$a" "$ev"
+        done
+    done
+    printf 'echo-1\techo conns=1 round_trips=%s\n' "$rt1"
+    printf 'echo-50\techo conns=50 round_trips=%s\n' "$rt"
+    printf 'echo-500\techo conns=500 round_trips=%s\n' "$rt"
+    printf 'churn-1000\tchurn fds=1000 rounds=%s\n' "$rounds"
+    printf 'wake\twake wakes=%s\n' "$wakes"
+}
+
+# field LINE KEY: the value of key=value in a benchmark line.
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+# ---- time -------------------------------------------------------------------
+
+# medians COLUMN: reads "impl value extra" lines; prints "impl median spread"
+# for that column, spread being (max - min) / median in percent.
+medians() {
+    awk -v c="$1" '{ print $1, $c }' | sort -k1,1 -k2,2g | awk '
+        function flush() { if (n) printf "%s %.6g %.6g\n", k, (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2), a[n] - a[1] }
+        $1 != k { flush(); k = $1; n = 0 }
+        { a[++n] = $2 }
+        END { flush() }' | awk '{ printf "%s %.6g %.1f\n", $1, $2, $2 ? $3 / $2 * 100 : 0 }'
+}
+
+# stats: reads "impl value extra" lines; prints per impl its median, spread,
+# ratio of medians to epoll's, and the extra figure's median and ratio.
+stats() {
+    local samples
+    samples=$(cat)
+    join <(medians 2 <<<"$samples") <(medians 3 <<<"$samples") | awk '
+        { m[$1] = $2; s[$1] = $3; e[$1] = $4; order[++n] = $1 }
+        END {
+            for (j = 1; j <= n; j++) {
+                i = order[j]
+                printf "%s\t%.1f\t%.1f\t%.3f\t%.1f\t%.3f\n", i, m[i], s[i],
+                    m["epoll"] ? m[i] / m["epoll"] : 0, e[i], e["epoll"] ? e[i] / e["epoll"] : 0
+            }
+        }'
+}
+
+# table TITLE UNIT EXTRA-NAME < stats: prints one row's table in impls order.
+table() {
+    local title=$1 unit=$2 extra=$3 data impl
+    data=$(cat)
+    printf '\n%s (%s, %s runs each)\n' "$title" "$unit" "$reps"
+    printf '  %-10s %14s %8s %9s %16s %9s\n' impl median spread "/epoll" "$extra" "/epoll"
+    for impl in "${impls[@]}"; do
+        awk -F'\t' -v i="$impl" '$1 == i { printf "  %-10s %14s %7s%% %9s %16s %9s\n", $1, $2, $3, $4, $5, $6 }' <<<"$data"
+    done
+}
+
+mode_time() {
+    local out=$results/time.tsv label args line impl r unit extra
+    : >"$out"
+    while IFS=$'\t' read -r label args; do
+        local samples=""
+        for ((r = 1; r <= reps; r++)); do
+            printf '\r  %-16s run %d/%d' "$label" "$r" "$reps" >&2
+            for impl in "${impls[@]}"; do
+                # shellcheck disable=SC2086
+                line=$(run "$impl" $args) || {
+                    echo "bench-$impl failed: $args" >&2
+                    exit 1
+                }
+                unit=$(field "$line" unit)
+                extra=$(field "$line" setup_ns_per_fd)
+                [ -n "$extra" ] || extra=$(field "$line" cpu_ns_per_round_trip)
+                samples+="$impl $(field "$line" value) ${extra:-0}"$'\n'
+            done
+        done
+        printf '\r%*s\r' 40 '' >&2
+        local extra_name=-
+        case $label in
+        pingpong*) extra_name=setup-ns/fd ;;
+        echo*) extra_name=cpu-ns/rt ;;
+        esac
+        local s
+        s=$(printf '%s' "$samples" | stats)
+        table "$label" "$unit" "$extra_name" <<<"$s"
+        awk -v l="$label" -v u="$unit" -v x="$extra_name" '{ print l "\t" u "\t" x "\t" $0 }' <<<"$s" >>"$out"
+    done < <(rows time)
+}
+
+# ---- instructions -----------------------------------------------------------
+
+mode_instructions() {
+    install_missing valgrind
+    local out=$results/instructions.tsv label args impl line work total cg
+    cg=$(mktemp)
+    : >"$out"
+    printf '\nuser-space instructions per unit of work, inside the measured part (callgrind)\n'
+    printf '  %-16s' row
+    printf ' %12s' "${impls[@]}"
+    printf '   cmio/epoll\n'
+    while IFS=$'\t' read -r label args; do
+        printf '  %-16s' "$label"
+        declare -A per=()
+        for impl in "${impls[@]}"; do
+            # shellcheck disable=SC2086
+            line=$(run_under "$impl" valgrind --tool=callgrind --collect-atstart=no \
+                --toggle-collect='bench_measured_*' --callgrind-out-file="$cg" -- $args 2>/dev/null) || {
+                echo "bench-$impl failed under callgrind: $args" >&2
+                exit 1
+            }
+            work=$(field "$line" work)
+            total=$(awk '/^totals:/ { print $2 }' "$cg")
+            per[$impl]=$(awk -v t="$total" -v w="$work" 'BEGIN { printf "%.1f", t / w }')
+            printf ' %12s' "${per[$impl]}"
+            printf '%s\t%s\t%s\n' "$label" "$impl" "${per[$impl]}" >>"$out"
+        done
+        if [ -n "${per[epoll]:-}" ] && [ -n "${per[cmio]:-}" ]; then
+            awk -v c="${per[cmio]}" -v e="${per[epoll]}" 'BEGIN { printf "   %.3f\n", c / e }'
+        else
+            printf '\n'
+        fi
+        unset per
+    done < <(rows instructions)
+    rm -f "$cg"
+}
+
+# run_under IMPL TOOL TOOL-ARGS... -- BENCH-ARGS...: the benchmark under a tool.
+run_under() {
+    local impl=$1 tool=() exe env=()
+    shift
+    while [ "$1" != -- ]; do
+        tool+=("$1")
+        shift
+    done
+    shift
+    case $impl in
+    cmio-poll) env=(CMIO_BACKEND=poll) exe=$bench/bench-cmio ;;
+    cmio) env=(CMIO_BACKEND=epoll) exe=$bench/bench-cmio ;;
+    *) exe=$bench/bench-$impl ;;
+    esac
+    env "${env[@]}" "${tool[@]}" "$exe" "$@"
+}
+
+# ---- system calls -----------------------------------------------------------
+
+# calls FILE: "name count" per system call in an strace -c summary.
+calls() { awk 'NF >= 5 && $1 ~ /^[0-9.]+$/ && $NF != "total" { print $NF, $4 }' "$1"; }
+
+mode_syscalls() {
+    install_missing strace
+    local out=$results/syscalls.tsv label args impl line work s1 s2 follow
+    s1=$(mktemp)
+    s2=$(mktemp)
+    : >"$out"
+    printf '\nsystem calls per unit of work (strace -c: a run twice as long minus a run)\n'
+    while IFS=$'\t' read -r label args; do
+        printf '\n%s\n' "$label"
+        # Only the wake workload has a second thread; the echo client is a
+        # child process and must not be counted.
+        follow=()
+        [ "${label%%-*}" = wake ] && follow=(-f)
+        local doubled
+        doubled=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(events|round_trips|rounds|wakes)=/) { split($i, kv, "="); $i = kv[1] "=" kv[2] * 2 } print }' <<<"$args")
+        for impl in "${impls[@]}"; do
+            # shellcheck disable=SC2086
+            line=$(run_under "$impl" strace -c "${follow[@]}" -o "$s1" -- $args) &&
+                run_under "$impl" strace -c "${follow[@]}" -o "$s2" -- $doubled >/dev/null || {
+                echo "bench-$impl failed under strace: $args" >&2
+                exit 1
+            }
+            work=$(field "$line" work)
+            local per detail
+            per=$(join -a2 -e 0 -o 0,1.2,2.2 <(calls "$s1" | sort) <(calls "$s2" | sort) |
+                awk -v w="$work" '{ d = ($3 - $2) / w; if (d > 0.005 || d < -0.005) printf "%s=%.2f ", $1, d; t += d; if ($1 != "futex") nf += d }
+                    END { printf "\t%.2f\t%.2f", t, nf }')
+            detail=${per%%$'\t'*}
+            local total=${per#*$'\t'}
+            printf '  %-10s %8s total %8s without futex   %s\n' "$impl" "${total%%$'\t'*}" "${total#*$'\t'}" "$detail"
+            printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$impl" "${total%%$'\t'*}" "${total#*$'\t'}" "$detail" >>"$out"
+        done
+    done < <(rows syscalls)
+    rm -f "$s1" "$s2"
+}
+
+# ---- report -----------------------------------------------------------------
+
+# pivot FILE ROW-COLUMN IMPL-COLUMN VALUE-COLUMN: a tab-separated matrix, one
+# line per row and one column per implementation (impls order, "-" where
+# none), with a header line "row impl...".
+pivot() {
+    awk -F'\t' -v rc="$2" -v ic="$3" -v vc="$4" -v impls="${impls[*]}" '
+        { v[$rc, $ic] = $vc; if (!($rc in seen)) { seen[$rc] = 1; rows[++n] = $rc } }
+        END {
+            k = split(impls, im, " ")
+            line = "row"
+            for (i = 1; i <= k; i++) line = line "\t" im[i]
+            print line
+            for (r = 1; r <= n; r++) {
+                line = rows[r]
+                for (i = 1; i <= k; i++) line = line "\t" ((rows[r], im[i]) in v ? v[rows[r], im[i]] : "-")
+                print line
+            }
+        }' "$1"
+}
+
+# ratios: pivot's output with every figure divided by the epoll column's.
+ratios() {
+    awk -F'\t' -v OFS='\t' '
+        NR == 1 { for (i = 2; i <= NF; i++) if ($i == "epoll") base = i; print; next }
+        { b = $base; for (i = 2; i <= NF; i++) $i = ($i == "-" || b == "-" || b + 0 == 0) ? "-" : sprintf("%.3f", $i / b); print }'
+}
+
+# md_table [with-ratios]: pivot's output as a markdown table; with an
+# argument, each figure is followed by its ratio to epoll's.
+md_table() {
+    awk -F'\t' -v ratio="${1:-}" '
+        NR == 1 {
+            for (i = 2; i <= NF; i++) if ($i == "epoll") base = i
+            line = "|"; sep = "|"
+            for (i = 1; i <= NF; i++) { line = line " " $i " |"; sep = sep (i == 1 ? "---|" : "---:|") }
+            print line; print sep; next
+        }
+        {
+            line = "| " $1 " |"
+            for (i = 2; i <= NF; i++) {
+                cell = $i
+                if (ratio && base && $i != "-" && $base != "-" && $base + 0 != 0)
+                    cell = sprintf("%s (%.2f)", $i, $i / $base)
+                line = line " " cell " |"
+            }
+            print line
+        }'
+}
+
+mode_report() {
+    local mode_name
+    for mode_name in time instructions syscalls; do
+        [ -s "$results/$mode_name.tsv" ] || "mode_$mode_name"
+    done
+    install_missing gnuplot-nox
+    local doc=docs/benchmarks.md chart=docs/benchmarks.png
+    echo "== writing $doc and $chart" >&2
+
+    # The chart: each implementation's figure over epoll's, per row, for
+    # instructions and for wall time. time.tsv: row unit extra-name impl
+    # median spread ratio extra extra-ratio.
+    local ins tim k=${#impls[@]}
+    ins=$(mktemp)
+    tim=$(mktemp)
+    pivot "$results/instructions.tsv" 1 2 3 | ratios >"$ins"
+    pivot "$results/time.tsv" 1 4 5 | ratios >"$tim"
+    gnuplot <<GNUPLOT
+set terminal pngcairo size 1400,1000 font ",10"
+set output "$chart"
+set multiplot layout 2,1 title "cmio and its peers: each figure over the hand-written epoll loop's"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set datafile separator "\t"
+set datafile missing "-"
+set xtics rotate by -25 noenhanced
+set grid ytics
+set key outside right noenhanced
+set yrange [0:*]
+set title "user-space instructions per unit of work (callgrind): lower is better"
+plot for [i=2:$((k + 1))] "$ins" using i:xtic(1) title columnhead(i)
+set title "wall time, median of $reps (echo: round trips per second, higher is better; others: lower is better)"
+plot for [i=2:$((k + 1))] "$tim" using i:xtic(1) title columnhead(i)
+unset multiplot
+GNUPLOT
+    rm -f "$ins" "$tim"
+
+    local cpu os kernel cc_version peers
+    cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
+    os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")
+    kernel=$(uname -r)
+    cc_version=$(cc --version | head -1)
+    peers=$(dpkg-query -W -f='${Package} ${Version}, ' libev-dev libevent-dev libuv1-dev librust-mio-dev 2>/dev/null | sed 's/, $//')
+    {
+        cat <<MD
+# Benchmarks
+
+cmio against the floor a readiness library can reach (a hand-written,
+edge-triggered epoll loop) and its peers: libev, libevent, libuv and Rust's
+mio, each doing the same work on the same machine in one run. This page is
+written by \`scripts/bench.sh report\`; do not edit it by hand.
+
+## How to run
+
+\`\`\`sh
+scripts/bench.sh               # wall time, implementations interleaved, REPS=9 runs each
+scripts/bench.sh instructions  # user-space instructions per unit (callgrind)
+scripts/bench.sh syscalls      # system calls per unit (strace -c)
+scripts/bench.sh report        # this page and its chart (runs what is missing)
+scripts/bench.sh all           # all of the above, afresh
+\`\`\`
+
+Each installs what it needs (as root), builds \`benches/\` in release mode in
+\`build-bench/\` and prints a table per workload while it runs.
+\`IMPLS="epoll cmio libev"\` picks implementations; \`cmio\` runs on its epoll
+backend and \`cmio-poll\` on its poll(2) backend where that is built (the
+script sets \`CMIO_BACKEND\`).
+
+## The workloads
+
+Every implementation is built from the same harness (\`benches/bench.c\`),
+which makes the descriptors, times the measured part, checks that the work
+was done and prints one line; only the event loop differs
+(\`benches/bench_<impl>.c\`, \`benches/mio/\`).
+
+- **pingpong** (libev's benchmark): N socketpairs, A one-byte messages in
+  flight. Each readiness event reads what is there and writes as many bytes
+  into the pair a fixed-seed PRNG picks (the same sequence everywhere), for a
+  fixed number of events; ns per event. \`setup\` is the time to register the
+  N descriptors, per descriptor.
+- **echo**: a single-threaded TCP echo server on 127.0.0.1, driven by one
+  shared load client (\`examples/tcp_client.c\`) with C connections, one
+  64-byte message in flight on each, for a fixed number of round trips; round
+  trips per second (seen by the client) and the server's CPU time per round
+  trip.
+- **churn**: register, reregister and deregister 1000 pipe descriptors,
+  running the loop once without waiting after each phase (lazy libraries
+  apply their changes there); ns per operation.
+- **wake**: another thread wakes the blocked loop, then waits on a
+  semaphore until the loop has seen the wake; ns per round trip.
+
+Triggering: cmio, epoll, libevent (\`EV_ET\`) and mio are edge-triggered and
+read until \`EAGAIN\` in echo; libev and libuv (\`uv_poll_t\`) are
+level-triggered and read once per event. pingpong reads once everywhere: one
+read of 256 bytes drains a pair, since at most A <= 256 bytes are in flight.
+cmio does its I/O through its socket types (\`cmio_unix_stream_read\`,
+\`cmio_tcp_stream_write\`, ...), mio through its own; the C peers call
+read(2) and write(2) on the descriptor, having no I/O of their own in
+readiness mode.
+
+## The machine
+
+- CPU: ${cpu:-unknown}, $(nproc) cores online, $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) of memory
+- OS: ${os:-unknown}, Linux $kernel
+- Compiler: $cc_version, \`--buildtype=release\`
+- Peers: ${peers:-none}
+- Run on $(date -u +%Y-%m-%d). The machine is shared: wall times vary by tens
+  of percent from run to run; instruction counts do not.
+
+![chart](benchmarks.png)
+
+## Instructions per unit of work
+
+User-space instructions counted by callgrind inside the measured part only
+(\`--toggle-collect='bench_measured_*'\`): per event (pingpong), per round
+trip (echo), per operation (churn), per wake (wake, both threads). In
+parentheses, the ratio to the epoll loop's. The kernel's work is not
+counted, so the ratios magnify a library's own overhead: the system calls it
+makes, below, cost more than all of it.
+
+MD
+        pivot "$results/instructions.tsv" 1 2 3 | md_table ratio
+        cat <<MD
+
+## System calls per unit of work
+
+From \`strace -c\`: the calls of a run twice as long minus those of a run (the
+set-up cancels out), divided by the extra work. wake counts both threads,
+including the \`futex\` calls of the semaphore handshake; the second table
+leaves those out.
+
+MD
+        pivot "$results/syscalls.tsv" 1 2 3 | md_table ratio
+        printf '\nWithout futex:\n\n'
+        pivot "$results/syscalls.tsv" 1 2 4 | md_table ratio
+        printf '\nBy call:\n\n'
+        awk -F'\t' '{ printf "- %s, %s: %s\n", $1, $2, $5 }' "$results/syscalls.tsv"
+        cat <<MD
+
+## Wall time
+
+Medians of $reps interleaved runs; in parentheses, the ratio to epoll's
+(pingpong, churn, wake: ns, lower is better; echo: round trips per second,
+higher is better).
+
+MD
+        pivot "$results/time.tsv" 1 4 5 | md_table ratio
+        printf '\nSpread of the runs, (max - min) / median, in percent:\n\n'
+        pivot "$results/time.tsv" 1 4 6 | md_table
+        printf '\npingpong set-up (ns per registered descriptor) and the echo server'"'"'s CPU time (ns per round trip):\n\n'
+        awk -F'\t' '$3 != "-"' "$results/time.tsv" | pivot /dev/stdin 1 4 8 | md_table ratio
+    } >"$doc"
+}
+
+prepare
+find_impls
+case $mode in
+time) mode_time ;;
+instructions) mode_instructions ;;
+syscalls) mode_syscalls ;;
+report) mode_report ;;
+all)
+    mode_time
+    mode_instructions
+    mode_syscalls
+    mode_report
+    ;;
+esac
