@@ -118,8 +118,29 @@ typedef struct bench_impl {
     void (*echo_close)(bench_echo *e);
 } bench_impl;
 
-/* Each bench_<impl>.c defines it. */
+/* Each bench_<impl>.c defines it, as BENCH_IMPL(name) over static functions
+ * named after the fields (pingpong_open, ..., echo_close, backend). */
 extern const bench_impl bench_this;
+
+#define BENCH_IMPL(impl_name)                                                                      \
+    const bench_impl bench_this = {                                                                \
+        .name = (impl_name),                                                                       \
+        .backend = backend,                                                                        \
+        .pingpong_open = pingpong_open,                                                            \
+        .pingpong_register = pingpong_register,                                                    \
+        .pingpong_run = pingpong_run,                                                              \
+        .pingpong_close = pingpong_close,                                                          \
+        .churn_open = churn_open,                                                                  \
+        .churn_run = churn_run,                                                                    \
+        .churn_close = churn_close,                                                                \
+        .wake_open = wake_open,                                                                    \
+        .wake_send = wake_send,                                                                    \
+        .wake_run = wake_run,                                                                      \
+        .wake_close = wake_close,                                                                  \
+        .echo_open = echo_open,                                                                    \
+        .echo_run = echo_run,                                                                      \
+        .echo_close = echo_close,                                                                  \
+    }
 
 /* Prints "bench-IMPL: what: strerror(err)" and returns -1; err is a
  * positive or negative errno value. */

@@ -416,21 +416,4 @@ static void echo_close(bench_echo *e)
     echo = NULL;
 }
 
-const bench_impl bench_this = {
-    .name = "libevent",
-    .backend = backend,
-    .pingpong_open = pingpong_open,
-    .pingpong_register = pingpong_register,
-    .pingpong_run = pingpong_run,
-    .pingpong_close = pingpong_close,
-    .churn_open = churn_open,
-    .churn_run = churn_run,
-    .churn_close = churn_close,
-    .wake_open = wake_open,
-    .wake_send = wake_send,
-    .wake_run = wake_run,
-    .wake_close = wake_close,
-    .echo_open = echo_open,
-    .echo_run = echo_run,
-    .echo_close = echo_close,
-};
+BENCH_IMPL("libevent");
