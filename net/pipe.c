@@ -78,7 +78,7 @@ ssize_t cmio_pipe_sender_write(cmio_pipe_sender *tx, const void *buf, size_t len
     do
         n = write(tx->fd, buf, len);
     while (n < 0 && errno == EINTR);
-    ssize_t ret = n >= 0 ? n : cmio__neg_errno();
+    ssize_t ret = n >= 0 ? n : cmio__io_error(tx->fd, CMIO_WRITABLE);
     if (ret == -EPIPE && !was_pending)
         consume_sigpipe(&sigpipe);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -93,7 +93,7 @@ ssize_t cmio_pipe_receiver_read(cmio_pipe_receiver *rx, void *buf, size_t len)
     do
         n = read(rx->fd, buf, len);
     while (n < 0 && errno == EINTR);
-    return n >= 0 ? n : cmio__neg_errno();
+    return n >= 0 ? n : cmio__io_error(rx->fd, CMIO_READABLE);
 }
 
 int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, int fd)

@@ -28,6 +28,14 @@ int cmio__neg_errno(void)
     return -e;
 }
 
+int cmio__io_error(int fd, cmio_interest direction)
+{
+    int err = cmio__neg_errno();
+    if (err == -EAGAIN)
+        cmio__would_block(fd, direction);
+    return err;
+}
+
 static int set_flags(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
@@ -126,7 +134,7 @@ int cmio__accept(int fd, cmio_sockaddr *peer)
 #endif
     } while (c < 0 && errno == EINTR);
     if (c < 0)
-        return cmio__neg_errno();
+        return cmio__io_error(fd, CMIO_READABLE);
     name_unnamed(a);
     return c;
 }
@@ -277,7 +285,7 @@ ssize_t cmio__send(int fd, const void *buf, size_t len, int flags, const cmio_so
         n = to ? sendto(fd, buf, len, flags | MSG_NOSIGNAL, &to->u.sa, to->len)
                : send(fd, buf, len, flags | MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
-    return n >= 0 ? n : cmio__neg_errno();
+    return n >= 0 ? n : cmio__io_error(fd, CMIO_WRITABLE);
 }
 
 ssize_t cmio__recv(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
@@ -292,7 +300,7 @@ ssize_t cmio__recv(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from
         n = from ? recvfrom(fd, buf, len, flags, &from->u.sa, &from->len) : recv(fd, buf, len, flags);
     while (n < 0 && errno == EINTR);
     if (n < 0)
-        return cmio__neg_errno();
+        return cmio__io_error(fd, CMIO_READABLE);
     if (from)
         name_unnamed(from);
     return n;
@@ -305,7 +313,7 @@ ssize_t cmio__readv(int fd, const struct iovec *iov, int iovcnt)
     do
         n = readv(fd, iov, iovcnt);
     while (n < 0 && errno == EINTR);
-    return n >= 0 ? n : cmio__neg_errno();
+    return n >= 0 ? n : cmio__io_error(fd, CMIO_READABLE);
 }
 
 ssize_t cmio__writev(int fd, const struct iovec *iov, int iovcnt)
@@ -316,7 +324,7 @@ ssize_t cmio__writev(int fd, const struct iovec *iov, int iovcnt)
     do
         n = sendmsg(fd, &msg, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
-    return n >= 0 ? n : cmio__neg_errno();
+    return n >= 0 ? n : cmio__io_error(fd, CMIO_WRITABLE);
 }
 
 void cmio__close(int *fd)

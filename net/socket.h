@@ -16,6 +16,11 @@
 
 /* -errno, with EWOULDBLOCK reported as EAGAIN. */
 int cmio__neg_errno(void);
+/* The error of a failed I/O call on fd, as cmio__neg_errno(); on -EAGAIN it
+ * also tells emulating backends to re-arm fd's `direction` (CMIO_READABLE
+ * for reads, receives, accepts; CMIO_WRITABLE for writes, sends, and a
+ * connection not yet established). Every I/O path of net/ fails through it. */
+int cmio__io_error(int fd, cmio_interest direction);
 
 /* socket(2) made non-blocking and close-on-exec in one call where the OS
  * allows (fcntl otherwise). Returns the descriptor. */
