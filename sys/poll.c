@@ -598,7 +598,7 @@ static void pl_waker_close(cmio__waker_sys *w)
 
 const cmio__selector cmio__selector_poll = {
     .name = "poll",
-    .caps = CMIO__SEL_PRIORITY,
+    .caps = CMIO__SEL_PRIORITY | CMIO__SEL_HUP_WHOLE,
     .record_size = 0,
     .open = pl_open,
     .clone = pl_clone,

@@ -32,6 +32,10 @@ typedef struct cmio__waker_sys {
 enum {
     CMIO__SEL_EDGE_NATIVE = 1u << 0, /* the kernel is edge-triggered; else emulated */
     CMIO__SEL_PRIORITY = 1u << 1,    /* CMIO_PRIORITY can be registered */
+    /* A hang-up is one condition of the descriptor, reported with both
+     * closed flags whatever the interest (EPOLLHUP, POLLHUP); else it is
+     * reported per direction registered (kqueue's EV_EOF per filter). */
+    CMIO__SEL_HUP_WHOLE = 1u << 2,
 };
 
 typedef struct cmio__selector {

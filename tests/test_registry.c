@@ -343,7 +343,10 @@ START_TEST(test_hang_up_reported_whatever_the_interest)
     f.sv[1] = -1;
     uint32_t seen = wait_for(f.p, f.ev, 1, CMIO_EVENT_WRITE_CLOSED, WAIT_MS);
     ck_assert(seen & CMIO_EVENT_WRITE_CLOSED);
-    ck_assert(seen & CMIO_EVENT_READ_CLOSED);
+    /* Read-closed too where the hang-up is one condition (EPOLLHUP,
+     * POLLHUP); kqueue reports EV_EOF per registered filter only. */
+    if (cmio__poll_caps(f.p) & CMIO__SEL_HUP_WHOLE)
+        ck_assert(seen & CMIO_EVENT_READ_CLOSED);
     /* Once per occurrence: the hang-up lasts, its event does not repeat. */
     ck_assert_int_eq(count_events(f.p, f.ev, 1, QUIET_MS), 0);
     teardown(&f);
