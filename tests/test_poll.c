@@ -17,8 +17,14 @@ START_TEST(test_backends_lists_each_built_in_backend)
     const char *const *names = cmio_backends();
     ck_assert_ptr_nonnull(names);
     ck_assert_int_ge(n_backends(), 1);
-#ifdef __linux__
+    /* The OS's native backend first, poll(2) last. */
+#if defined(CMIO_HAVE_EPOLL)
     ck_assert_str_eq(names[0], "epoll");
+#elif defined(CMIO_HAVE_KQUEUE)
+    ck_assert_str_eq(names[0], "kqueue");
+#endif
+#ifdef CMIO_HAVE_POLL
+    ck_assert_str_eq(names[n_backends() - 1], "poll");
 #endif
     for (int i = 0; names[i]; i++) {
         cmio_poll *p = open_poll(i);
