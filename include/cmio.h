@@ -19,6 +19,22 @@
  *  - Events are edge-triggered: an event says a descriptor became ready.
  *    Read or write until -EAGAIN before waiting for the next event.
  *
+ * Backends. A poll runs over one selector backend: "epoll" (Linux, the
+ * default there), "kqueue" (FreeBSD, NetBSD, OpenBSD, DragonFly, macOS, the
+ * default there) or "poll" (poll(2), any POSIX system, the default where
+ * there is neither). cmio_backends() lists those built in; the environment
+ * variable CMIO_BACKEND picks one for cmio_poll_new().
+ *
+ * The poll(2) backend emulates edge triggering as mio's does: an interest
+ * that was reported is disarmed until a cmio I/O call on the descriptor
+ * (read, write, recv, send, accept, ... of the types below) returns
+ * -EAGAIN, or until the descriptor is reregistered. The one difference
+ * from the other backends: a descriptor registered directly and read or
+ * written with raw system calls must be re-armed with
+ * cmio_registry_reregister() after its -EAGAIN. It keeps its registrations
+ * in a table that starts with room for 64 descriptors and doubles when a
+ * registration does not fit: the only allocation after set-up.
+ *
  * SPDX-License-Identifier: MIT
  */
 #ifndef CMIO_H
@@ -61,8 +77,9 @@ typedef uint8_t cmio_interest;
 
 #define CMIO_READABLE ((cmio_interest)0x01) /**< read readiness */
 #define CMIO_WRITABLE ((cmio_interest)0x02) /**< write readiness */
-/** Priority (out-of-band) readiness, where the OS has it (epoll's EPOLLPRI).
- *  Registering it on a backend without it returns -ENOTSUP. */
+/** Priority (out-of-band) readiness, where the backend has it (epoll's
+ *  EPOLLPRI, poll's POLLPRI; not kqueue). Registering it on a backend without
+ *  it returns -ENOTSUP. */
 #define CMIO_PRIORITY ((cmio_interest)0x04)
 
 /* Bits of cmio_event.flags. Read them through the cmio_event_is_* functions,
@@ -120,19 +137,22 @@ CMIO_API const char *cmio_strerror(int err);
 /* ------------------------------------------------------------------------ */
 
 /**
- * Create a poll over the default backend of this OS (epoll on Linux), or
- * over the backend named by the environment variable CMIO_BACKEND when it is
- * set and not empty (one of cmio_backends()).
+ * Create a poll over the default backend of this OS (the first of
+ * cmio_backends(): epoll on Linux, kqueue on the BSDs and macOS, poll
+ * elsewhere), or over the backend named by the environment variable
+ * CMIO_BACKEND when it is set and not empty (one of cmio_backends()).
  *
  * Errors: -EINVAL if out is NULL; -ENOTSUP if CMIO_BACKEND names a backend
  * that is not built in; -ENOMEM; -EMFILE/-ENFILE when descriptors run out;
- * any error of the backend's selector creation (epoll_create1).
+ * any error of the backend's selector creation (epoll_create1, kqueue;
+ * the poll(2) backend's eventfd or pipe).
  * The selector descriptor is close-on-exec. Thread-safe.
  */
 CMIO_API int cmio_poll_new(cmio_poll **out);
 
 /**
- * Create a poll over the named backend ("epoll"; later "poll", "kqueue").
+ * Create a poll over the named backend: "epoll", "kqueue" or "poll" (see
+ * Backends above), whichever are built in.
  *
  * Errors: -EINVAL if out or name is NULL; -ENOTSUP if no backend of that
  * name is built in; otherwise as cmio_poll_new(). Thread-safe.
@@ -179,7 +199,7 @@ CMIO_API cmio_registry *cmio_poll_registry(cmio_poll *poll);
  *
  * Errors: -EINVAL if poll or events is NULL; -EINTR if a signal interrupted
  * the wait (the events buffer is then empty); other errors of the selector
- * (epoll_wait).
+ * (epoll_wait, kevent, poll).
  *
  * Thread-safety: one thread at a time may poll a given poll. Registrations
  * through any registry of the poll may go on meanwhile from other threads.
@@ -202,18 +222,22 @@ CMIO_API int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeout_ms
  * already registered with this registry (or a clone of it); -ENOTSUP if
  * interest has CMIO_PRIORITY on a backend without it; -EPERM if the
  * descriptor cannot be polled (a regular file under epoll); -ENOMEM/-ENOSPC
- * when the kernel's limits are reached.
+ * when the kernel's limits are reached (or, on the poll(2) backend, when
+ * its table cannot grow).
  *
  * Thread-safe: may be called from any thread, also while another thread is
- * blocked in cmio_poll_poll(); the registration takes effect at once.
- * Allocates nothing.
+ * blocked in cmio_poll_poll(); the registration takes effect at once (the
+ * poll(2) backend wakes its poll thread internally to pick it up).
+ * Allocates nothing, except that the poll(2) backend doubles its table when
+ * a registration does not fit.
  */
 CMIO_API int cmio_registry_register(cmio_registry *r, int fd, cmio_token token,
                                     cmio_interest interest);
 
 /**
  * Replace the token and interest of a registered descriptor. Readiness that
- * already holds under the new interest is reported again.
+ * already holds under the new interest is reported again. On the poll(2)
+ * backend this also re-arms an interest that was reported (see Backends).
  *
  * Errors: -EINVAL as for register; -EBADF for an invalid fd; -ENOENT if fd
  * is not registered; -ENOTSUP as for register. Thread-safe; allocates
@@ -223,9 +247,12 @@ CMIO_API int cmio_registry_reregister(cmio_registry *r, int fd, cmio_token token
                                       cmio_interest interest);
 
 /**
- * Stop reporting events for `fd`. Deregister a descriptor before closing
- * it: closing a registered descriptor that was duplicated (dup, fork) can
- * leave the kernel reporting it.
+ * Stop reporting events for `fd`; readiness found for it and not yet
+ * delivered is dropped. Deregister a descriptor before closing it: closing
+ * a registered descriptor that was duplicated (dup, fork) can leave the
+ * kernel reporting it, and the poll(2) backend keeps a closed descriptor's
+ * registration (ignored) until it is deregistered, which then returns
+ * -EBADF and forgets it.
  *
  * Errors: -EINVAL if r is NULL; -EBADF for an invalid fd; -ENOENT if fd is
  * not registered. Thread-safe; allocates nothing.
@@ -234,8 +261,9 @@ CMIO_API int cmio_registry_deregister(cmio_registry *r, int fd);
 
 /**
  * Make a new handle on the same registry, for use from another thread
- * (mio's Registry::try_clone). On epoll it holds a close-on-exec duplicate
- * of the epoll descriptor. Descriptors registered through any handle are
+ * (mio's Registry::try_clone). On epoll and kqueue it holds a close-on-exec
+ * duplicate of the selector's descriptor; on poll(2), a reference on the
+ * poll's shared table. Descriptors registered through any handle are
  * registered with all of them. Release it with cmio_registry_free().
  *
  * Errors: -EINVAL if r or out is NULL; -ENOMEM; -EMFILE/-ENFILE.
@@ -326,7 +354,7 @@ static inline bool cmio_event_is_write_closed(const cmio_event *e)
     return e && (e->flags & CMIO_EVENT_WRITE_CLOSED) != 0;
 }
 
-/** Priority (out-of-band) data is readable (EPOLLPRI). Inline. */
+/** Priority (out-of-band) data is readable (EPOLLPRI, POLLPRI). Inline. */
 static inline bool cmio_event_is_priority(const cmio_event *e)
 {
     return e && (e->flags & CMIO_EVENT_PRIORITY) != 0;
@@ -338,7 +366,9 @@ static inline bool cmio_event_is_priority(const cmio_event *e)
 
 /**
  * Create a waker registered with `r` under `token` (mio::Waker::new). On
- * epoll it is an eventfd registered edge-triggered. Several wakers may be
+ * epoll it is an eventfd registered edge-triggered; on kqueue an EVFILT_USER
+ * event (a pipe where the kernel has none); on poll(2) an eventfd (a pipe
+ * outside Linux) in the poll's table. Several wakers may be
  * registered with one poll, each with its own token.
  *
  * Errors: -EINVAL if r or out is NULL; -ENOMEM; -EMFILE/-ENFILE; the
@@ -376,7 +406,8 @@ CMIO_API void cmio_waker_free(cmio_waker *w);
  *  -EINVAL  a NULL pointer where one is required (a buffer may be NULL only
  *           with length 0), or an address of the wrong family;
  *  -EBADF   the socket is closed (fd < 0) or its fd is not a descriptor;
- *  -EAGAIN  the operation would block: wait for the next event.
+ *  -EAGAIN  the operation would block: wait for the next event (on the
+ *           poll(2) backend this -EAGAIN is what re-arms the descriptor).
  * Any other error is the system call's errno, negated.
  *
  * Reads and writes never raise SIGPIPE: writing to a connection the peer has

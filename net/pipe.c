@@ -75,7 +75,7 @@ ssize_t cmio_pipe_sender_write(cmio_pipe_sender *tx, const void *buf, size_t len
     /* A SIGPIPE pending before the write is not ours to consume. */
     bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
     ssize_t n = write(tx->fd, buf, len);
-    ssize_t ret = n >= 0 ? n : cmio__io_failed(tx->fd);
+    ssize_t ret = n >= 0 ? n : cmio__io_error(tx->fd, CMIO_WRITABLE);
     if (ret == -EPIPE && !was_pending)
         consume_sigpipe(&sigpipe);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -87,7 +87,7 @@ ssize_t cmio_pipe_receiver_read(cmio_pipe_receiver *rx, void *buf, size_t len)
     CMIO__CHECK_SOCK(rx);
     CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
     ssize_t n = read(rx->fd, buf, len);
-    return n >= 0 ? n : cmio__io_failed(rx->fd);
+    return n >= 0 ? n : cmio__io_error(rx->fd, CMIO_READABLE);
 }
 
 int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, int fd)

@@ -28,6 +28,14 @@ int cmio__neg_errno(void)
     return -e;
 }
 
+int cmio__io_error(int fd, cmio_interest direction)
+{
+    int err = cmio__neg_errno();
+    if (err == -EAGAIN)
+        cmio__would_block(fd, direction);
+    return err;
+}
+
 static int set_flags(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
@@ -123,7 +131,7 @@ int cmio__accept(int fd, cmio_sockaddr *peer)
     }
 #endif
     if (c < 0)
-        return (int)cmio__io_failed(fd);
+        return cmio__io_error(fd, CMIO_READABLE);
     name_unnamed(a);
     return c;
 }
@@ -266,12 +274,6 @@ int cmio__get_ttl(int fd, uint32_t *out)
     return err;
 }
 
-ssize_t cmio__io_failed(int fd)
-{
-    (void)fd;
-    return cmio__neg_errno();
-}
-
 ssize_t cmio__recvfrom(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
 {
     CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
@@ -279,7 +281,7 @@ ssize_t cmio__recvfrom(int fd, void *buf, size_t len, int flags, cmio_sockaddr *
     from->len = sizeof(from->u);
     ssize_t n = recvfrom(fd, buf, len, flags, &from->u.sa, &from->len);
     if (n < 0)
-        return cmio__io_failed(fd);
+        return cmio__io_error(fd, CMIO_READABLE);
     name_unnamed(from);
     return n;
 }
@@ -288,7 +290,7 @@ ssize_t cmio__readv(int fd, const struct iovec *iov, int iovcnt)
 {
     CMIO__CHECK(iovcnt >= 0 && iovcnt <= IOV_MAX && (iov != NULL || iovcnt == 0), -EINVAL);
     ssize_t n = readv(fd, iov, iovcnt);
-    return n >= 0 ? n : cmio__io_failed(fd);
+    return n >= 0 ? n : cmio__io_error(fd, CMIO_READABLE);
 }
 
 ssize_t cmio__writev(int fd, const struct iovec *iov, int iovcnt)
@@ -296,7 +298,7 @@ ssize_t cmio__writev(int fd, const struct iovec *iov, int iovcnt)
     CMIO__CHECK(iovcnt >= 0 && iovcnt <= IOV_MAX && (iov != NULL || iovcnt == 0), -EINVAL);
     struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
     ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-    return n >= 0 ? n : cmio__io_failed(fd);
+    return n >= 0 ? n : cmio__io_error(fd, CMIO_WRITABLE);
 }
 
 void cmio__close(int *fd)

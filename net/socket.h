@@ -17,6 +17,11 @@
 
 /* -errno, with EWOULDBLOCK reported as EAGAIN. */
 int cmio__neg_errno(void);
+/* The error of a failed I/O call on fd, as cmio__neg_errno(); on -EAGAIN it
+ * also tells emulating backends to re-arm fd's `direction` (CMIO_READABLE
+ * for reads, receives, accepts; CMIO_WRITABLE for writes, sends, and a
+ * connection not yet established). Every I/O path of net/ fails through it. */
+int cmio__io_error(int fd, cmio_interest direction);
 
 /* socket(2) made non-blocking and close-on-exec in one call where the OS
  * allows (fcntl otherwise). Returns the descriptor. */
@@ -59,11 +64,10 @@ int cmio__get_ttl(int fd, uint32_t *out);
 /* I/O that never raises SIGPIPE (MSG_NOSIGNAL). cmio__send and cmio__recv
  * are inline so that a read or write that succeeds costs its system call and
  * a test or two (the per-event path of docs/benchmarks.md); a failed call's
- * errno becomes the result in cmio__io_failed(), out of line. -EINTR is
+ * errno becomes the result in cmio__io_error(), out of line. -EINTR is
  * returned as it is, as mio returns ErrorKind::Interrupted (on a
  * non-blocking descriptor the kernel does not sleep, so it does not happen).
  * `to`/`from` may be NULL. */
-ssize_t cmio__io_failed(int fd);
 ssize_t cmio__recvfrom(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from);
 
 static inline ssize_t cmio__send(int fd, const void *buf, size_t len, int flags, const cmio_sockaddr *to)
@@ -72,7 +76,7 @@ static inline ssize_t cmio__send(int fd, const void *buf, size_t len, int flags,
         return -EINVAL;
     ssize_t n = to ? sendto(fd, buf, len, flags | MSG_NOSIGNAL, &to->u.sa, to->len)
                    : send(fd, buf, len, flags | MSG_NOSIGNAL);
-    return n >= 0 ? n : cmio__io_failed(fd);
+    return n >= 0 ? n : cmio__io_error(fd, CMIO_WRITABLE);
 }
 
 static inline ssize_t cmio__recv(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
@@ -83,7 +87,7 @@ static inline ssize_t cmio__recv(int fd, void *buf, size_t len, int flags, cmio_
         return -EINVAL;
     /* read(2) is recv(2) without flags, and the lighter call in libc. */
     ssize_t n = flags == 0 ? read(fd, buf, len) : recv(fd, buf, len, flags);
-    return n >= 0 ? n : cmio__io_failed(fd);
+    return n >= 0 ? n : cmio__io_error(fd, CMIO_READABLE);
 }
 
 ssize_t cmio__readv(int fd, const struct iovec *iov, int iovcnt);

@@ -91,7 +91,10 @@ int cmio_tcp_stream_local_addr(const cmio_tcp_stream *s, cmio_sockaddr *out)
 int cmio_tcp_stream_peer_addr(const cmio_tcp_stream *s, cmio_sockaddr *out)
 {
     CMIO__CHECK_SOCK(s);
-    return cmio__peer_addr(s->fd, out);
+    int err = cmio__peer_addr(s->fd, out);
+    if (err == -ENOTCONN) /* still connecting: the next writable event is owed */
+        cmio__would_block(s->fd, CMIO_WRITABLE);
+    return err;
 }
 
 int cmio_tcp_stream_take_error(cmio_tcp_stream *s)

@@ -44,6 +44,17 @@ extern const cmio__selector *const cmio__selectors[];
 /* Largest record_size over the backends built in (for events scratch). */
 size_t cmio__max_record_size(void);
 
+/* An I/O call through cmio on fd returned -EAGAIN in `direction`
+ * (CMIO_READABLE for reads, receives and accepts; CMIO_WRITABLE for writes
+ * and sends): backends that emulate edge triggering re-arm that interest.
+ * One relaxed load when no such backend is open. Any thread. */
+void cmio__rearm_slow(int fd, cmio_interest direction);
+static inline void cmio__would_block(int fd, cmio_interest direction)
+{
+    if (atomic_load_explicit(&cmio__rearm_users, memory_order_relaxed) != 0)
+        cmio__rearm_slow(fd, direction);
+}
+
 /* The capability bits of a poll's backend (tests ask for CMIO__SEL_*). */
 unsigned cmio__poll_caps(const cmio_poll *poll);
 

@@ -10,9 +10,17 @@
 #include <string.h>
 #include <time.h>
 
+/* The OS's native backend first (epoll on Linux, kqueue on the BSDs and
+ * macOS), poll(2) last: cmio_poll_new() takes the first. */
 const cmio__selector *const cmio__selectors[] = {
 #ifdef CMIO_HAVE_EPOLL
     &cmio__selector_epoll,
+#endif
+#ifdef CMIO_HAVE_KQUEUE
+    &cmio__selector_kqueue,
+#endif
+#ifdef CMIO_HAVE_POLL
+    &cmio__selector_poll,
 #endif
     NULL,
 };
@@ -21,8 +29,23 @@ static const char *const backend_names[] = {
 #ifdef CMIO_HAVE_EPOLL
     "epoll",
 #endif
+#ifdef CMIO_HAVE_KQUEUE
+    "kqueue",
+#endif
+#ifdef CMIO_HAVE_POLL
+    "poll",
+#endif
     NULL,
 };
+
+atomic_uint cmio__rearm_users;
+
+void cmio__rearm_slow(int fd, cmio_interest direction)
+{
+    for (const cmio__selector *const *s = cmio__selectors; *s; s++)
+        if ((*s)->rearm)
+            (*s)->rearm(fd, direction);
+}
 
 const char *const *cmio_backends(void) { return backend_names; }
 

@@ -164,7 +164,7 @@ static void ep_waker_close(cmio__waker_sys *w)
 
 const cmio__selector cmio__selector_epoll = {
     .name = "epoll",
-    .caps = CMIO__SEL_EDGE_NATIVE | CMIO__SEL_PRIORITY,
+    .caps = CMIO__SEL_EDGE_NATIVE | CMIO__SEL_PRIORITY | CMIO__SEL_HUP_WHOLE,
     .record_size = sizeof(struct epoll_event),
     .open = ep_open,
     .clone = ep_clone,

@@ -12,6 +12,8 @@
 
 #include "cmio.h"
 
+#include <stdatomic.h>
+
 /* One backend's selector state. Each backend defines the struct. A poll owns
  * one; every registry clone owns another (a dup of the kernel object, or a
  * reference on shared state), so any of them may be closed in any order. */
@@ -22,12 +24,18 @@ typedef struct cmio__waker_sys {
     int fd;           /* eventfd, pipe read end, or dup of the kqueue */
     int aux;          /* pipe write end where one is used, else -1 */
     cmio_token token; /* the waker's token */
+    cmio__sys *owner; /* a reference on the selector state where the backend
+                       * keeps the waker in its own table (poll(2)), else NULL */
 } cmio__waker_sys;
 
 /* Capability bits of a backend (libevent's EV_FEATURE_* in spirit). */
 enum {
     CMIO__SEL_EDGE_NATIVE = 1u << 0, /* the kernel is edge-triggered; else emulated */
     CMIO__SEL_PRIORITY = 1u << 1,    /* CMIO_PRIORITY can be registered */
+    /* A hang-up is one condition of the descriptor, reported with both
+     * closed flags whatever the interest (EPOLLHUP, POLLHUP); else it is
+     * reported per direction registered (kqueue's EV_EOF per filter). */
+    CMIO__SEL_HUP_WHOLE = 1u << 2,
 };
 
 typedef struct cmio__selector {
@@ -57,10 +65,29 @@ typedef struct cmio__selector {
     int (*waker_open)(cmio__sys *sys, cmio_token token, cmio__waker_sys *w);
     int (*waker_wake)(cmio__waker_sys *w);
     void (*waker_close)(cmio__waker_sys *w);
+
+    /* Backends that emulate edge triggering (no CMIO__SEL_EDGE_NATIVE):
+     * an I/O call through cmio on fd returned -EAGAIN in `direction`
+     * (CMIO_READABLE or CMIO_WRITABLE), so every selector of this backend
+     * that has fd registered re-arms that part of its interest. Process-wide
+     * (not per selector); any thread. NULL for native backends. */
+    void (*rearm)(int fd, cmio_interest direction);
 } cmio__selector;
+
+/* How many selectors of emulating backends are open in the process. The
+ * backends keep it (relaxed increments and decrements); the net layer reads
+ * it on -EAGAIN only, and calls the rearm hooks only when it is not 0, so a
+ * program that uses native backends pays one relaxed load per -EAGAIN. */
+extern atomic_uint cmio__rearm_users;
 
 #ifdef CMIO_HAVE_EPOLL
 extern const cmio__selector cmio__selector_epoll;
+#endif
+#ifdef CMIO_HAVE_KQUEUE
+extern const cmio__selector cmio__selector_kqueue;
+#endif
+#ifdef CMIO_HAVE_POLL
+extern const cmio__selector cmio__selector_poll;
 #endif
 
 #endif /* CMIO_SYS_SELECTOR_H */

@@ -39,7 +39,8 @@ void tcp_pair(int sv[2]);
 
 /* Write len bytes of 'x' to fd (asserting success). */
 void put(int fd, size_t len);
-/* Read fd until -EAGAIN (or end of stream); returns the bytes read. */
+/* Read socket fd through cmio until -EAGAIN (or end of stream); returns
+ * the bytes read. */
 size_t drain(int fd);
 
 /* Poll until an event for token with every bit of flags arrives, bounded by

@@ -17,8 +17,14 @@ START_TEST(test_backends_lists_each_built_in_backend)
     const char *const *names = cmio_backends();
     ck_assert_ptr_nonnull(names);
     ck_assert_int_ge(n_backends(), 1);
-#ifdef __linux__
+    /* The OS's native backend first, poll(2) last. */
+#if defined(CMIO_HAVE_EPOLL)
     ck_assert_str_eq(names[0], "epoll");
+#elif defined(CMIO_HAVE_KQUEUE)
+    ck_assert_str_eq(names[0], "kqueue");
+#endif
+#ifdef CMIO_HAVE_POLL
+    ck_assert_str_eq(names[n_backends() - 1], "poll");
 #endif
     for (int i = 0; names[i]; i++) {
         cmio_poll *p = open_poll(i);
@@ -236,6 +242,41 @@ START_TEST(test_readiness_beyond_capacity_is_delivered_later)
 }
 END_TEST
 
+START_TEST(test_ready_descriptors_take_turns_when_capacity_is_short)
+{
+    /* One event per poll, two descriptors ready again and again: the one
+     * reported first must not take every turn. */
+    cmio_poll *p = open_poll(_i);
+    cmio_registry *r = cmio_poll_registry(p);
+    cmio_events *ev = open_events(1);
+    int pairs[2][2];
+    int seen[2] = {0};
+    for (int k = 0; k < 2; k++) {
+        stream_pair(pairs[k]);
+        put(pairs[k][1], 1);
+        ck_assert_int_eq(cmio_registry_register(r, pairs[k][0], (cmio_token)k, CMIO_READABLE), 0);
+    }
+    for (int round = 0; round < 6; round++) {
+        ck_assert_int_eq(cmio_poll_poll(p, ev, WAIT_MS), 1);
+        cmio_token t = cmio_event_token(cmio_events_get(ev, 0));
+        ck_assert_uint_lt(t, 2);
+        seen[t]++;
+        /* Drain it (re-arming it where edges are emulated) and make it
+         * ready again at once. */
+        ck_assert_uint_eq(drain(pairs[t][0]), 1);
+        put(pairs[t][1], 1);
+    }
+    ck_assert_int_eq(seen[0], 3);
+    ck_assert_int_eq(seen[1], 3);
+    for (int k = 0; k < 2; k++) {
+        close(pairs[k][0]);
+        close(pairs[k][1]);
+    }
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
 START_TEST(test_strerror_describes_negative_and_positive_errno)
 {
     ck_assert_str_eq(cmio_strerror(-EINVAL), strerror(EINVAL));
@@ -261,6 +302,7 @@ static Suite *poll_suite(void)
     tcase_add_test(tc, test_events_new_rejects_bad_arguments);
     add_backend_test(tc, test_events_capacity_is_exact_and_clear_empties);
     add_backend_test(tc, test_readiness_beyond_capacity_is_delivered_later);
+    add_backend_test(tc, test_ready_descriptors_take_turns_when_capacity_is_short);
     tcase_add_test(tc, test_strerror_describes_negative_and_positive_errno);
     suite_add_tcase(s, tc);
     return s;

@@ -220,6 +220,8 @@ static void smoke(int backend, const char *text)
     memset(buf, 0, sizeof(buf));
     ck_assert_int_eq(cmio_tcp_stream_read(&k.c, buf, sizeof(buf)), (ssize_t)DATA1_LEN);
     ck_assert_int_eq(memcmp(buf, DATA1, DATA1_LEN), 0);
+    /* Read until -EAGAIN: only then is the next event owed. */
+    ck_assert_int_eq(cmio_tcp_stream_read(&k.c, buf, sizeof(buf)), -EAGAIN);
     ck_assert_int_eq(cmio_tcp_stream_take_error(&k.c), 0);
 
     struct iovec out[2] = {{(void *)DATA1, DATA1_LEN}, {(void *)DATA2, DATA2_LEN}};

@@ -1,0 +1,493 @@
+/*
+ * The kqueue backend (FreeBSD, NetBSD, OpenBSD, DragonFly, macOS):
+ * edge-triggered by the kernel with EV_CLEAR, as mio's.
+ *
+ * A descriptor's interest becomes one knote per direction (EVFILT_READ,
+ * EVFILT_WRITE), each carrying the token in udata; every change is sent
+ * with EV_RECEIPT so that each one reports its own error. A registry clone
+ * holds a close-on-exec dup of the kqueue descriptor, as mio's does.
+ *
+ * kqueue lets EV_ADD of a knote that exists pass as a modification, and has
+ * no way to ask whether a knote exists without changing it; DESIGN §4 wants
+ * -EEXIST for a second register and -ENOENT for reregistering what is not
+ * registered. So the registrations are also kept in a table in user space
+ * (fd, token, interest), shared by the poll and its clones under a mutex;
+ * it starts with room for 64 and doubles when full. The kernel drops the
+ * knotes of a descriptor closed without deregistering (the user's error);
+ * when the table says a number is registered, a probe that rewrites the
+ * knote with its own values asks the kernel whether it still exists.
+ *
+ * A waker is an EVFILT_USER knote (ident: the waker's address) triggered
+ * with NOTE_TRIGGER through a dup of the kqueue descriptor, so that it
+ * outlives the poll; where the kernel has no EVFILT_USER it is a pipe whose
+ * read end is registered with EV_CLEAR.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "selector.h"
+#include "fdmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/event.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#ifdef __NetBSD__
+#include <sys/param.h>
+#if __NetBSD_Version__ < 1000000000 /* udata became a pointer in NetBSD 10 */
+#define UDATA(token) ((intptr_t)(token))
+#endif
+#endif
+#ifndef UDATA
+#define UDATA(token) ((void *)(token))
+#endif
+
+enum { FIRST_CAPACITY = 64 };
+
+struct reg {
+    int fd;
+    cmio_interest interest;
+    cmio_token token;
+};
+
+/* The registrations, shared by a poll and its clones. */
+struct table {
+    pthread_mutex_t lock;
+    unsigned refs;
+    struct reg *regs;
+    size_t len, cap;
+    cmio__fdmap map; /* fd -> index in regs */
+};
+
+struct cmio__sys {
+    int kq;
+    struct table *t;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Changes                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static struct kevent change(int fd, short filter, unsigned short flags, cmio_token token)
+{
+    struct kevent ev;
+    EV_SET(&ev, (uintptr_t)fd, filter, flags | EV_RECEIPT, 0, 0, UDATA(token));
+    return ev;
+}
+
+/* Apply n changes (at most 2). Each reports its own error through
+ * EV_RECEIPT; ENOENT of a delete and EPIPE of an add are not errors (a
+ * pipe's write end whose reader is gone is registered with EV_EOF set, as
+ * mio finds). Returns 0 or the first error. */
+static int apply(int kq, struct kevent *ch, int n)
+{
+    struct kevent res[2];
+    int got;
+    do
+        got = kevent(kq, ch, n, res, n, NULL);
+    while (got < 0 && errno == EINTR);
+    if (got < 0)
+        return -errno;
+    for (int i = 0; i < got; i++) {
+        int err = (res[i].flags & EV_ERROR) ? (int)res[i].data : 0;
+        /* Results come in the order of the changes. */
+        bool deleting = (ch[i].flags & EV_DELETE) != 0;
+        if (err == 0 || (deleting && err == ENOENT) || (!deleting && err == EPIPE))
+            continue;
+        return -err;
+    }
+    return 0;
+}
+
+/* The changes that take `from` to `to` for fd (at most one per filter). */
+static int changes(struct kevent *ch, int fd, cmio_interest from, cmio_interest to, cmio_token token)
+{
+    int n = 0;
+    if (to & CMIO_READABLE)
+        ch[n++] = change(fd, EVFILT_READ, EV_ADD | EV_CLEAR, token);
+    else if (from & CMIO_READABLE)
+        ch[n++] = change(fd, EVFILT_READ, EV_DELETE, 0);
+    if (to & CMIO_WRITABLE)
+        ch[n++] = change(fd, EVFILT_WRITE, EV_ADD | EV_CLEAR, token);
+    else if (from & CMIO_WRITABLE)
+        ch[n++] = change(fd, EVFILT_WRITE, EV_DELETE, 0);
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The table                                                                */
+/* ------------------------------------------------------------------------ */
+
+static struct reg *find(struct table *t, int fd)
+{
+    uint32_t *i = cmio__fdmap_find(&t->map, fd);
+    return i ? &t->regs[*i] : NULL;
+}
+
+static int grow(struct table *t)
+{
+    size_t cap = t->cap * 2;
+    struct reg *regs = realloc(t->regs, cap * sizeof(*regs));
+    if (!regs)
+        return -ENOMEM;
+    t->regs = regs;
+    cmio__fdmap map;
+    if (cmio__fdmap_init(&map, cmio__fdmap_slots(cap)) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < t->len; i++)
+        cmio__fdmap_insert(&map, regs[i].fd, (uint32_t)i);
+    cmio__fdmap_free(&t->map);
+    t->map = map;
+    t->cap = cap;
+    return 0;
+}
+
+static void forget(struct table *t, struct reg *r)
+{
+    cmio__fdmap_remove(&t->map, r->fd);
+    struct reg *last = &t->regs[--t->len];
+    if (r != last) {
+        *r = *last;
+        *cmio__fdmap_find(&t->map, r->fd) = (uint32_t)(r - t->regs);
+    }
+}
+
+/* Whether the kernel still has r's knotes: declare one again with the
+ * values it was given, without EV_ADD (ENOENT if it is gone). BSD rewrites
+ * udata on any modification, hence the same token; it may re-evaluate the
+ * filter and report a ready descriptor once more (a spurious event, on
+ * this error path only). */
+static bool still_there(int kq, const struct reg *r)
+{
+    struct kevent ch = change(r->fd, (r->interest & CMIO_READABLE) ? EVFILT_READ : EVFILT_WRITE, EV_CLEAR, r->token);
+    struct kevent res;
+    int got;
+    do
+        got = kevent(kq, &ch, 1, &res, 1, NULL);
+    while (got < 0 && errno == EINTR);
+    return got == 1 && !((res.flags & EV_ERROR) && res.data != 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Selector                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static int cloexec(int fd)
+{
+    int fl = fcntl(fd, F_GETFD);
+    return fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0 ? -errno : 0;
+}
+
+static int kq_open(cmio__sys **out)
+{
+    cmio__sys *sys = calloc(1, sizeof(*sys));
+    struct table *t = calloc(1, sizeof(*t));
+    int err = -ENOMEM;
+    if (!sys || !t)
+        goto fail;
+    t->cap = FIRST_CAPACITY;
+    t->refs = 1;
+    t->regs = malloc(t->cap * sizeof(*t->regs));
+    if (!t->regs || cmio__fdmap_init(&t->map, cmio__fdmap_slots(t->cap)) < 0)
+        goto fail;
+    err = -pthread_mutex_init(&t->lock, NULL);
+    if (err < 0)
+        goto fail;
+    sys->kq = kqueue();
+    err = sys->kq < 0 ? -errno : cloexec(sys->kq);
+    if (err < 0) {
+        if (sys->kq >= 0)
+            close(sys->kq);
+        pthread_mutex_destroy(&t->lock);
+        goto fail;
+    }
+    sys->t = t;
+    *out = sys;
+    return 0;
+fail:
+    if (t) {
+        cmio__fdmap_free(&t->map);
+        free(t->regs);
+    }
+    free(t);
+    free(sys);
+    return err;
+}
+
+static int kq_clone(cmio__sys *sys, cmio__sys **out)
+{
+    cmio__sys *clone = malloc(sizeof(*clone));
+    if (!clone)
+        return -ENOMEM;
+    clone->kq = fcntl(sys->kq, F_DUPFD_CLOEXEC, 0);
+    if (clone->kq < 0) {
+        int err = -errno;
+        free(clone);
+        return err;
+    }
+    clone->t = sys->t;
+    pthread_mutex_lock(&sys->t->lock);
+    sys->t->refs++;
+    pthread_mutex_unlock(&sys->t->lock);
+    *out = clone;
+    return 0;
+}
+
+static void kq_close(cmio__sys *sys)
+{
+    struct table *t = sys->t;
+    pthread_mutex_lock(&t->lock);
+    bool last = --t->refs == 0;
+    pthread_mutex_unlock(&t->lock);
+    if (last) {
+        cmio__fdmap_free(&t->map);
+        free(t->regs);
+        pthread_mutex_destroy(&t->lock);
+        free(t);
+    }
+    close(sys->kq);
+    free(sys);
+}
+
+static int check_fd(int fd) { return fcntl(fd, F_GETFD) < 0 ? -errno : 0; }
+
+static int kq_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
+{
+    int err = check_fd(fd);
+    if (err < 0)
+        return err;
+    struct table *t = sys->t;
+    pthread_mutex_lock(&t->lock);
+    struct reg *r = find(t, fd);
+    if (r && still_there(sys->kq, r))
+        err = -EEXIST;
+    else if (r)
+        forget(t, r); /* closed without deregistering; the number is reused */
+    if (err == 0 && t->len == t->cap)
+        err = grow(t);
+    if (err == 0) {
+        struct kevent ch[2];
+        int n = changes(ch, fd, 0, interest, token);
+        err = apply(sys->kq, ch, n);
+        if (err < 0) { /* leave no half registration behind */
+            n = changes(ch, fd, interest, 0, 0);
+            apply(sys->kq, ch, n);
+        }
+    }
+    if (err == 0) {
+        t->regs[t->len] = (struct reg){.fd = fd, .interest = interest, .token = token};
+        cmio__fdmap_insert(&t->map, fd, (uint32_t)t->len++);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return err;
+}
+
+static int kq_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
+{
+    int err = check_fd(fd);
+    if (err < 0)
+        return err;
+    struct table *t = sys->t;
+    pthread_mutex_lock(&t->lock);
+    struct reg *r = find(t, fd);
+    if (!r) {
+        err = -ENOENT;
+    } else {
+        struct kevent ch[2];
+        int n = changes(ch, fd, r->interest, interest, token);
+        err = apply(sys->kq, ch, n);
+        if (err == 0) {
+            r->interest = interest;
+            r->token = token;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    return err;
+}
+
+static int kq_dereg(cmio__sys *sys, int fd)
+{
+    int err = check_fd(fd);
+    struct table *t = sys->t;
+    pthread_mutex_lock(&t->lock);
+    struct reg *r = find(t, fd);
+    if (!r) {
+        if (err == 0)
+            err = -ENOENT;
+    } else {
+        if (err == 0) { /* a closed descriptor has no knotes left */
+            struct kevent ch[2];
+            int n = changes(ch, fd, r->interest, 0, 0);
+            err = apply(sys->kq, ch, n);
+        }
+        forget(t, r);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return err;
+}
+
+/* mio's reading of a kevent (its sys/unix/selector/kqueue.rs), and a
+ * socket error that ends the connection closes both directions. */
+static uint32_t to_flags(const struct kevent *ev)
+{
+    uint32_t f = 0;
+    if (ev->filter == EVFILT_READ)
+        f |= CMIO_EVENT_READABLE;
+#ifdef EVFILT_USER
+    if (ev->filter == EVFILT_USER)
+        f |= CMIO_EVENT_READABLE;
+#endif
+    if (ev->filter == EVFILT_WRITE)
+        f |= CMIO_EVENT_WRITABLE;
+    if (ev->flags & EV_EOF) {
+        if (ev->filter == EVFILT_READ)
+            f |= CMIO_EVENT_READ_CLOSED;
+        if (ev->filter == EVFILT_WRITE)
+            f |= CMIO_EVENT_WRITE_CLOSED;
+        if (ev->fflags != 0) /* the socket's error */
+            f |= CMIO_EVENT_ERROR | CMIO_EVENT_READ_CLOSED | CMIO_EVENT_WRITE_CLOSED;
+    }
+    if (ev->flags & EV_ERROR)
+        f |= CMIO_EVENT_ERROR;
+    return f;
+}
+
+static int kq_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
+{
+    struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
+    struct kevent *rec = events->scratch;
+    int n = kevent(sys->kq, NULL, 0, rec, (int)events->capacity, timeout_ms < 0 ? NULL : &ts);
+    if (n < 0) {
+        events->len = 0;
+        return -errno;
+    }
+    cmio_event *out = events->items;
+    for (int i = 0; i < n; i++) {
+        out[i].token = (cmio_token)rec[i].udata;
+        out[i].flags = to_flags(&rec[i]);
+    }
+    events->len = (size_t)n;
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Wakers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#ifdef EVFILT_USER
+
+static struct kevent user_change(const cmio__waker_sys *w, unsigned short flags, unsigned fflags)
+{
+    struct kevent ev;
+    EV_SET(&ev, (uintptr_t)w, EVFILT_USER, flags, fflags, 0, UDATA(w->token));
+    return ev;
+}
+
+static int kq_waker_open(cmio__sys *sys, cmio_token token, cmio__waker_sys *w)
+{
+    int fd = fcntl(sys->kq, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    *w = (cmio__waker_sys){.fd = fd, .aux = -1, .token = token};
+    struct kevent ch = user_change(w, EV_ADD | EV_CLEAR | EV_RECEIPT, 0);
+    int err = apply(fd, &ch, 1);
+    if (err < 0) {
+        close(fd);
+        w->fd = -1;
+    }
+    return err;
+}
+
+static int kq_waker_wake(cmio__waker_sys *w)
+{
+    struct kevent ch = user_change(w, 0, NOTE_TRIGGER);
+    int rc;
+    do
+        rc = kevent(w->fd, &ch, 1, NULL, 0, NULL);
+    while (rc < 0 && errno == EINTR);
+    return rc < 0 ? -errno : 0;
+}
+
+static void kq_waker_close(cmio__waker_sys *w)
+{
+    struct kevent ch = user_change(w, EV_DELETE | EV_RECEIPT, 0);
+    apply(w->fd, &ch, 1);
+    close(w->fd);
+    w->fd = -1;
+}
+
+#else /* a pipe: OpenBSD, older NetBSD */
+
+static int kq_waker_open(cmio__sys *sys, cmio_token token, cmio__waker_sys *w)
+{
+    int p[2];
+    if (pipe(p) < 0)
+        return -errno;
+    int err = 0;
+    for (int i = 0; i < 2 && err == 0; i++) {
+        int fl = fcntl(p[i], F_GETFL);
+        if (fl < 0 || fcntl(p[i], F_SETFL, fl | O_NONBLOCK) < 0)
+            err = -errno;
+        else
+            err = cloexec(p[i]);
+    }
+    if (err == 0) {
+        struct kevent ch = change(p[0], EVFILT_READ, EV_ADD | EV_CLEAR, token);
+        err = apply(sys->kq, &ch, 1);
+    }
+    if (err < 0) {
+        close(p[0]);
+        close(p[1]);
+        return err;
+    }
+    *w = (cmio__waker_sys){.fd = p[0], .aux = p[1], .token = token};
+    return 0;
+}
+
+static int kq_waker_wake(cmio__waker_sys *w)
+{
+    char one = 1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (write(w->aux, &one, 1) == 1)
+            return 0;
+        if (errno != EAGAIN)
+            return -errno;
+        /* Full: empty it, so that this write makes a new edge. */
+        char buf[256];
+        for (int i = 0; i < 1024 && read(w->fd, buf, sizeof(buf)) > 0; i++)
+            ;
+    }
+    return -EAGAIN;
+}
+
+static void kq_waker_close(cmio__waker_sys *w)
+{
+    /* Closing the read end removes its knote. */
+    close(w->fd);
+    close(w->aux);
+    w->fd = w->aux = -1;
+}
+
+#endif
+
+const cmio__selector cmio__selector_kqueue = {
+    .name = "kqueue",
+    .caps = CMIO__SEL_EDGE_NATIVE,
+    .record_size = sizeof(struct kevent),
+    .open = kq_open,
+    .clone = kq_clone,
+    .close = kq_close,
+    .reg = kq_reg,
+    .rereg = kq_rereg,
+    .dereg = kq_dereg,
+    .select = kq_select,
+    .waker_open = kq_waker_open,
+    .waker_wake = kq_waker_wake,
+    .waker_close = kq_waker_close,
+    .rearm = NULL,
+};

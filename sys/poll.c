@@ -1,0 +1,615 @@
+/*
+ * The poll(2) backend (any POSIX system): level-triggered by the kernel,
+ * edge-triggered for the user by emulation, the way mio's poll selector
+ * does it.
+ *
+ * The table. Every registration is an entry of a dense table (fd, token,
+ * interest, the armed part of the interest, pending readiness), found by
+ * descriptor through a cmio__fdmap. The table starts with room for 64 and
+ * doubles when full: the only allocation after set-up. One selector state
+ * is shared, under a mutex and a reference count, by the poll, its registry
+ * clones and its wakers, so any of them may be released in any order.
+ *
+ * Edges. A poll reports an entry's readiness and disarms the reported part
+ * of its interest: it is no longer asked of poll(2), so a descriptor that
+ * stays ready is not reported again. It is re-armed when a cmio I/O call on
+ * the descriptor returns -EAGAIN (the rearm hook, called by the net layer:
+ * the read direction for reads, the write direction for writes) or when it
+ * is reregistered. Readiness that arrives after the -EAGAIN is never lost:
+ * poll(2) reports the level. A hang-up or error, which poll(2) reports
+ * whatever is asked, is reported once, then the entry is left out of
+ * poll(2) (a negative fd) until it is re-armed: no busy loop.
+ *
+ * Threads. poll(2) runs on a snapshot (struct pollfd per entry, slot 0 the
+ * internal wake) that the poll thread builds under the mutex and reads
+ * after it; registrations from other threads change the table meanwhile and
+ * write the internal wake (an eventfd, or a pipe) when the poll thread is
+ * in poll(2), so that it rebuilds its snapshot. A generation per
+ * registration tells which snapshot results still belong to their entry:
+ * results of a descriptor deregistered (or reregistered) meanwhile are
+ * dropped, and its pending readiness goes with its entry.
+ *
+ * Capacity. Readiness found beyond the events buffer's capacity stays
+ * pending in its entry and is delivered by the next poll, which then does
+ * not block; delivery resumes where the last one stopped, so no entry
+ * starves.
+ *
+ * A waker is an eventfd (or pipe) in the table, drained by the poll that
+ * reports it and never disarmed.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "selector.h"
+#include "fdmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <sys/eventfd.h>
+#define HAVE_EVENTFD 1
+#endif
+
+#ifndef POLLRDHUP
+#define POLLRDHUP 0 /* Linux's; elsewhere a peer's shutdown shows as POLLHUP or EOF */
+#endif
+
+enum { FIRST_CAPACITY = 64 };
+enum { KIND_FD, KIND_WAKER };
+
+struct entry {
+    int fd;
+    uint8_t kind;           /* KIND_FD or KIND_WAKER */
+    cmio_interest interest; /* as registered */
+    cmio_interest armed;    /* the part of interest poll(2) is asked for */
+    bool muted;             /* hang-up or error reported: out of poll(2) until re-armed */
+    uint32_t pending;       /* CMIO_EVENT_* bits found and not yet delivered */
+    uint32_t gen;           /* new at every register and reregister */
+    cmio_token token;
+};
+
+struct cmio__sys {
+    pthread_mutex_t lock;
+    unsigned refs; /* the poll, its clones and its wakers */
+
+    struct entry *entries;
+    size_t len, cap;
+    cmio__fdmap map;      /* fd -> index in entries */
+    size_t npending;      /* entries with pending != 0 */
+    size_t cursor;        /* where the next delivery starts */
+    uint32_t next_gen;
+
+    /* The poll thread's snapshot: slot 0 is the internal wake, slot i + 1
+     * is entries[i] as it was, gen[i] its generation. A growth of the table
+     * leaves a bigger pair in spare for the poll thread to take. */
+    struct pollfd *snap;
+    uint32_t *snap_gen;
+    struct pollfd *spare;
+    uint32_t *spare_gen;
+
+    bool polling; /* the poll thread has a snapshot out, in or near poll(2) */
+    bool woken;   /* the internal wake is written and not yet drained */
+    int wake_rd, wake_wr;
+
+    struct cmio__sys *prev, *next; /* the process's live selectors */
+};
+
+/* Every live selector of this backend, for the rearm hook. */
+static pthread_rwlock_t live_lock = PTHREAD_RWLOCK_INITIALIZER;
+static cmio__sys *live_head;
+
+/* ------------------------------------------------------------------------ */
+/* Wake descriptors: an eventfd, or a pipe where there is none              */
+/* ------------------------------------------------------------------------ */
+
+#ifndef HAVE_EVENTFD
+static int cloexec_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+    if (fl < 0 || fdfl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0)
+        return -errno;
+    return 0;
+}
+#endif
+
+static int wake_open(int *rd, int *wr)
+{
+#ifdef HAVE_EVENTFD
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0)
+        return -errno;
+    *rd = *wr = fd;
+    return 0;
+#else
+    int p[2];
+    if (pipe(p) < 0)
+        return -errno;
+    int err = cloexec_nonblock(p[0]);
+    if (err == 0)
+        err = cloexec_nonblock(p[1]);
+    if (err < 0) {
+        close(p[0]);
+        close(p[1]);
+        return err;
+    }
+    *rd = p[0];
+    *wr = p[1];
+    return 0;
+#endif
+}
+
+static void wake_close(int rd, int wr)
+{
+    close(rd);
+    if (wr != rd)
+        close(wr);
+}
+
+/* Make rd readable. A full eventfd counter or pipe is readable already. */
+static int wake_write(int wr)
+{
+#ifdef HAVE_EVENTFD
+    uint64_t one = 1;
+    ssize_t n = write(wr, &one, sizeof(one));
+#else
+    char one = 1;
+    ssize_t n = write(wr, &one, 1);
+#endif
+    return n > 0 || errno == EAGAIN ? 0 : -errno;
+}
+
+static void wake_drain(int rd)
+{
+    char buf[64];
+    for (int i = 0; i < 64 && read(rd, buf, sizeof(buf)) > 0; i++)
+        ;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The state and its table                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* With the lock held: wake the poll thread if it is in poll(2). */
+static void notify(cmio__sys *sys)
+{
+    if (sys->polling && !sys->woken && wake_write(sys->wake_wr) == 0)
+        sys->woken = true;
+}
+
+static struct entry *find(cmio__sys *sys, int fd)
+{
+    uint32_t *i = cmio__fdmap_find(&sys->map, fd);
+    return i ? &sys->entries[*i] : NULL;
+}
+
+static void set_pending(cmio__sys *sys, struct entry *e, uint32_t flags)
+{
+    if (flags && !e->pending)
+        sys->npending++;
+    if (!flags && e->pending)
+        sys->npending--;
+    e->pending = flags;
+}
+
+/* Double the table: entries, map and a spare snapshot for the poll thread.
+ * On failure nothing changes. */
+static int grow(cmio__sys *sys)
+{
+    size_t cap = sys->cap * 2;
+    struct entry *entries = realloc(sys->entries, cap * sizeof(*entries));
+    if (!entries)
+        return -ENOMEM;
+    sys->entries = entries;
+    cmio__fdmap map;
+    struct pollfd *snap = malloc((cap + 1) * sizeof(*snap));
+    uint32_t *gen = malloc(cap * sizeof(*gen));
+    if (!snap || !gen || cmio__fdmap_init(&map, cmio__fdmap_slots(cap)) < 0) {
+        free(snap);
+        free(gen);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < sys->len; i++)
+        cmio__fdmap_insert(&map, entries[i].fd, (uint32_t)i);
+    cmio__fdmap_free(&sys->map);
+    sys->map = map;
+    free(sys->spare);
+    free(sys->spare_gen);
+    sys->spare = snap;
+    sys->spare_gen = gen;
+    sys->cap = cap;
+    return 0;
+}
+
+static int add(cmio__sys *sys, int fd, uint8_t kind, cmio_token token, cmio_interest interest)
+{
+    if (find(sys, fd))
+        return -EEXIST;
+    if (sys->len == sys->cap) {
+        int err = grow(sys);
+        if (err < 0)
+            return err;
+    }
+    size_t i = sys->len++;
+    sys->entries[i] = (struct entry){
+        .fd = fd, .kind = kind, .interest = interest, .armed = interest, .gen = sys->next_gen++, .token = token};
+    cmio__fdmap_insert(&sys->map, fd, (uint32_t)i);
+    notify(sys);
+    return 0;
+}
+
+/* Remove an entry: the last one takes its place. */
+static void remove_entry(cmio__sys *sys, struct entry *e)
+{
+    set_pending(sys, e, 0);
+    cmio__fdmap_remove(&sys->map, e->fd);
+    struct entry *last = &sys->entries[--sys->len];
+    if (e != last) {
+        *e = *last;
+        *cmio__fdmap_find(&sys->map, e->fd) = (uint32_t)(e - sys->entries);
+    }
+    notify(sys);
+}
+
+static void destroy(cmio__sys *sys)
+{
+    wake_close(sys->wake_rd, sys->wake_wr);
+    cmio__fdmap_free(&sys->map);
+    free(sys->entries);
+    free(sys->snap);
+    free(sys->snap_gen);
+    free(sys->spare);
+    free(sys->spare_gen);
+    pthread_mutex_destroy(&sys->lock);
+    free(sys);
+}
+
+static int pl_open(cmio__sys **out)
+{
+    cmio__sys *sys = calloc(1, sizeof(*sys));
+    if (!sys)
+        return -ENOMEM;
+    sys->cap = FIRST_CAPACITY;
+    sys->refs = 1;
+    sys->entries = malloc(sys->cap * sizeof(*sys->entries));
+    sys->snap = malloc((sys->cap + 1) * sizeof(*sys->snap));
+    sys->snap_gen = malloc(sys->cap * sizeof(*sys->snap_gen));
+    int err = -ENOMEM;
+    if (!sys->entries || !sys->snap || !sys->snap_gen ||
+        cmio__fdmap_init(&sys->map, cmio__fdmap_slots(sys->cap)) < 0)
+        goto fail;
+    err = wake_open(&sys->wake_rd, &sys->wake_wr);
+    if (err < 0)
+        goto fail;
+    err = -pthread_mutex_init(&sys->lock, NULL);
+    if (err < 0) {
+        wake_close(sys->wake_rd, sys->wake_wr);
+        goto fail;
+    }
+    pthread_rwlock_wrlock(&live_lock);
+    sys->next = live_head;
+    if (live_head)
+        live_head->prev = sys;
+    live_head = sys;
+    atomic_fetch_add_explicit(&cmio__rearm_users, 1, memory_order_relaxed);
+    pthread_rwlock_unlock(&live_lock);
+    *out = sys;
+    return 0;
+fail:
+    cmio__fdmap_free(&sys->map);
+    free(sys->entries);
+    free(sys->snap);
+    free(sys->snap_gen);
+    free(sys);
+    return err;
+}
+
+static int pl_clone(cmio__sys *sys, cmio__sys **out)
+{
+    pthread_mutex_lock(&sys->lock);
+    sys->refs++;
+    pthread_mutex_unlock(&sys->lock);
+    *out = sys;
+    return 0;
+}
+
+/* Drop a reference; the last one leaves the live list and frees. */
+static void pl_close(cmio__sys *sys)
+{
+    pthread_rwlock_wrlock(&live_lock);
+    pthread_mutex_lock(&sys->lock);
+    bool last = --sys->refs == 0;
+    pthread_mutex_unlock(&sys->lock);
+    if (last) {
+        if (sys->prev)
+            sys->prev->next = sys->next;
+        else
+            live_head = sys->next;
+        if (sys->next)
+            sys->next->prev = sys->prev;
+        atomic_fetch_sub_explicit(&cmio__rearm_users, 1, memory_order_relaxed);
+    }
+    pthread_rwlock_unlock(&live_lock);
+    if (last)
+        destroy(sys);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Registration                                                             */
+/* ------------------------------------------------------------------------ */
+
+static int check_fd(int fd) { return fcntl(fd, F_GETFD) < 0 ? -errno : 0; }
+
+static int pl_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
+{
+    int err = check_fd(fd);
+    if (err < 0)
+        return err;
+    pthread_mutex_lock(&sys->lock);
+    err = add(sys, fd, KIND_FD, token, interest);
+    pthread_mutex_unlock(&sys->lock);
+    return err;
+}
+
+static int pl_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
+{
+    int err = check_fd(fd);
+    if (err < 0)
+        return err;
+    pthread_mutex_lock(&sys->lock);
+    struct entry *e = find(sys, fd);
+    if (!e || e->kind != KIND_FD) {
+        err = -ENOENT;
+    } else {
+        /* Readiness that holds under the new interest is found again. */
+        set_pending(sys, e, 0);
+        e->token = token;
+        e->interest = e->armed = interest;
+        e->muted = false;
+        e->gen = sys->next_gen++;
+        notify(sys);
+    }
+    pthread_mutex_unlock(&sys->lock);
+    return err;
+}
+
+static int pl_dereg(cmio__sys *sys, int fd)
+{
+    int err = check_fd(fd);
+    pthread_mutex_lock(&sys->lock);
+    struct entry *e = find(sys, fd);
+    if (e && e->kind == KIND_FD)
+        remove_entry(sys, e); /* also when fd was closed first: forget it */
+    else if (err == 0)
+        err = -ENOENT;
+    pthread_mutex_unlock(&sys->lock);
+    return err;
+}
+
+static void pl_rearm(int fd, cmio_interest direction)
+{
+    cmio_interest bits = direction & CMIO_READABLE ? CMIO_READABLE | CMIO_PRIORITY : CMIO_WRITABLE;
+    pthread_rwlock_rdlock(&live_lock);
+    for (cmio__sys *sys = live_head; sys; sys = sys->next) {
+        pthread_mutex_lock(&sys->lock);
+        struct entry *e = find(sys, fd);
+        if (e && e->kind == KIND_FD) {
+            cmio_interest armed = e->armed | (e->interest & bits);
+            if (armed != e->armed || e->muted) {
+                e->armed = armed;
+                e->muted = false;
+                notify(sys);
+            }
+        }
+        pthread_mutex_unlock(&sys->lock);
+    }
+    pthread_rwlock_unlock(&live_lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Polling                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static short to_poll(const struct entry *e)
+{
+    short ev = 0;
+    if (e->armed & CMIO_READABLE)
+        ev |= POLLIN | POLLRDHUP;
+    if (e->armed & CMIO_PRIORITY)
+        ev |= POLLPRI;
+    if (e->armed & CMIO_WRITABLE)
+        ev |= POLLOUT;
+    return ev;
+}
+
+/* The epoll backend's reading of the same bits (mio's). */
+static uint32_t to_flags(short e)
+{
+    uint32_t f = 0;
+    if (e & (POLLIN | POLLPRI))
+        f |= CMIO_EVENT_READABLE;
+    if (e & POLLOUT)
+        f |= CMIO_EVENT_WRITABLE;
+    if (e & POLLERR)
+        f |= CMIO_EVENT_ERROR;
+    if ((e & POLLHUP) || ((e & POLLIN) && (e & POLLRDHUP)))
+        f |= CMIO_EVENT_READ_CLOSED;
+    if ((e & POLLHUP) || ((e & POLLOUT) && (e & POLLERR)) || e == POLLERR)
+        f |= CMIO_EVENT_WRITE_CLOSED;
+    if (e & POLLPRI)
+        f |= CMIO_EVENT_PRIORITY;
+    return f;
+}
+
+/* Build the snapshot of the table (lock held). Returns its length. */
+static nfds_t snapshot(cmio__sys *sys)
+{
+    if (sys->spare) {
+        free(sys->snap);
+        free(sys->snap_gen);
+        sys->snap = sys->spare;
+        sys->snap_gen = sys->spare_gen;
+        sys->spare = NULL;
+        sys->spare_gen = NULL;
+    }
+    sys->snap[0] = (struct pollfd){.fd = sys->wake_rd, .events = POLLIN};
+    for (size_t i = 0; i < sys->len; i++) {
+        const struct entry *e = &sys->entries[i];
+        sys->snap[i + 1] = (struct pollfd){.fd = e->muted ? -1 : e->fd, .events = to_poll(e)};
+        sys->snap_gen[i] = e->gen;
+    }
+    return (nfds_t)sys->len + 1;
+}
+
+/* Take what poll(2) found for one entry (lock held). */
+static void take(cmio__sys *sys, struct entry *e, short revents)
+{
+    if (e->kind == KIND_WAKER) {
+        if (revents & POLLIN) {
+            wake_drain(e->fd);
+            set_pending(sys, e, e->pending | CMIO_EVENT_READABLE);
+        }
+        return;
+    }
+    if (revents & POLLNVAL) {
+        /* Closed without deregistering (the user's error): ignore it, as
+         * epoll forgets a closed descriptor. */
+        e->muted = true;
+        return;
+    }
+    if (revents & (POLLIN | POLLRDHUP))
+        e->armed &= (cmio_interest)~CMIO_READABLE;
+    if (revents & POLLPRI)
+        e->armed &= (cmio_interest)~CMIO_PRIORITY;
+    if (revents & POLLOUT)
+        e->armed &= (cmio_interest)~CMIO_WRITABLE;
+    if (revents & (POLLHUP | POLLERR))
+        e->muted = true;
+    set_pending(sys, e, e->pending | to_flags(revents));
+}
+
+/* Move pending readiness into events, at most its capacity (lock held). */
+static int deliver(cmio__sys *sys, cmio_events *events)
+{
+    size_t n = 0, len = sys->len;
+    if (sys->npending == 0 || len == 0)
+        return 0;
+    size_t start = sys->cursor < len ? sys->cursor : 0;
+    for (size_t k = 0; k < len && n < events->capacity; k++) {
+        size_t i = (start + k) % len;
+        struct entry *e = &sys->entries[i];
+        if (!e->pending)
+            continue;
+        events->items[n++] = (cmio_event){.token = e->token, .flags = e->pending};
+        set_pending(sys, e, 0);
+        sys->cursor = i + 1;
+    }
+    events->len = n;
+    return (int)n;
+}
+
+static int pl_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
+{
+    int result = 0;
+    events->len = 0; /* the selector's to set, on every return */
+    pthread_mutex_lock(&sys->lock);
+    for (;;) {
+        nfds_t nfds = snapshot(sys);
+        /* Pending readiness is delivered now: only look for more. */
+        int wait_ms = sys->npending ? 0 : timeout_ms;
+        sys->polling = true;
+        pthread_mutex_unlock(&sys->lock);
+
+        int n = poll(sys->snap, nfds, wait_ms);
+        int err = n < 0 ? -errno : 0;
+
+        pthread_mutex_lock(&sys->lock);
+        sys->polling = false;
+        if (err < 0) {
+            result = err;
+            break;
+        }
+        if (sys->snap[0].revents) {
+            wake_drain(sys->wake_rd);
+            sys->woken = false;
+        }
+        for (nfds_t k = 1; k < nfds && n > 0; k++) {
+            short revents = sys->snap[k].revents;
+            if (!revents)
+                continue;
+            n--;
+            size_t i = k - 1;
+            /* Results of an entry deregistered or reregistered meanwhile
+             * are stale: its new state is polled next time. */
+            if (i < sys->len && sys->entries[i].gen == sys->snap_gen[i])
+                take(sys, &sys->entries[i], revents);
+        }
+        result = deliver(sys, events);
+        /* Woken only to pick up registrations: wait on if told to wait
+         * forever; a finite wait is resumed by the core. */
+        if (result > 0 || timeout_ms >= 0)
+            break;
+    }
+    pthread_mutex_unlock(&sys->lock);
+    return result;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Wakers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static int pl_waker_open(cmio__sys *sys, cmio_token token, cmio__waker_sys *w)
+{
+    int rd = -1, wr = -1;
+    int err = wake_open(&rd, &wr);
+    if (err < 0)
+        return err;
+    pthread_mutex_lock(&sys->lock);
+    err = add(sys, rd, KIND_WAKER, token, CMIO_READABLE);
+    if (err == 0)
+        sys->refs++;
+    pthread_mutex_unlock(&sys->lock);
+    if (err < 0) {
+        wake_close(rd, wr);
+        return err;
+    }
+    *w = (cmio__waker_sys){.fd = rd, .aux = wr == rd ? -1 : wr, .token = token, .owner = sys};
+    return 0;
+}
+
+static int pl_waker_wake(cmio__waker_sys *w) { return wake_write(w->aux < 0 ? w->fd : w->aux); }
+
+static void pl_waker_close(cmio__waker_sys *w)
+{
+    cmio__sys *sys = w->owner;
+    pthread_mutex_lock(&sys->lock);
+    struct entry *e = find(sys, w->fd);
+    if (e && e->kind == KIND_WAKER)
+        remove_entry(sys, e);
+    pthread_mutex_unlock(&sys->lock);
+    wake_close(w->fd, w->aux < 0 ? w->fd : w->aux);
+    w->fd = w->aux = -1;
+    pl_close(sys);
+}
+
+const cmio__selector cmio__selector_poll = {
+    .name = "poll",
+    .caps = CMIO__SEL_PRIORITY | CMIO__SEL_HUP_WHOLE,
+    .record_size = 0,
+    .open = pl_open,
+    .clone = pl_clone,
+    .close = pl_close,
+    .reg = pl_reg,
+    .rereg = pl_rereg,
+    .dereg = pl_dereg,
+    .select = pl_select,
+    .waker_open = pl_waker_open,
+    .waker_wake = pl_waker_wake,
+    .waker_close = pl_waker_close,
+    .rearm = pl_rearm,
+};
