@@ -81,7 +81,7 @@ run() {
 # The rows: a label and the workload's arguments. Counts are sized for about
 # a second a run on a small machine; under callgrind and strace, smaller.
 rows() {
-    local m=$1 ev=200000 rt1=20000 rt=100000 rounds=50 wakes=10000
+    local m=$1 ev=50000 rt1=5000 rt=30000 rounds=20 wakes=5000
     if [ "$m" != time ]; then
         ev=20000 rt1=2000 rt=10000 rounds=5 wakes=2000
     fi
