@@ -423,7 +423,9 @@ was done and prints one line; only the event loop differs
 Triggering: cmio, epoll, libevent (\`EV_ET\`) and mio are edge-triggered and
 read until \`EAGAIN\` in echo; libev and libuv (\`uv_poll_t\`) are
 level-triggered and read once per event. pingpong reads once everywhere: one
-read of 256 bytes drains a pair, since at most A <= 256 bytes are in flight.
+read of 256 bytes drains a pair, since at most A <= 256 bytes are in flight;
+but cmio on its poll(2) backend (\`cmio-poll\`) then reads once more, to the
+\`-EAGAIN\` that re-arms the pair there (emulated edges).
 cmio does its I/O through its socket types (\`cmio_unix_stream_read\`,
 \`cmio_tcp_stream_write\`, ...), mio through its own; the C peers call
 read(2) and write(2) on the descriptor, having no I/O of their own in
