@@ -15,9 +15,11 @@
 #ifndef CMIO_BENCH_H
 #define CMIO_BENCH_H
 
+#include <errno.h>
 #include <semaphore.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 /* pingpong: libev's benchmark. `pairs` socketpairs; the read end of each,
  * fds[i][0], is watched for reading; `active` one-byte messages circulate.
@@ -45,6 +47,25 @@ static inline size_t bench_pingpong_next(bench_pingpong *pp)
     x ^= x >> 27;
     pp->rng = x;
     return (size_t)((x * UINT64_C(0x2545F4914F6CDD1D)) >> 33) % pp->pairs;
+}
+
+/* One pingpong event on fd (a pair's read end), for the implementations
+ * that do plain read(2)/write(2): read what is there and forward it. Returns
+ * 1 when that was the last event, 0 to go on (also when there was nothing
+ * to read), -1 on failure (after bench_fail). Inline: it is the measured
+ * per-event work. */
+int bench_fail(const char *what, int err);
+static inline int bench_pingpong_step(bench_pingpong *pp, int fd)
+{
+    char buf[PINGPONG_BUF];
+    ssize_t got = read(fd, buf, sizeof(buf));
+    if (got < 0 && errno == EAGAIN)
+        return 0;
+    if (got <= 0)
+        return bench_fail("read", got < 0 ? errno : EPIPE);
+    if (write(pp->fds[bench_pingpong_next(pp)][1], buf, (size_t)got) != got)
+        return bench_fail("write", errno);
+    return ++pp->done == pp->events;
 }
 
 /* churn: `fds` pipe read ends. Each of `rounds` rounds registers every one
@@ -142,9 +163,8 @@ extern const bench_impl bench_this;
         .echo_close = echo_close,                                                                  \
     }
 
-/* Prints "bench-IMPL: what: strerror(err)" and returns -1; err is a
- * positive or negative errno value. */
-int bench_fail(const char *what, int err);
+/* bench_fail (above) prints "bench-IMPL: what: strerror(err)" and returns
+ * -1; err is a positive or negative errno value. */
 
 /* The measured parts, one per workload (bench.c): never inlined, so that
  * callgrind can count exactly what runs inside them. */

@@ -69,22 +69,14 @@ static int pingpong_register(bench_pingpong *pp)
 
 static int pingpong_run(bench_pingpong *pp)
 {
-    char buf[PINGPONG_BUF];
     for (;;) {
         int n = wait_events(-1);
         if (n < 0)
             return -1;
         for (int i = 0; i < n; i++) {
-            size_t pair = (size_t)events[i].data.u64;
-            ssize_t got = read(pp->fds[pair][0], buf, sizeof(buf));
-            if (got < 0 && errno == EAGAIN)
-                continue;
-            if (got <= 0)
-                return bench_fail("read", got < 0 ? errno : EPIPE);
-            if (write(pp->fds[bench_pingpong_next(pp)][1], buf, (size_t)got) != got)
-                return bench_fail("write", errno);
-            if (++pp->done == pp->events)
-                return 0;
+            int r = bench_pingpong_step(pp, pp->fds[events[i].data.u64][0]);
+            if (r != 0)
+                return r > 0 ? 0 : -1;
         }
     }
 }

@@ -72,19 +72,10 @@ static void pingpong_cb(struct ev_loop *l, ev_io *w, int revents)
         fail_in_callback(l, "ev_io", EBADF);
         return;
     }
-    char buf[PINGPONG_BUF];
-    ssize_t got = read(w->fd, buf, sizeof(buf));
-    if (got < 0 && errno == EAGAIN)
-        return;
-    if (got <= 0) {
-        fail_in_callback(l, "read", got < 0 ? errno : EPIPE);
-        return;
-    }
-    if (write(pp->fds[bench_pingpong_next(pp)][1], buf, (size_t)got) != got) {
-        fail_in_callback(l, "write", errno);
-        return;
-    }
-    if (++pp->done == pp->events)
+    int r = bench_pingpong_step(pp, w->fd);
+    if (r < 0)
+        failed = 1;
+    if (r != 0)
         ev_break(l, EVBREAK_ALL);
 }
 

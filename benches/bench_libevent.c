@@ -92,20 +92,10 @@ static void pingpong_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
     bench_pingpong *pp = arg;
-    char buf[PINGPONG_BUF];
-    ssize_t got = read(fd, buf, sizeof(buf));
-    if (got < 0 && errno == EAGAIN)
-        return;
-    if (got <= 0) {
-        fail_in_callback("read", got < 0 ? errno : EPIPE);
-        return;
-    }
-    if (write(pp->fds[bench_pingpong_next(pp)][1], buf, (size_t)got) != got) {
-        fail_in_callback("write", errno);
-        return;
-    }
-    /* libevent stops right after the callback that breaks the loop. */
-    if (++pp->done == pp->events)
+    int r = bench_pingpong_step(pp, fd);
+    if (r < 0)
+        failed = 1;
+    if (r != 0)
         event_base_loopbreak(base);
 }
 

@@ -74,19 +74,10 @@ static void pingpong_cb(uv_poll_t *h, int status, int events)
         fail_in_callback("uv_poll", status);
         return;
     }
-    char buf[PINGPONG_BUF];
-    ssize_t got = read(pp->fds[h - pp_polls][0], buf, sizeof(buf));
-    if (got < 0 && errno == EAGAIN)
-        return;
-    if (got <= 0) {
-        fail_in_callback("read", got < 0 ? errno : EPIPE);
-        return;
-    }
-    if (write(pp->fds[bench_pingpong_next(pp)][1], buf, (size_t)got) != got) {
-        fail_in_callback("write", errno);
-        return;
-    }
-    if (++pp->done == pp->events)
+    int r = bench_pingpong_step(pp, pp->fds[h - pp_polls][0]);
+    if (r < 0)
+        failed = 1;
+    if (r != 0)
         uv_stop(loop);
 }
 

@@ -48,21 +48,19 @@ static void ep_close(cmio__sys *sys)
     free(sys);
 }
 
-static uint32_t to_epoll(cmio_interest interest)
-{
-    uint32_t ev = EPOLLET;
-    if (interest & CMIO_READABLE)
-        ev |= EPOLLIN | EPOLLRDHUP;
-    if (interest & CMIO_WRITABLE)
-        ev |= EPOLLOUT;
-    if (interest & CMIO_PRIORITY)
-        ev |= EPOLLPRI;
-    return ev;
-}
+/* The epoll bits of each interest (the core has checked that only
+ * CMIO_READABLE, CMIO_WRITABLE and CMIO_PRIORITY are set): one load. */
+#define EP_INTEREST(i)                                                                             \
+    (EPOLLET | (((i) & CMIO_READABLE) ? EPOLLIN | EPOLLRDHUP : 0u) |                                \
+     (((i) & CMIO_WRITABLE) ? EPOLLOUT : 0u) | (((i) & CMIO_PRIORITY) ? EPOLLPRI : 0u))
+static const uint32_t ep_interest[8] = {
+    EP_INTEREST(0u), EP_INTEREST(1u), EP_INTEREST(2u), EP_INTEREST(3u),
+    EP_INTEREST(4u), EP_INTEREST(5u), EP_INTEREST(6u), EP_INTEREST(7u),
+};
 
 static int ctl(cmio__sys *sys, int op, int fd, cmio_token token, cmio_interest interest)
 {
-    struct epoll_event ev = {.events = to_epoll(interest), .data.u64 = (uint64_t)token};
+    struct epoll_event ev = {.events = ep_interest[interest & 7u], .data.u64 = (uint64_t)token};
     return epoll_ctl(sys->epfd, op, fd, &ev) < 0 ? -errno : 0;
 }
 

@@ -1,7 +1,8 @@
 /*
- * The epoll backend's table from epoll bits to event flags, against mio's
+ * The epoll backend's tables: from epoll bits to event flags, against mio's
  * rules written out one by one (its sys/unix/selector/epoll.rs), for every
- * combination of the bits an epoll record can carry.
+ * combination of the bits an epoll record can carry; and from an interest
+ * to the epoll bits registered, for every interest.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -51,12 +52,29 @@ START_TEST(test_index_keeps_each_bit_apart)
 }
 END_TEST
 
+START_TEST(test_interest_table_for_every_interest)
+{
+    for (cmio_interest i = 1; i < 8; i++) {
+        uint32_t want = EPOLLET;
+        if (i & CMIO_READABLE)
+            want |= EPOLLIN | EPOLLRDHUP;
+        if (i & CMIO_WRITABLE)
+            want |= EPOLLOUT;
+        if (i & CMIO_PRIORITY)
+            want |= EPOLLPRI;
+        ck_assert_msg(ep_interest[i] == want, "interest %u: table %#x, want %#x", (unsigned)i,
+                      ep_interest[i], want);
+    }
+}
+END_TEST
+
 static Suite *epoll_flags_suite(void)
 {
     Suite *s = suite_create("epoll_flags");
     TCase *tc = tcase_create("table");
     tcase_add_test(tc, test_table_follows_mios_rules_for_every_combination);
     tcase_add_test(tc, test_index_keeps_each_bit_apart);
+    tcase_add_test(tc, test_interest_table_for_every_interest);
     suite_add_tcase(s, tc);
     return s;
 }
