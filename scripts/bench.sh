@@ -368,10 +368,13 @@ set datafile missing "-"
 set xtics rotate by -25 noenhanced
 set grid ytics
 set key outside right noenhanced
-set yrange [0:*]
-set title "user-space instructions per unit of work (callgrind): lower is better"
+# Log scale: the poll(2) backend's figures are hundreds of times the others'.
+set logscale y 10
+set yrange [0.25:*]
+set ytics (0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+set title "user-space instructions per unit of work (callgrind), log scale: lower is better"
 plot for [i=2:$((k + 1))] "$ins" using i:xtic(1) title columnhead(i)
-set title "wall time, median of $reps (echo: round trips per second, higher is better; others: lower is better)"
+set title "wall time, median of $reps, log scale (echo: round trips per second, higher is better; others: lower is better)"
 plot for [i=2:$((k + 1))] "$tim" using i:xtic(1) title columnhead(i)
 unset multiplot
 GNUPLOT
@@ -473,7 +476,11 @@ MD
 From \`strace -c\`: the calls of a run twice as long minus those of a run (the
 set-up cancels out), divided by the extra work. wake counts both threads,
 including the \`futex\` calls of the semaphore handshake; the second table
-leaves those out.
+leaves those out. pingpong and churn are exact. echo and wake depend on
+timing, which strace changes: a server slowed by it often finds the next
+message before \`-EAGAIN\`, so its reads and waits per round trip fall, and
+whether a semaphore call sleeps (a \`futex\`) is a race; differences of a
+fraction of a call there, negative ones included, are that noise.
 
 MD
         pivot "$results/syscalls.tsv" 1 2 3 | md_table ratio
