@@ -84,7 +84,7 @@ int cmio__socket(int domain, int type, int protocol)
     return fd;
 }
 
-int cmio__socketpair(int type, int sv[2])
+static int socketpair_nonblocking(int type, int sv[2])
 {
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
     if (socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0)
@@ -102,6 +102,22 @@ int cmio__socketpair(int type, int sv[2])
         close(sv[1]);
     }
     return err;
+}
+
+int cmio__socketpair(int type, int *a, int *b)
+{
+    if (a)
+        *a = -1;
+    if (b)
+        *b = -1;
+    CMIO__CHECK(a != NULL && b != NULL && a != b, -EINVAL);
+    int sv[2];
+    int err = socketpair_nonblocking(type, sv);
+    if (err < 0)
+        return err;
+    *a = sv[0];
+    *b = sv[1];
+    return 0;
 }
 
 /* An unbound AF_UNIX peer comes back from accept/recvfrom with no address

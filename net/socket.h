@@ -26,9 +26,11 @@ int cmio__io_error(int fd, cmio_interest direction);
 /* socket(2) made non-blocking and close-on-exec in one call where the OS
  * allows (fcntl otherwise). Returns the descriptor. */
 int cmio__socket(int domain, int type, int protocol);
-/* socketpair(2) of AF_UNIX, both ends non-blocking and close-on-exec in one
- * call where the OS allows. Returns 0; on failure nothing is left open. */
-int cmio__socketpair(int type, int sv[2]);
+/* socketpair(2) of AF_UNIX into *a and *b, both ends non-blocking and
+ * close-on-exec in one call where the OS allows. *a and *b are -1 unless it
+ * succeeds; -EINVAL if either is NULL or they are the same. Nothing is left
+ * open on failure. */
+int cmio__socketpair(int type, int *a, int *b);
 /* Make an adopted descriptor non-blocking and close-on-exec. */
 int cmio__adopt(int fd);
 /* The *_from_fd door: *out is -1 unless fd is adopted, then fd. */

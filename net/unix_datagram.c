@@ -46,18 +46,7 @@ int cmio_unix_datagram_unbound(cmio_unix_datagram *out)
 
 int cmio_unix_datagram_pair(cmio_unix_datagram *a, cmio_unix_datagram *b)
 {
-    if (a)
-        a->fd = -1;
-    if (b)
-        b->fd = -1;
-    CMIO__CHECK(a != NULL && b != NULL && a != b, -EINVAL);
-    int sv[2];
-    int err = cmio__socketpair(SOCK_DGRAM, sv);
-    if (err < 0)
-        return err;
-    a->fd = sv[0];
-    b->fd = sv[1];
-    return 0;
+    return cmio__socketpair(SOCK_DGRAM, a ? &a->fd : NULL, b ? &b->fd : NULL);
 }
 
 int cmio_unix_datagram_connect(cmio_unix_datagram *s, const char *path)

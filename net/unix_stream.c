@@ -34,18 +34,7 @@ int cmio_unix_stream_connect_addr(cmio_unix_stream *out, const cmio_sockaddr *ad
 
 int cmio_unix_stream_pair(cmio_unix_stream *a, cmio_unix_stream *b)
 {
-    if (a)
-        a->fd = -1;
-    if (b)
-        b->fd = -1;
-    CMIO__CHECK(a != NULL && b != NULL && a != b, -EINVAL);
-    int sv[2];
-    int err = cmio__socketpair(SOCK_STREAM, sv);
-    if (err < 0)
-        return err;
-    a->fd = sv[0];
-    b->fd = sv[1];
-    return 0;
+    return cmio__socketpair(SOCK_STREAM, a ? &a->fd : NULL, b ? &b->fd : NULL);
 }
 
 ssize_t cmio_unix_stream_read(cmio_unix_stream *s, void *buf, size_t len)
