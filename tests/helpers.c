@@ -211,6 +211,15 @@ cmio_sockaddr parse_addr(const char *text)
     return a;
 }
 
+bool addr_unavailable(int rc, int fd, const char *text)
+{
+    if (rc != -EADDRNOTAVAIL && rc != -EAFNOSUPPORT)
+        return false;
+    ck_assert_int_eq(fd, -1);
+    fprintf(stderr, "%s is not available here (%s): test skipped\n", text, cmio_strerror(rc));
+    return true;
+}
+
 bool same_addr(const cmio_sockaddr *a, const cmio_sockaddr *b)
 {
     char x[CMIO_SOCKADDR_STRLEN], y[CMIO_SOCKADDR_STRLEN];

@@ -63,6 +63,9 @@ bool wait_seen(cmio_poll *p, cmio_events *ev, seen_flags *s, cmio_token token, u
 
 /* An IP address from text (asserting it parses). */
 cmio_sockaddr parse_addr(const char *text);
+/* Whether a bind of `text` failed because this machine lacks the family or
+ * address (IPv6): then fd must be -1, and the skip is reported. */
+bool addr_unavailable(int rc, int fd, const char *text);
 /* Whether two addresses format to the same text. */
 bool same_addr(const cmio_sockaddr *a, const cmio_sockaddr *b);
 
