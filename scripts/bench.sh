@@ -68,15 +68,7 @@ find_impls() {
 }
 
 # run IMPL ARGS...: one benchmark line on stdout.
-run() {
-    local impl=$1
-    shift
-    case $impl in
-    cmio-poll) CMIO_BACKEND=poll "$bench/bench-cmio" "$@" ;;
-    cmio) CMIO_BACKEND=epoll "$bench/bench-cmio" "$@" ;;
-    *) "$bench/bench-$impl" "$@" ;;
-    esac
-}
+run() { run_under "$1" -- "${@:2}"; }
 
 # The rows: a label and the workload's arguments. Counts are sized for about
 # a second a run on a small machine; under callgrind and strace, smaller.
@@ -229,7 +221,8 @@ mode_instructions() {
     rm -f "$cg"
 }
 
-# run_under IMPL TOOL TOOL-ARGS... -- BENCH-ARGS...: the benchmark under a tool.
+# run_under IMPL [TOOL TOOL-ARGS...] -- BENCH-ARGS...: the benchmark, under a
+# tool if one is given.
 run_under() {
     local impl=$1 tool=() exe env=()
     shift
