@@ -49,12 +49,15 @@ static inline size_t bench_pingpong_next(bench_pingpong *pp)
     return (size_t)((x * UINT64_C(0x2545F4914F6CDD1D)) >> 33) % pp->pairs;
 }
 
+/* Prints "bench-IMPL: what: strerror(err)" and returns -1; err is a
+ * positive or negative errno value. */
+int bench_fail(const char *what, int err);
+
 /* One pingpong event on fd (a pair's read end), for the implementations
  * that do plain read(2)/write(2): read what is there and forward it. Returns
  * 1 when that was the last event, 0 to go on (also when there was nothing
  * to read), -1 on failure (after bench_fail). Inline: it is the measured
  * per-event work. */
-int bench_fail(const char *what, int err);
 static inline int bench_pingpong_step(bench_pingpong *pp, int fd)
 {
     char buf[PINGPONG_BUF];
@@ -162,9 +165,6 @@ extern const bench_impl bench_this;
         .echo_run = echo_run,                                                                      \
         .echo_close = echo_close,                                                                  \
     }
-
-/* bench_fail (above) prints "bench-IMPL: what: strerror(err)" and returns
- * -1; err is a positive or negative errno value. */
 
 /* The measured parts, one per workload (bench.c): never inlined, so that
  * callgrind can count exactly what runs inside them. */
