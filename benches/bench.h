@@ -116,6 +116,28 @@ typedef struct bench_echo {
     void *impl;
 } bench_echo;
 
+/* One read of an echo connection and the write back, for the
+ * implementations that do plain read(2)/write(2). Returns ECHO_AGAIN when
+ * it echoed bytes (or was interrupted): edge-triggered implementations call
+ * it again, level-triggered ones wait for the next event; ECHO_WAIT at
+ * -EAGAIN; ECHO_END at the end of the stream or a reset (close it); -1 on a
+ * failed write (after bench_fail). */
+enum { ECHO_WAIT = 0, ECHO_AGAIN = 1, ECHO_END = 2 };
+static inline int bench_echo_step(bench_echo *e, int fd)
+{
+    char buf[ECHO_BUF];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n > 0) {
+        if (write(fd, buf, (size_t)n) != n)
+            return bench_fail("write", errno);
+        e->bytes += (uint64_t)n;
+        return ECHO_AGAIN;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return errno == EAGAIN ? ECHO_WAIT : ECHO_AGAIN;
+    return ECHO_END;
+}
+
 /* One implementation. A workload it cannot run is NULL. Every function
  * returns 0 or -1 (after printing why to stderr). */
 typedef struct bench_impl {

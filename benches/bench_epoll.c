@@ -199,24 +199,15 @@ static int accept_all(bench_echo *e)
 /* Echo until -EAGAIN; closes the connection at its end. */
 static int serve(bench_echo *e, size_t slot)
 {
-    char buf[ECHO_BUF];
-    for (;;) {
-        ssize_t n = read(conn_fd[slot], buf, sizeof(buf));
-        if (n > 0) {
-            if (write(conn_fd[slot], buf, (size_t)n) != n)
-                return bench_fail("write", errno);
-            e->bytes += (uint64_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EAGAIN)
-            return 0;
-        if (n < 0 && errno == EINTR)
-            continue;
+    int r;
+    while ((r = bench_echo_step(e, conn_fd[slot])) == ECHO_AGAIN) {
+    }
+    if (r == ECHO_END) {
         close(conn_fd[slot]); /* end of stream, or reset */
         conn_fd[slot] = -1;
         e->closed++;
-        return 0;
     }
+    return r < 0 ? -1 : 0;
 }
 
 static int echo_run(bench_echo *e)

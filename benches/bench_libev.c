@@ -238,17 +238,12 @@ static void serve_cb(struct ev_loop *l, ev_io *w, int revents)
         fail_in_callback(l, "ev_io", EBADF);
         return;
     }
-    char buf[ECHO_BUF];
-    ssize_t n = read(w->fd, buf, sizeof(buf));
-    if (n > 0) {
-        if (write(w->fd, buf, (size_t)n) != n) {
-            fail_in_callback(l, "write", errno);
-            return;
-        }
-        e->bytes += (uint64_t)n;
-        return;
+    int r = bench_echo_step(e, w->fd);
+    if (r < 0) {
+        failed = 1;
+        ev_break(l, EVBREAK_ALL);
     }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    if (r != ECHO_END)
         return; /* level-triggered: it comes back if there is more */
     ev_io_stop(l, w); /* end of stream, or reset */
     close(w->fd);

@@ -302,29 +302,21 @@ static void serve_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
     struct conn *c = arg;
-    char buf[ECHO_BUF];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n > 0) {
-            if (write(fd, buf, (size_t)n) != n) {
-                fail_in_callback("write", errno);
-                return;
-            }
-            echo->bytes += (uint64_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EAGAIN)
-            return;
-        if (n < 0 && errno == EINTR)
-            continue;
-        event_free(c->ev); /* end of stream, or reset: deletes it first */
-        c->ev = NULL;
-        close(c->fd);
-        c->fd = -1;
-        if (++echo->closed == echo->conns)
-            event_base_loopbreak(base);
-        return;
+    int r;
+    while ((r = bench_echo_step(echo, fd)) == ECHO_AGAIN) {
     }
+    if (r < 0) {
+        failed = 1;
+        event_base_loopbreak(base);
+    }
+    if (r != ECHO_END)
+        return;
+    event_free(c->ev); /* end of stream, or reset: deletes it first */
+    c->ev = NULL;
+    close(c->fd);
+    c->fd = -1;
+    if (++echo->closed == echo->conns)
+        event_base_loopbreak(base);
 }
 
 static void accept_cb(evutil_socket_t fd, short what, void *arg)

@@ -277,17 +277,12 @@ static void serve_cb(uv_poll_t *h, int status, int events)
     /* A socket error (EPOLLERR, as after a reset) comes as a status instead
      * of readiness: the connection's end, like a read's ECONNRESET. */
     if (status == 0) {
-        char buf[ECHO_BUF];
-        ssize_t n = read(c->fd, buf, sizeof(buf));
-        if (n > 0) {
-            if (write(c->fd, buf, (size_t)n) != n) {
-                fail_in_callback("write", errno);
-                return;
-            }
-            echo->bytes += (uint64_t)n;
-            return;
+        int r = bench_echo_step(echo, c->fd);
+        if (r < 0) {
+            failed = 1;
+            uv_stop(loop);
         }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        if (r != ECHO_END)
             return; /* level-triggered: it comes back if there is more */
     }
     uv_close((uv_handle_t *)h, NULL); /* end of stream, or reset: stops polling first */
