@@ -92,8 +92,11 @@ static bool sem_wait_until(sem_t *s, const struct timespec *deadline)
  * client sends one message, the server echoes it byte for byte, and only
  * when the whole echo is back does the client send the next. Both sides
  * check every byte. No connection closes before all are complete, so all
- * are open at once; then the client closes and the server must see each
- * stream end exactly after its last byte. */
+ * are open at once; then the server shuts down writing on each, the client
+ * must see each echo end exactly after its last byte and closes, and the
+ * server must then see each stream end. (The server sends the first FIN so
+ * that the TIME_WAIT states are its own, on the listener's port, and do not
+ * hold the ephemeral ports the next run connects from.) */
 enum {
     TCP_WANT = 10000,
     TCP_ROUNDS = 4,
@@ -192,10 +195,11 @@ static void run_clients(const char *backend, const cmio_sockaddr *addr, int n, i
     if (!conns || cmio_poll_new_with_backend(&p, backend) != 0 || cmio_events_new(&ev, 1024) != 0)
         CHILD_FAIL(2, "set-up failed");
     cmio_registry *r = cmio_poll_registry(p);
-    int started = 0, answered = 0, done = 0;
-    while (done < n) {
+    int started = 0, answered = 0, done = 0, closed = 0;
+    while (closed < n) {
         if (now_ms() > deadline)
-            CHILD_FAIL(4, "timed out: started %d answered %d done %d", started, answered, done);
+            CHILD_FAIL(4, "timed out: started %d answered %d done %d closed %d", started, answered, done,
+                       closed);
         while (started < n && started - answered < TCP_WAVE) {
             struct client_conn *c = &conns[started];
             int rc = cmio_tcp_stream_connect(&c->s, addr);
@@ -219,6 +223,8 @@ static void run_clients(const char *backend, const cmio_sockaddr *addr, int n, i
             if (t >= (cmio_token)started)
                 CHILD_FAIL(7, "event for unknown token %lu", (unsigned long)t);
             struct client_conn *c = &conns[t];
+            if (c->s.fd < 0)
+                CHILD_FAIL(7, "event for closed connection %lu", (unsigned long)t);
             if (!c->connected) {
                 if (!cmio_event_is_writable(e) && !cmio_event_is_error(e))
                     continue;
@@ -229,13 +235,18 @@ static void run_clients(const char *backend, const cmio_sockaddr *addr, int n, i
             }
             /* Read the echo to -EAGAIN, checking every byte. */
             uint8_t buf[4096];
+            bool eof = false;
             for (int k = 0; k < 1000; k++) {
                 ssize_t m = cmio_tcp_stream_read(&c->s, buf, sizeof(buf));
                 if (m == -EAGAIN)
                     break;
-                if (m == 0)
-                    CHILD_FAIL(9, "connection %lu: end of stream after %u bytes", (unsigned long)t,
-                               c->echoed);
+                if (m == 0) {
+                    if (c->echoed != TCP_TOTAL || done != n)
+                        CHILD_FAIL(9, "connection %lu: end of stream after %u bytes, %d of %d complete",
+                                   (unsigned long)t, c->echoed, done, n);
+                    eof = true;
+                    break;
+                }
                 if (m < 0)
                     CHILD_FAIL(9, "read %lu: %s", (unsigned long)t, cmio_strerror((int)m));
                 if (c->echoed + (uint32_t)m > c->sent)
@@ -250,17 +261,18 @@ static void run_clients(const char *backend, const cmio_sockaddr *addr, int n, i
                 if (c->echoed == TCP_TOTAL)
                     done++;
             }
+            if (eof) {
+                if (cmio_registry_deregister(r, c->s.fd) != 0)
+                    CHILD_FAIL(11, "deregister");
+                cmio_tcp_stream_close(&c->s);
+                closed++;
+                continue;
+            }
             if (c->sent < TCP_TOTAL && c->echoed == c->sent && c->sent % TCP_MSG == 0)
                 client_send(c); /* the next round */
             else if (c->sent % TCP_MSG != 0)
                 client_send(c); /* the rest of this round, after -EAGAIN */
         }
-    }
-    /* All n complete and open at once: now close them all. */
-    for (int i = 0; i < n; i++) {
-        if (cmio_registry_deregister(r, conns[i].s.fd) != 0)
-            CHILD_FAIL(11, "deregister");
-        cmio_tcp_stream_close(&conns[i].s);
     }
     char ok = CHILD_OK;
     if (write(status_fd, &ok, 1) != 1)
@@ -272,6 +284,7 @@ struct server_conn {
     cmio_tcp_stream s;
     uint32_t seed;
     uint32_t rx, tx;
+    bool complete;
 };
 
 /* Echo what was received and not yet sent back, to -EAGAIN. */
@@ -359,7 +372,8 @@ START_TEST(test_tcp_10k_connections)
     struct server_conn *conns = calloc((size_t)n, sizeof(*conns));
     ck_assert_ptr_nonnull(conns);
 
-    long accepted = 0, closed = 0, open_now = 0, peak = 0, polls = 0, events = 0;
+    long accepted = 0, complete = 0, closed = 0, open_now = 0, peak = 0, polls = 0, events = 0;
+    bool shut = false;
     unsigned long long bytes = 0;
     int child_said = -1; /* the status byte, or 0 at end of file */
     int64_t deadline = now_ms() + TCP_DEADLINE_MS;
@@ -426,14 +440,25 @@ START_TEST(test_tcp_10k_connections)
                 bytes += (unsigned long long)m;
             }
             server_echo(c);
+            if (!c->complete && c->tx == TCP_TOTAL) {
+                c->complete = true;
+                complete++;
+            }
             if (eof) {
-                ck_assert_msg(c->rx == TCP_TOTAL && c->tx == TCP_TOTAL,
+                ck_assert_msg(shut && c->rx == TCP_TOTAL && c->tx == TCP_TOTAL,
                               "stream ended early: received %u echoed %u", c->rx, c->tx);
                 ck_assert_int_eq(cmio_registry_deregister(r, c->s.fd), 0);
                 cmio_tcp_stream_close(&c->s);
                 open_now--;
                 closed++;
             }
+        }
+        if (complete == n && !shut) {
+            /* All complete, all open at once: end every echo. */
+            ck_assert_int_eq(open_now, n);
+            for (long k = 0; k < n; k++)
+                ck_assert_int_eq(cmio_tcp_stream_shutdown(&conns[k].s, CMIO_SHUTDOWN_WRITE), 0);
+            shut = true;
         }
     }
     int st = reap(pid, WAIT_MS);
