@@ -241,9 +241,12 @@ static void run_clients(const char *backend, const cmio_sockaddr *addr, int n, i
                 if (m == -EAGAIN)
                     break;
                 if (m == 0) {
-                    if (c->echoed != TCP_TOTAL || done != n)
-                        CHILD_FAIL(9, "connection %lu: end of stream after %u bytes, %d of %d complete",
-                                   (unsigned long)t, c->echoed, done, n);
+                    /* The server ends each echo once it has echoed every
+                     * stream in full (its reading may be ahead of ours on
+                     * other connections, so only this one's count is known). */
+                    if (c->echoed != TCP_TOTAL)
+                        CHILD_FAIL(9, "connection %lu: end of stream after %u bytes", (unsigned long)t,
+                                   c->echoed);
                     eof = true;
                     break;
                 }
