@@ -198,8 +198,11 @@ int cmio__connect(const cmio_sockaddr *addr, int type)
     int fd = cmio__socket(addr->u.sa.sa_family, type, 0);
     if (fd < 0)
         return fd;
-    if (connect(fd, &addr->u.sa, addr->len) < 0 && errno != EINPROGRESS &&
-        !(errno == EAGAIN && addr->u.sa.sa_family == AF_UNIX)) {
+    /* EINPROGRESS: a TCP handshake under way. An AF_UNIX connect(2) on
+     * Linux completes at once or fails; its EAGAIN means the listener's
+     * backlog is full and nothing is connecting, so it is an error (mio's
+     * WouldBlock), not "in progress" (issue 9, defect 1). */
+    if (connect(fd, &addr->u.sa, addr->len) < 0 && errno != EINPROGRESS) {
         int err = cmio__neg_errno();
         close(fd);
         return err;

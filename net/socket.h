@@ -41,7 +41,8 @@ int cmio__accept(int fd, cmio_sockaddr *peer);
  * SO_REUSEADDR when listen is true. Returns the descriptor. */
 int cmio__bind(const cmio_sockaddr *addr, int type, bool listen);
 /* connect(2) on a new non-blocking socket of addr's family; EINPROGRESS
- * (and EAGAIN for AF_UNIX) count as success. Returns the descriptor. */
+ * counts as success, EAGAIN (a full AF_UNIX backlog) is -EAGAIN with the
+ * socket closed. Returns the descriptor. */
 int cmio__connect(const cmio_sockaddr *addr, int type);
 
 /* addr is an IPv4 or IPv6 address (what TCP and UDP take). */
