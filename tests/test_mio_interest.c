@@ -8,8 +8,14 @@
 #include "helpers.h"
 
 /* mio's is_readable / is_writable on a cmio_interest. */
-static bool is_readable(cmio_interest i) { return (i & CMIO_READABLE) != 0; }
-static bool is_writable(cmio_interest i) { return (i & CMIO_WRITABLE) != 0; }
+static bool is_readable(cmio_interest i)
+{
+    return (i & CMIO_READABLE) != 0;
+}
+static bool is_writable(cmio_interest i)
+{
+    return (i & CMIO_WRITABLE) != 0;
+}
 
 /* is_tests: each interest says what it holds and nothing else. mio's
  * is_aio and is_lio (FreeBSD, macOS) have no cmio bits; what stands for

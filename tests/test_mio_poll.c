@@ -40,7 +40,8 @@ START_TEST(mio_add_then_drop)
     cmio_tcp_listener l;
     cmio_sockaddr addr;
     listen_any(&l, &addr);
-    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), l.fd, 1, CMIO_READABLE | CMIO_WRITABLE), 0);
+    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), l.fd, 1, CMIO_READABLE | CMIO_WRITABLE),
+                     0);
     ck_assert_int_eq(cmio_registry_deregister(cmio_poll_registry(p), l.fd), 0);
     cmio_tcp_listener_close(&l);
     ck_assert_int_eq(l.fd, -1);
@@ -70,7 +71,8 @@ START_TEST(mio_zero_duration_polls_events)
     cmio_tcp_stream c[3], s[3];
     for (int n = 0; n < 3; n++) {
         ck_assert_int_eq(cmio_tcp_stream_connect(&c[n], &addr), 0);
-        ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), c[n].fd, (cmio_token)n, CMIO_WRITABLE), 0);
+        ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), c[n].fd, (cmio_token)n, CMIO_WRITABLE),
+                         0);
     }
     for (int n = 0; n < 3; n++)
         accept_one(&l, &s[n]);
@@ -196,7 +198,8 @@ START_TEST(mio_drop_cancels_interest_and_shuts_down)
     cmio_events *ev = open_events(16);
     cmio_tcp_stream s;
     ck_assert_int_eq(cmio_tcp_stream_connect(&s, &addr), 0);
-    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), s.fd, 1, CMIO_READABLE | CMIO_WRITABLE), 0);
+    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), s.fd, 1, CMIO_READABLE | CMIO_WRITABLE),
+                     0);
     ck_assert(wait_for(p, ev, 1, 0, WAIT_MS) != 0);
 
     char buf[1024];
@@ -299,10 +302,10 @@ static int registry_ops_flow(cmio_registry *r, int fd, cmio_token token, cmio_in
 struct flow {
     cmio_registry *r; /* shared by the three threads */
     pthread_barrier_t *barrier;
-    int kind;         /* 1: listener, 2: UDP socket, 3: connecting stream */
+    int kind; /* 1: listener, 2: UDP socket, 3: connecting stream */
     cmio_tcp_listener *listener;
     cmio_sockaddr addr;
-    int fd;           /* the descriptor the thread registered */
+    int fd; /* the descriptor the thread registered */
     int result;
 };
 
@@ -358,16 +361,17 @@ START_TEST(mio_registry_operations_are_thread_safe)
     struct flow f[3];
     pthread_t t[3];
     for (int k = 0; k < 3; k++) {
-        f[k] = (struct flow){.r = r, .barrier = &barrier, .kind = k + 1, .listener = &l, .addr = addr,
-                             .fd = -1, .result = 1};
+        f[k] = (struct flow){
+            .r = r, .barrier = &barrier, .kind = k + 1, .listener = &l, .addr = addr, .fd = -1, .result = 1};
         ck_assert_int_eq(pthread_create(&t[k], NULL, flow_thread, &f[k]), 0);
     }
     pthread_barrier_wait(&barrier);
     for (int k = 0; k < 3; k++)
         ck_assert_msg(f[k].result == 0, "thread %d: %s", k + 1, cmio_strerror(f[k].result));
-    expect_events(p, ev,
-                  (expect_event[]){{ID1, CMIO_EVENT_READABLE}, {ID2, CMIO_EVENT_WRITABLE}, {ID3, CMIO_EVENT_WRITABLE}},
-                  3);
+    expect_events(
+        p, ev,
+        (expect_event[]){{ID1, CMIO_EVENT_READABLE}, {ID2, CMIO_EVENT_WRITABLE}, {ID3, CMIO_EVENT_WRITABLE}},
+        3);
     pthread_barrier_wait(&barrier);
     for (int k = 0; k < 3; k++) {
         pthread_join(t[k], NULL);

@@ -64,7 +64,8 @@ START_TEST(mio_issue_776)
     cmio_events *ev = open_events(16);
     cmio_tcp_stream s;
     ck_assert_int_eq(cmio_tcp_stream_connect(&s, &addr), 0);
-    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), s.fd, 1, CMIO_READABLE | CMIO_WRITABLE), 0);
+    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), s.fd, 1, CMIO_READABLE | CMIO_WRITABLE),
+                     0);
     ck_assert(wait_for(p, ev, 1, 0, WAIT_MS) != 0); /* connected */
 
     char buf[1024];
