@@ -78,7 +78,8 @@ static void smoke(int backend, struct peer *k, cmio_tcp_stream *s)
     cmio_poll *p = open_poll(backend);
     cmio_events *ev = open_events(16);
     assert_nonblock_cloexec(s->fd);
-    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), s->fd, ID1, CMIO_WRITABLE | CMIO_READABLE), 0);
+    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), s->fd, ID1, CMIO_WRITABLE | CMIO_READABLE),
+                     0);
     if (k->conn < 0)
         peer_accept(k);
     expect_event(p, ev, ID1, CMIO_EVENT_WRITABLE);
@@ -250,8 +251,8 @@ static void echo_open(cmio_poll **p, cmio_events **ev, struct peer *k, cmio_tcp_
     *ev = open_events(16);
     ck_assert(listen_on(k, "127.0.0.1:0"));
     ck_assert_int_eq(cmio_tcp_stream_connect(s, &k->addr), 0);
-    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(*p), s->fd, ID1, CMIO_WRITABLE | CMIO_READABLE),
-                     0);
+    ck_assert_int_eq(
+        cmio_registry_register(cmio_poll_registry(*p), s->fd, ID1, CMIO_WRITABLE | CMIO_READABLE), 0);
     peer_accept(k);
     expect_event(*p, *ev, ID1, CMIO_EVENT_WRITABLE);
 }
@@ -456,8 +457,8 @@ static void close_open(cmio_poll **p, cmio_events **ev, struct peer *k, cmio_tcp
     *ev = open_events(16);
     ck_assert(listen_on(k, "127.0.0.1:0"));
     ck_assert_int_eq(cmio_tcp_stream_connect(s, &k->addr), 0);
-    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(*p), s->fd, ID1, CMIO_READABLE | CMIO_WRITABLE),
-                     0);
+    ck_assert_int_eq(
+        cmio_registry_register(cmio_poll_registry(*p), s->fd, ID1, CMIO_READABLE | CMIO_WRITABLE), 0);
     peer_accept(k);
     expect_event(*p, *ev, ID1, CMIO_EVENT_WRITABLE);
 }
@@ -720,7 +721,7 @@ static Suite *suite(void)
     add_backend_test(tc, mio_reregistering);
     add_backend_test(tc, mio_no_events_after_deregister);
     add_backend_test(tc, mio_tcp_shutdown_client_read_close_event);
-#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) ||                  \
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) ||             \
     defined(__DragonFly__)
     add_backend_test(tc, mio_tcp_shutdown_client_write_close_event);
 #else
