@@ -696,11 +696,14 @@ CMIO_API int cmio_unix_listener_from_fd(cmio_unix_listener *out, int fd);
 CMIO_API void cmio_unix_listener_close(cmio_unix_listener *l);
 
 /**
- * Connect a stream socket to the listener at `path`. Success may mean "in
- * progress" (-EAGAIN from connect(2), a full backlog, is reported as
- * success): follow the procedure of cmio_tcp_stream_connect().
- * Errors: -ENOENT (no such socket); -ECONNREFUSED (nobody listening);
- * -ENAMETOOLONG.
+ * Connect a stream socket to the listener at `path`. On Linux a Unix
+ * connect completes at once (the connection is queued on the listener);
+ * where the OS reports "in progress" (EINPROGRESS), success means that, and
+ * the procedure of cmio_tcp_stream_connect() applies.
+ * Errors: -EAGAIN when the listener's backlog is full (as mio's
+ * WouldBlock: nothing is connecting, try again later); -ENOENT (no such
+ * socket); -ECONNREFUSED (nobody listening); -ENAMETOOLONG; -EMFILE/-ENFILE.
+ * On failure out->fd is -1 and nothing is left open.
  */
 CMIO_API int cmio_unix_stream_connect(cmio_unix_stream *out, const char *path);
 /** Connect to an AF_UNIX address (a path or an abstract name); as cmio_unix_stream_connect(). */

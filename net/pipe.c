@@ -2,7 +2,8 @@
  * Pipes (mio::unix::pipe): a non-blocking sender and receiver pair. A write
  * to a pipe whose reader is gone returns -EPIPE without raising SIGPIPE: a
  * pipe has no MSG_NOSIGNAL, so the signal is blocked in the calling thread
- * around the write and the one the write caused is consumed.
+ * around the write and the one the write caused (directed at this thread)
+ * is consumed; one pending for the whole process is left alone.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -11,6 +12,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,7 +50,10 @@ int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx)
     return 0;
 }
 
-/* Take the SIGPIPE a write just made pending (SIGPIPE is blocked). */
+/* Take the SIGPIPE a write just made pending (SIGPIPE is blocked). The
+ * kernel directs it at the writing thread, and a thread's own pending
+ * signals are taken before the process's (Linux's dequeue_signal), so a
+ * SIGPIPE pending for the whole process is left where it is. */
 static void consume_sigpipe(const sigset_t *set)
 {
 #ifdef __APPLE__ /* no sigtimedwait: sigwait returns at once as it is pending */
@@ -62,23 +68,69 @@ static void consume_sigpipe(const sigset_t *set)
 #endif
 }
 
+#ifdef __linux__
+/* Whether SIGPIPE is pending for this thread itself (SigPnd of its status;
+ * ShdPnd is the process's), or -1 if that cannot be read. */
+static int thread_sigpipe_pending(void)
+{
+    char buf[2048];
+    int fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *line = strstr(buf, "\nSigPnd:");
+    if (!line)
+        return -1;
+    unsigned long long mask = strtoull(line + 8, NULL, 16);
+    return (int)((mask >> (SIGPIPE - 1)) & 1);
+}
+#endif
+
+/* Whether a SIGPIPE is pending for this thread before the write, so that
+ * the write's own would merge into it (signals do not queue): then it is
+ * not ours to consume. Only a caller that blocks SIGPIPE can have one; a
+ * SIGPIPE pending for the whole process does not count. */
+static bool own_sigpipe_pending(void)
+{
+    sigset_t pending;
+    if (sigpending(&pending) < 0 || sigismember(&pending, SIGPIPE) != 1)
+        return false;
+#ifdef __linux__
+    int own = thread_sigpipe_pending();
+    if (own >= 0)
+        return own == 1;
+#endif
+    return true; /* cannot tell: leave pending what may be the caller's */
+}
+
+/* A pipe has no MSG_NOSIGNAL: SIGPIPE is blocked in this thread around the
+ * write(2) and the one the write raised is consumed. Three system calls
+ * (block, write, restore; two when the caller blocks SIGPIPE already), one
+ * more when the write fails with -EPIPE. */
 ssize_t cmio_pipe_sender_write(cmio_pipe_sender *tx, const void *buf, size_t len)
 {
     CMIO__CHECK_SOCK(tx);
     CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
-    sigset_t sigpipe, old, pending;
+    sigset_t sigpipe, old;
     sigemptyset(&sigpipe);
     sigaddset(&sigpipe, SIGPIPE);
     int err = pthread_sigmask(SIG_BLOCK, &sigpipe, &old);
     if (err)
         return -err;
-    /* A SIGPIPE pending before the write is not ours to consume. */
-    bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+    /* Unblocked until now: nothing of this thread's can be pending (it
+     * would have been delivered). */
+    bool caller_blocks = sigismember(&old, SIGPIPE) == 1;
+    bool own_pending = caller_blocks && own_sigpipe_pending();
     ssize_t n = write(tx->fd, buf, len);
     ssize_t ret = n >= 0 ? n : cmio__io_error(tx->fd, CMIO_WRITABLE);
-    if (ret == -EPIPE && !was_pending)
+    if (ret == -EPIPE && !own_pending)
         consume_sigpipe(&sigpipe);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!caller_blocks)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     return ret;
 }
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -31,8 +32,9 @@ int cmio__neg_errno(void)
 int cmio__io_error(int fd, cmio_interest direction)
 {
     int err = cmio__neg_errno();
-    if (err == -EAGAIN)
-        cmio__would_block(fd, direction);
+    /* Any other error: a socket call returns (and clears) a pending error
+     * first, so a reported one is taken. */
+    cmio__would_block(fd, err == -EAGAIN ? direction : CMIO__ERROR_TAKEN);
     return err;
 }
 
@@ -198,8 +200,11 @@ int cmio__connect(const cmio_sockaddr *addr, int type)
     int fd = cmio__socket(addr->u.sa.sa_family, type, 0);
     if (fd < 0)
         return fd;
-    if (connect(fd, &addr->u.sa, addr->len) < 0 && errno != EINPROGRESS &&
-        !(errno == EAGAIN && addr->u.sa.sa_family == AF_UNIX)) {
+    /* EINPROGRESS: a TCP handshake under way. An AF_UNIX connect(2) on
+     * Linux completes at once or fails; its EAGAIN means the listener's
+     * backlog is full and nothing is connecting, so it is an error (mio's
+     * WouldBlock), not "in progress" (issue 9, defect 1). */
+    if (connect(fd, &addr->u.sa, addr->len) < 0 && errno != EINPROGRESS) {
         int err = cmio__neg_errno();
         close(fd);
         return err;
@@ -248,7 +253,19 @@ int cmio__take_error(int fd)
 {
     int v = 0;
     int err = cmio__get_int(fd, SOL_SOCKET, SO_ERROR, &v);
+    if (err == 0)
+        cmio__would_block(fd, CMIO__ERROR_TAKEN); /* a reported error is taken */
     return err < 0 ? err : -v;
+}
+
+bool cmio__connecting(int fd)
+{
+    /* A stream that is connecting is neither writable nor hung up; one that
+     * never connected, was reset or was shut down shows POLLHUP or POLLERR
+     * (Linux: TCP_CLOSE gives POLLHUP, as does an unconnected AF_UNIX
+     * stream). */
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    return poll(&p, 1, 0) == 0;
 }
 
 int cmio__shutdown(int fd, cmio_shutdown how)

@@ -19,8 +19,9 @@
 int cmio__neg_errno(void);
 /* The error of a failed I/O call on fd, as cmio__neg_errno(); on -EAGAIN it
  * also tells emulating backends to re-arm fd's `direction` (CMIO_READABLE
- * for reads, receives, accepts; CMIO_WRITABLE for writes, sends, and a
- * connection not yet established). Every I/O path of net/ fails through it. */
+ * for reads, receives, accepts; CMIO_WRITABLE for writes, sends), on any
+ * other error that fd's pending error is taken. Every I/O path of net/
+ * fails through it. */
 int cmio__io_error(int fd, cmio_interest direction);
 
 /* socket(2) made non-blocking and close-on-exec in one call where the OS
@@ -41,7 +42,8 @@ int cmio__accept(int fd, cmio_sockaddr *peer);
  * SO_REUSEADDR when listen is true. Returns the descriptor. */
 int cmio__bind(const cmio_sockaddr *addr, int type, bool listen);
 /* connect(2) on a new non-blocking socket of addr's family; EINPROGRESS
- * (and EAGAIN for AF_UNIX) count as success. Returns the descriptor. */
+ * counts as success, EAGAIN (a full AF_UNIX backlog) is -EAGAIN with the
+ * socket closed. Returns the descriptor. */
 int cmio__connect(const cmio_sockaddr *addr, int type);
 
 /* addr is an IPv4 or IPv6 address (what TCP and UDP take). */
@@ -50,8 +52,12 @@ bool cmio__is_ip(const cmio_sockaddr *addr);
 /* getsockname/getpeername into out. */
 int cmio__local_addr(int fd, cmio_sockaddr *out);
 int cmio__peer_addr(int fd, cmio_sockaddr *out);
-/* SO_ERROR as a negative errno, or 0. */
+/* SO_ERROR as a negative errno, or 0 (reading it clears it, and tells
+ * emulating backends that a reported error is taken). */
 int cmio__take_error(int fd);
+/* Whether the stream fd has a connect in progress (not yet writable, not
+ * hung up or errored): what -ENOTCONN from peer_addr means only then. */
+bool cmio__connecting(int fd);
 /* shutdown(2) with cmio_shutdown's values. */
 int cmio__shutdown(int fd, cmio_shutdown how);
 

@@ -5,10 +5,13 @@
  */
 #include "internal.h"
 
+#include <limits.h>
 #include <string.h>
 
 const char *cmio_strerror(int err)
 {
+    if (err == INT_MIN) /* no positive counterpart: negating it is undefined */
+        return "Unknown error";
     if (err < 0)
         err = -err;
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))

@@ -10,15 +10,31 @@
  * is shared, under a mutex and a reference count, by the poll, its registry
  * clones and its wakers, so any of them may be released in any order.
  *
- * Edges. A poll reports an entry's readiness and disarms the reported part
- * of its interest: it is no longer asked of poll(2), so a descriptor that
- * stays ready is not reported again. It is re-armed when a cmio I/O call on
- * the descriptor returns -EAGAIN (the rearm hook, called by the net layer:
- * the read direction for reads, the write direction for writes) or when it
- * is reregistered. Readiness that arrives after the -EAGAIN is never lost:
- * poll(2) reports the level. A hang-up or error, which poll(2) reports
- * whatever is asked, is reported once, then the entry is left out of
- * poll(2) (a negative fd) until it is re-armed: no busy loop.
+ * Edges. A poll reports an entry's readiness and disarms exactly the poll(2)
+ * bits that fired, as mio's poll selector does (DESIGN §5): POLLIN,
+ * POLLRDHUP, POLLPRI and POLLOUT each on its own, so a peer's shutdown
+ * (POLLRDHUP) is still reported after data that was reported and not
+ * drained. A disarmed bit is no longer asked of poll(2), so a descriptor
+ * that stays ready is not reported again. It is re-armed when a cmio I/O
+ * call on the descriptor returns -EAGAIN (the rearm hook, called by the net
+ * layer: the read bits for reads, POLLOUT for writes) or when it is
+ * reregistered. Readiness that arrives after the -EAGAIN is never lost:
+ * poll(2) reports the level.
+ *
+ * Hang-ups and errors. poll(2) reports POLLHUP and POLLERR whatever is
+ * asked, for as long as they hold, so a reported one would wake every poll.
+ * Each is reported once per occurrence, then:
+ *  - an error holds the entry out of poll(2) (a negative fd) until it is
+ *    taken: take_error, or any cmio call on the descriptor that fails (a
+ *    socket call returns and clears the pending error first; -EAGAIN says
+ *    there is none). Then the entry is polled again, with every bit that was
+ *    not reported still armed, and an error found then is a new occurrence.
+ *    This is the backend's one exception to the common contract
+ *    (CMIO__SEL_ERROR_HOLDS): other readiness of a descriptor whose error
+ *    is not taken waits until it is.
+ *  - a hang-up lasts for good, so it holds the entry out of poll(2) until
+ *    reregistered; a failing cmio call on the descriptor lets one poll look
+ *    again for what the hang-up does not cover (a new error, a bit re-armed).
  *
  * Threads. poll(2) runs on a snapshot (struct pollfd per entry, slot 0 the
  * internal wake) that the poll thread builds under the mutex and reads
@@ -66,8 +82,11 @@ struct entry {
     int fd;
     uint8_t kind;           /* KIND_FD or KIND_WAKER */
     cmio_interest interest; /* as registered */
-    cmio_interest armed;    /* the part of interest poll(2) is asked for */
-    bool muted;             /* hang-up or error reported: out of poll(2) until re-armed */
+    short armed;            /* poll(2) bits asked: the interest's less those reported */
+    bool hup;               /* a hang-up was reported (it lasts) */
+    bool err;               /* an error was reported and not yet taken */
+    bool look;              /* a failing call on fd: poll it once despite hup */
+    bool gone;              /* POLLNVAL: closed without deregistering */
     uint32_t pending;       /* CMIO_EVENT_* bits found and not yet delivered */
     uint32_t gen;           /* new at every register and reregister */
     cmio_token token;
@@ -175,6 +194,19 @@ static void wake_drain(int rd)
 /* The state and its table                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* The poll(2) bits of an interest (mio's: POLLRDHUP with reading). */
+static short to_poll(cmio_interest interest)
+{
+    short ev = 0;
+    if (interest & CMIO_READABLE)
+        ev |= POLLIN | POLLRDHUP;
+    if (interest & CMIO_PRIORITY)
+        ev |= POLLPRI;
+    if (interest & CMIO_WRITABLE)
+        ev |= POLLOUT;
+    return ev;
+}
+
 /* With the lock held: wake the poll thread if it is in poll(2). */
 static void notify(cmio__sys *sys)
 {
@@ -237,7 +269,8 @@ static int add(cmio__sys *sys, int fd, uint8_t kind, cmio_token token, cmio_inte
     }
     size_t i = sys->len++;
     sys->entries[i] = (struct entry){
-        .fd = fd, .kind = kind, .interest = interest, .armed = interest, .gen = sys->next_gen++, .token = token};
+        .fd = fd, .kind = kind, .interest = interest, .armed = to_poll(interest), .gen = sys->next_gen++,
+        .token = token};
     cmio__fdmap_insert(&sys->map, fd, (uint32_t)i);
     notify(sys);
     return 0;
@@ -369,8 +402,9 @@ static int pl_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest inte
         /* Readiness that holds under the new interest is found again. */
         set_pending(sys, e, 0);
         e->token = token;
-        e->interest = e->armed = interest;
-        e->muted = false;
+        e->interest = interest;
+        e->armed = to_poll(interest);
+        e->hup = e->err = e->look = e->gone = false;
         e->gen = sys->next_gen++;
         notify(sys);
     }
@@ -391,18 +425,25 @@ static int pl_dereg(cmio__sys *sys, int fd)
     return err;
 }
 
+/* -EAGAIN in a direction re-arms its bits; any failing call (and
+ * take_error, CMIO__ERROR_TAKEN) means a reported error is taken, and lets
+ * a hung-up entry be looked at once more. The descriptor number may also be
+ * a new descriptor that reuses a closed one's (gone): poll it again. */
 static void pl_rearm(int fd, cmio_interest direction)
 {
-    cmio_interest bits = direction & CMIO_READABLE ? CMIO_READABLE | CMIO_PRIORITY : CMIO_WRITABLE;
+    cmio_interest bits = direction & CMIO_READABLE   ? CMIO_READABLE | CMIO_PRIORITY
+                         : direction & CMIO_WRITABLE ? CMIO_WRITABLE
+                                                     : 0;
     pthread_rwlock_rdlock(&live_lock);
     for (cmio__sys *sys = live_head; sys; sys = sys->next) {
         pthread_mutex_lock(&sys->lock);
         struct entry *e = find(sys, fd);
         if (e && e->kind == KIND_FD) {
-            cmio_interest armed = e->armed | (e->interest & bits);
-            if (armed != e->armed || e->muted) {
+            short armed = e->armed | to_poll(e->interest & bits);
+            if (armed != e->armed || e->err || e->gone || (e->hup && !e->look)) {
                 e->armed = armed;
-                e->muted = false;
+                e->err = e->gone = false;
+                e->look = e->hup;
                 notify(sys);
             }
         }
@@ -415,19 +456,8 @@ static void pl_rearm(int fd, cmio_interest direction)
 /* Polling                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static short to_poll(const struct entry *e)
-{
-    short ev = 0;
-    if (e->armed & CMIO_READABLE)
-        ev |= POLLIN | POLLRDHUP;
-    if (e->armed & CMIO_PRIORITY)
-        ev |= POLLPRI;
-    if (e->armed & CMIO_WRITABLE)
-        ev |= POLLOUT;
-    return ev;
-}
-
-/* The epoll backend's reading of the same bits (mio's). */
+/* mio's poll selector's reading of the bits: POLLRDHUP alone is a read
+ * side closed (it may come without POLLIN, which was disarmed). */
 static uint32_t to_flags(short e)
 {
     uint32_t f = 0;
@@ -437,7 +467,7 @@ static uint32_t to_flags(short e)
         f |= CMIO_EVENT_WRITABLE;
     if (e & POLLERR)
         f |= CMIO_EVENT_ERROR;
-    if ((e & POLLHUP) || ((e & POLLIN) && (e & POLLRDHUP)))
+    if (e & (POLLHUP | POLLRDHUP))
         f |= CMIO_EVENT_READ_CLOSED;
     if ((e & POLLHUP) || ((e & POLLOUT) && (e & POLLERR)) || e == POLLERR)
         f |= CMIO_EVENT_WRITE_CLOSED;
@@ -460,7 +490,8 @@ static nfds_t snapshot(cmio__sys *sys)
     sys->snap[0] = (struct pollfd){.fd = sys->wake_rd, .events = POLLIN};
     for (size_t i = 0; i < sys->len; i++) {
         const struct entry *e = &sys->entries[i];
-        sys->snap[i + 1] = (struct pollfd){.fd = e->muted ? -1 : e->fd, .events = to_poll(e)};
+        bool out = e->gone || e->err || (e->hup && !e->look);
+        sys->snap[i + 1] = (struct pollfd){.fd = out ? -1 : e->fd, .events = e->armed};
         sys->snap_gen[i] = e->gen;
     }
     return (nfds_t)sys->len + 1;
@@ -476,21 +507,23 @@ static void take(cmio__sys *sys, struct entry *e, short revents)
         }
         return;
     }
+    e->look = false;
     if (revents & POLLNVAL) {
-        /* Closed without deregistering (the user's error): ignore it, as
-         * epoll forgets a closed descriptor. */
-        e->muted = true;
+        /* Closed without deregistering (the user's error): left out until
+         * the number is used again through cmio or reregistered. */
+        e->gone = true;
         return;
     }
-    if (revents & (POLLIN | POLLRDHUP))
-        e->armed &= (cmio_interest)~CMIO_READABLE;
-    if (revents & POLLPRI)
-        e->armed &= (cmio_interest)~CMIO_PRIORITY;
-    if (revents & POLLOUT)
-        e->armed &= (cmio_interest)~CMIO_WRITABLE;
-    if (revents & (POLLHUP | POLLERR))
-        e->muted = true;
-    set_pending(sys, e, e->pending | to_flags(revents));
+    /* Disarm exactly what fired; a hang-up already reported is not new. */
+    e->armed &= (short)~(revents & (POLLIN | POLLRDHUP | POLLPRI | POLLOUT));
+    if (e->hup)
+        revents &= (short)~POLLHUP;
+    if (revents & POLLHUP)
+        e->hup = true;
+    if (revents & POLLERR)
+        e->err = true;
+    if (revents)
+        set_pending(sys, e, e->pending | to_flags(revents));
 }
 
 /* Move pending readiness into events, at most its capacity (lock held). */
@@ -599,7 +632,7 @@ static void pl_waker_close(cmio__waker_sys *w)
 
 const cmio__selector cmio__selector_poll = {
     .name = "poll",
-    .caps = CMIO__SEL_PRIORITY | CMIO__SEL_HUP_WHOLE,
+    .caps = CMIO__SEL_PRIORITY | CMIO__SEL_HUP_WHOLE | CMIO__SEL_ERROR_HOLDS,
     .record_size = 0,
     .open = pl_open,
     .clone = pl_clone,

@@ -36,7 +36,16 @@ enum {
      * closed flags whatever the interest (EPOLLHUP, POLLHUP); else it is
      * reported per direction registered (kqueue's EV_EOF per filter). */
     CMIO__SEL_HUP_WHOLE = 1u << 2,
+    /* A reported error that is not taken (take_error, or a cmio call on the
+     * descriptor that fails) holds back the descriptor's other readiness
+     * until it is (poll(2), whose POLLERR is level-triggered); else other
+     * readiness is reported whatever became of the error. */
+    CMIO__SEL_ERROR_HOLDS = 1u << 3,
 };
+
+/* rearm's `direction` when fd's pending error was taken (take_error) or a
+ * call on fd failed with an error other than -EAGAIN. */
+#define CMIO__ERROR_TAKEN ((cmio_interest)0)
 
 typedef struct cmio__selector {
     const char *name;   /* "epoll", "poll", "kqueue" */
@@ -69,8 +78,10 @@ typedef struct cmio__selector {
     /* Backends that emulate edge triggering (no CMIO__SEL_EDGE_NATIVE):
      * an I/O call through cmio on fd returned -EAGAIN in `direction`
      * (CMIO_READABLE or CMIO_WRITABLE), so every selector of this backend
-     * that has fd registered re-arms that part of its interest. Process-wide
-     * (not per selector); any thread. NULL for native backends. */
+     * that has fd registered re-arms that part of its interest; or
+     * (CMIO__ERROR_TAKEN) a call on fd failed otherwise or read its pending
+     * error, so a reported error is no longer pending. Process-wide (not
+     * per selector); any thread. NULL for native backends. */
     void (*rearm)(int fd, cmio_interest direction);
 } cmio__selector;
 

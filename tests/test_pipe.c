@@ -236,6 +236,54 @@ START_TEST(test_blocked_sigpipe_is_consumed_only_when_caused)
 }
 END_TEST
 
+static volatile sig_atomic_t sigpipe_handled;
+static void count_sigpipe(int sig)
+{
+    (void)sig;
+    sigpipe_handled++;
+}
+
+/* Defect 5 of issue 9: a SIGPIPE pending for the whole process (sent with
+ * kill while every thread blocks it) is not the write's. The write's own,
+ * directed at the writing thread, is consumed; the process's stays, so the
+ * handler runs once, not twice. */
+START_TEST(test_process_sigpipe_pending_write_consumes_its_own)
+{
+    struct sigaction sa = {.sa_handler = count_sigpipe}, old_sa;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGPIPE, &sa, &old_sa), 0);
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+    cmio_pipe_sender tx;
+    cmio_pipe_receiver rx;
+    ck_assert_int_eq(cmio_pipe_new(&tx, &rx), 0);
+    cmio_pipe_receiver_close(&rx);
+
+    sigpipe_handled = 0;
+    ck_assert_int_eq(kill(getpid(), SIGPIPE), 0); /* process-directed */
+    ck_assert(sigpipe_pending());
+    ck_assert_int_eq(cmio_pipe_sender_write(&tx, DATA1, DATA1_LEN), -EPIPE);
+    ck_assert(sigpipe_pending());
+    ck_assert(sigpipe_blocked());
+    ck_assert_int_eq(sigpipe_handled, 0);
+    /* Unblocking delivers what is pending: the process's one alone. */
+    ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+    ck_assert_int_eq(sigpipe_handled, 1);
+    ck_assert(!sigpipe_pending());
+
+    /* The same when the caller does not block SIGPIPE itself: nothing of
+     * the write's is left for the handler. */
+    ck_assert_int_eq(cmio_pipe_sender_write(&tx, DATA1, DATA1_LEN), -EPIPE);
+    ck_assert_int_eq(sigpipe_handled, 1);
+    ck_assert(!sigpipe_pending());
+    ck_assert(!sigpipe_blocked());
+    ck_assert_int_eq(sigaction(SIGPIPE, &old_sa, NULL), 0);
+    cmio_pipe_sender_close(&tx);
+}
+END_TEST
+
 START_TEST(test_from_fd_adopts_blocking_ends)
 {
     int fds[2];
@@ -366,6 +414,7 @@ static Suite *pipe_suite(void)
     tcase_add_test(calls, test_new_pipe_is_nonblocking_and_empty);
     tcase_add_test(calls, test_write_to_closed_reader_is_epipe_without_sigpipe);
     tcase_add_test(calls, test_blocked_sigpipe_is_consumed_only_when_caused);
+    tcase_add_test(calls, test_process_sigpipe_pending_write_consumes_its_own);
     tcase_add_test(calls, test_from_fd_adopts_blocking_ends);
     tcase_add_test(calls, test_close_is_idempotent);
     tcase_add_test(calls, test_new_failure_leaves_both_closed);

@@ -491,6 +491,71 @@ START_TEST(test_reset_is_reported)
 }
 END_TEST
 
+/* Defect 3 of issue 9: readable data that was reported and not drained does
+ * not hide what comes after it. The peer's shutdown (POLLRDHUP on poll(2))
+ * is reported as read-closed on its own, as epoll reports it. */
+START_TEST(test_read_closed_after_undrained_data)
+{
+    struct conn k;
+    ck_assert(open_conn(&k, _i, "127.0.0.1:0"));
+    ck_assert_int_eq(cmio_tcp_stream_write(&k.c, "abc", 3), 3);
+    ck_assert(wait_for(k.p, k.ev, SERVER, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
+    /* Not drained: the peer shuts its writing down. */
+    ck_assert_int_eq(cmio_tcp_stream_shutdown(&k.c, CMIO_SHUTDOWN_WRITE), 0);
+    ck_assert(wait_for(k.p, k.ev, SERVER, CMIO_EVENT_READ_CLOSED, WAIT_MS) & CMIO_EVENT_READ_CLOSED);
+    char buf[8];
+    ck_assert_int_eq(cmio_tcp_stream_read(&k.s, buf, sizeof(buf)), 3);
+    ck_assert_int_eq(cmio_tcp_stream_read(&k.s, buf, sizeof(buf)), 0);
+    close_conn(&k);
+}
+END_TEST
+
+/* The same with a local read-side shutdown (mio's tcp_shutdown_client_read
+ * and unix_stream_shutdown_read). */
+START_TEST(test_shutdown_read_after_undrained_data)
+{
+    struct conn k;
+    ck_assert(open_conn(&k, _i, "127.0.0.1:0"));
+    ck_assert_int_eq(cmio_tcp_stream_write(&k.c, "abc", 3), 3);
+    ck_assert(wait_for(k.p, k.ev, SERVER, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
+    ck_assert_int_eq(cmio_tcp_stream_shutdown(&k.s, CMIO_SHUTDOWN_READ), 0);
+    ck_assert(wait_for(k.p, k.ev, SERVER, CMIO_EVENT_READ_CLOSED, WAIT_MS) & CMIO_EVENT_READ_CLOSED);
+    close_conn(&k);
+}
+END_TEST
+
+/* Defect 4 of issue 9: peer_addr on a connection that was reset answers
+ * -ENOTCONN for good; it must not re-arm the stream (on poll(2) that gave
+ * the hang-up again at every poll). Only a connect in progress re-arms. */
+START_TEST(test_peer_addr_after_reset_does_not_rearm)
+{
+    struct conn k;
+    ck_assert(open_conn(&k, _i, "127.0.0.1:0"));
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    ck_assert_int_eq(setsockopt(k.s.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    ck_assert_int_eq(cmio_registry_deregister(k.r, k.s.fd), 0);
+    cmio_tcp_stream_close(&k.s);
+    ck_assert(wait_for(k.p, k.ev, CLIENT, CMIO_EVENT_READ_CLOSED, WAIT_MS) & CMIO_EVENT_READ_CLOSED);
+    cmio_sockaddr peer;
+    ck_assert_int_eq(cmio_tcp_stream_peer_addr(&k.c, &peer), -ENOTCONN);
+    /* A handler that logs the peer at each event: at most one more event
+     * (one queued before the reset), not one per poll. */
+    int events = 0;
+    for (int round = 0; round < 50; round++) {
+        int n = cmio_poll_poll(k.p, k.ev, 1);
+        ck_assert_int_ge(n, 0);
+        for (size_t i = 0; i < cmio_events_len(k.ev); i++) {
+            if (cmio_event_token(cmio_events_get(k.ev, i)) != CLIENT)
+                continue;
+            events++;
+            ck_assert_int_eq(cmio_tcp_stream_peer_addr(&k.c, &peer), -ENOTCONN);
+        }
+    }
+    ck_assert_int_le(events, 1);
+    close_conn(&k);
+}
+END_TEST
+
 START_TEST(test_no_event_without_data)
 {
     struct conn k;
@@ -936,6 +1001,9 @@ static Suite *suite(void)
     add_backend_test(tc, test_shutdown_write_then_write_fails);
     add_backend_test(tc, test_shutdown_read_and_both);
     add_backend_test(tc, test_reset_is_reported);
+    add_backend_test(tc, test_read_closed_after_undrained_data);
+    add_backend_test(tc, test_shutdown_read_after_undrained_data);
+    add_backend_test(tc, test_peer_addr_after_reset_does_not_rearm);
     add_backend_test(tc, test_no_event_without_data);
     add_backend_test(tc, test_connect_refused_via_take_error);
     add_backend_test(tc, test_nodelay_and_ttl);

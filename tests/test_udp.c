@@ -273,6 +273,81 @@ START_TEST(test_refused_via_take_error)
 }
 END_TEST
 
+/* Defect 2 of issue 9: an error reported on a connected UDP socket does not
+ * mute what is owed afterwards. Each ICMP error is its own occurrence and
+ * is reported; once taken, the datagram that arrives next is reported too
+ * (mio's poll selector disarms exactly the bits that fired). */
+START_TEST(test_each_error_reported_then_datagram)
+{
+    cmio_udp_socket a, gone;
+    cmio_sockaddr aa, ga;
+    ck_assert(bind_udp(&a, "127.0.0.1:0", &aa));
+    ck_assert(bind_udp(&gone, "127.0.0.1:0", &ga));
+    cmio_udp_socket_close(&gone);
+    ck_assert_int_eq(cmio_udp_socket_connect(&a, &ga), 0);
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(16);
+    cmio_registry *r = cmio_poll_registry(p);
+    ck_assert_int_eq(cmio_registry_register(r, a.fd, ID1, CMIO_READABLE), 0);
+    for (int round = 0; round < 3; round++) {
+        ck_assert_int_eq(cmio_udp_socket_send(&a, DATA1, DATA1_LEN), (ssize_t)DATA1_LEN);
+        ck_assert_msg(wait_for(p, ev, ID1, CMIO_EVENT_ERROR, WAIT_MS) & CMIO_EVENT_ERROR,
+                      "error %d not reported", round + 1);
+        ck_assert_int_eq(cmio_udp_socket_take_error(&a), -ECONNREFUSED);
+    }
+    /* The port comes back: its datagram is readiness still owed. */
+    cmio_udp_socket back;
+    cmio_sockaddr ba;
+    ck_assert_int_eq(cmio_udp_socket_bind(&back, &ga), 0);
+    ck_assert_int_eq(cmio_udp_socket_local_addr(&back, &ba), 0);
+    ck_assert_int_eq(cmio_udp_socket_send_to(&back, DATA2, DATA2_LEN, &aa), (ssize_t)DATA2_LEN);
+    ck_assert(wait_for(p, ev, ID1, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
+    char buf[64];
+    ck_assert_int_eq(cmio_udp_socket_recv(&a, buf, sizeof(buf)), (ssize_t)DATA2_LEN);
+    ck_assert_int_eq(memcmp(buf, DATA2, DATA2_LEN), 0);
+    ck_assert_int_eq(cmio_registry_deregister(r, a.fd), 0);
+    cmio_udp_socket_close(&back);
+    cmio_udp_socket_close(&a);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+/* The poll(2) backend's one exception (CMIO__SEL_ERROR_HOLDS): poll(2)
+ * reports POLLERR for as long as the error is pending, so a reported error
+ * that is not taken holds the descriptor's other readiness back until
+ * take_error (or a failing call) takes it. Elsewhere the datagram is
+ * reported whatever became of the error. */
+START_TEST(test_untaken_error_and_datagram)
+{
+    cmio_udp_socket a, gone;
+    cmio_sockaddr aa, ga;
+    ck_assert(bind_udp(&a, "127.0.0.1:0", &aa));
+    ck_assert(bind_udp(&gone, "127.0.0.1:0", &ga));
+    cmio_udp_socket_close(&gone);
+    ck_assert_int_eq(cmio_udp_socket_connect(&a, &ga), 0);
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(16);
+    cmio_registry *r = cmio_poll_registry(p);
+    ck_assert_int_eq(cmio_registry_register(r, a.fd, ID1, CMIO_READABLE), 0);
+    ck_assert_int_eq(cmio_udp_socket_send(&a, DATA1, DATA1_LEN), (ssize_t)DATA1_LEN);
+    ck_assert(wait_for(p, ev, ID1, CMIO_EVENT_ERROR, WAIT_MS) & CMIO_EVENT_ERROR);
+    cmio_udp_socket back;
+    ck_assert_int_eq(cmio_udp_socket_bind(&back, &ga), 0);
+    ck_assert_int_eq(cmio_udp_socket_send_to(&back, DATA2, DATA2_LEN, &aa), (ssize_t)DATA2_LEN);
+    if (cmio__poll_caps(p) & CMIO__SEL_ERROR_HOLDS) {
+        ck_assert_int_eq(count_events(p, ev, ID1, QUIET_MS), 0);
+        ck_assert_int_eq(cmio_udp_socket_take_error(&a), -ECONNREFUSED);
+    }
+    ck_assert(wait_for(p, ev, ID1, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
+    ck_assert_int_eq(cmio_registry_deregister(r, a.fd), 0);
+    cmio_udp_socket_close(&back);
+    cmio_udp_socket_close(&a);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
 START_TEST(test_recv_empty_would_block)
 {
     cmio_udp_socket s;
@@ -617,6 +692,8 @@ static Suite *suite(void)
     add_backend_test(tc, test_connected_filters_other_senders);
     add_backend_test(tc, test_datagrams_edge_triggered);
     add_backend_test(tc, test_refused_via_take_error);
+    add_backend_test(tc, test_each_error_reported_then_datagram);
+    add_backend_test(tc, test_untaken_error_and_datagram);
     add_backend_test(tc, test_long_datagram_truncated);
     tcase_add_test(tc, test_recv_empty_would_block);
     tcase_add_test(tc, test_broadcast);

@@ -150,6 +150,57 @@ START_TEST(test_connect_without_listener_is_econnrefused)
 }
 END_TEST
 
+/* Defect 1 of issue 9: on Linux an AF_UNIX connect(2) never goes "in
+ * progress"; EAGAIN means the listener's backlog is full and the socket is
+ * not connecting at all. mio returns WouldBlock: so does cmio, with nothing
+ * left open. A listener made with backlog 0 queues one connection. */
+START_TEST(test_connect_to_full_backlog_is_eagain)
+{
+    char path[256];
+    tmp_path(path, sizeof(path), "full");
+    cmio_sockaddr addr;
+    ck_assert_int_eq(cmio_sockaddr_from_path(&addr, path), 0);
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(lfd, 0);
+    ck_assert_int_eq(bind(lfd, &addr.u.sa, addr.len), 0);
+    ck_assert_int_eq(listen(lfd, 0), 0);
+    cmio_unix_listener l;
+    ck_assert_int_eq(cmio_unix_listener_from_fd(&l, lfd), 0);
+
+    /* Fill the backlog (bounded: Linux queues backlog + 1). */
+    cmio_unix_stream queued[8];
+    int nqueued = 0, err = 0;
+    cmio_unix_stream extra = {.fd = 99};
+    for (; nqueued < 8; nqueued++) {
+        err = cmio_unix_stream_connect(&queued[nqueued], path);
+        if (err < 0)
+            break;
+    }
+    ck_assert_int_lt(nqueued, 8);
+    ck_assert_int_eq(err, -EAGAIN);
+    ck_assert_int_eq(queued[nqueued].fd, -1);
+
+    fd_set before;
+    fds_open(&before);
+    ck_assert_int_eq(cmio_unix_stream_connect_addr(&extra, &addr), -EAGAIN);
+    ck_assert_int_eq(extra.fd, -1);
+    fd_set after;
+    fds_open(&after);
+    for (int fd = 0; fd < FD_SETSIZE; fd++)
+        ck_assert_msg(FD_ISSET(fd, &before) == FD_ISSET(fd, &after), "descriptor %d left open", fd);
+
+    /* Once the listener accepts, there is room again. */
+    cmio_unix_stream s;
+    ck_assert_int_eq(cmio_unix_listener_accept(&l, &s, NULL), 0);
+    ck_assert_int_eq(cmio_unix_stream_connect(&extra, path), 0);
+    cmio_unix_stream_close(&extra);
+    cmio_unix_stream_close(&s);
+    for (int i = 0; i < nqueued; i++)
+        cmio_unix_stream_close(&queued[i]);
+    cmio_unix_listener_close(&l);
+}
+END_TEST
+
 START_TEST(test_local_and_peer_addresses)
 {
     char path[256];
@@ -617,6 +668,7 @@ static Suite *unix_stream_suite(void)
     tcase_set_timeout(calls, 30);
     tcase_add_test(calls, test_connect_to_missing_path_is_enoent);
     tcase_add_test(calls, test_connect_without_listener_is_econnrefused);
+    tcase_add_test(calls, test_connect_to_full_backlog_is_eagain);
     tcase_add_test(calls, test_local_and_peer_addresses);
     tcase_add_test(calls, test_readv_writev);
     tcase_add_test(calls, test_write_after_peer_closed_is_epipe_without_sigpipe);
