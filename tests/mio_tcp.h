@@ -1,7 +1,8 @@
 /*
  * Helpers shared by the ports of mio's tests/tcp.rs, tcp_listener.rs and
  * tcp_stream.rs (tests/test_mio_tcp*.c): mio's tests/util/mod.rs in C
- * (expect_events, expect_no_events, set_linger_zero) and the plain,
+ * (expect_event, set_linger_zero; expect_events and expect_no_events come
+ * from mio_util.h) and the plain,
  * blocking sockets that stand for the std::net peers of mio's tests.
  *
  * mio runs those peers in threads; the ports run them in the test's own
@@ -14,6 +15,7 @@
 #define CMIO_TESTS_MIO_TCP_H
 
 #include "helpers.h"
+#include "mio_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,60 +32,11 @@ static const char DATA2[] = "Hello mars!";
 #define DATA1_LEN (sizeof(DATA1) - 1)
 #define DATA2_LEN (sizeof(DATA2) - 1)
 
-/* mio's ExpectEvent: an event for token carrying at least the bits of flags. */
-struct expect {
-    cmio_token token;
-    uint32_t flags;
-};
-
-/* mio's expect_events: poll (within WAIT_MS) until every expected event was
- * seen, each matched by one event; other events are accepted. */
-static inline void expect_events(cmio_poll *p, cmio_events *ev, const struct expect *want, size_t n)
-{
-    bool found[8] = {false};
-    size_t left = n;
-    ck_assert_uint_le(n, 8);
-    int64_t deadline = now_ms() + WAIT_MS;
-    for (int round = 0; left > 0 && round < 1000; round++) {
-        int64_t wait = deadline - now_ms();
-        if (wait < 0)
-            break;
-        ck_assert_int_ge(cmio_poll_poll(p, ev, (int)wait), 0);
-        for (size_t i = 0; i < cmio_events_len(ev); i++) {
-            const cmio_event *e = cmio_events_get(ev, i);
-            for (size_t j = 0; j < n; j++) {
-                if (!found[j] && cmio_event_token(e) == want[j].token &&
-                    (e->flags & want[j].flags) == want[j].flags) {
-                    found[j] = true;
-                    left--;
-                    break;
-                }
-            }
-        }
-    }
-    for (size_t j = 0; j < n; j++)
-        ck_assert_msg(found[j], "expected event not found: token %lu, flags 0x%x",
-                      (unsigned long)want[j].token, (unsigned)want[j].flags);
-}
-
 /* One expected event. */
-static inline void expect_event(cmio_poll *p, cmio_events *ev, cmio_token token, uint32_t flags)
+static inline void expect_one(cmio_poll *p, cmio_events *ev, cmio_token token, uint32_t flags)
 {
-    struct expect want = {token, flags};
+    expect_event want = {token, flags};
     expect_events(p, ev, &want, 1);
-}
-
-/* mio's expect_no_events: a poll of QUIET_MS returns nothing. */
-static inline void expect_no_events(cmio_poll *p, cmio_events *ev)
-{
-    int n = cmio_poll_poll(p, ev, QUIET_MS);
-    ck_assert_int_ge(n, 0);
-    for (size_t i = 0; i < cmio_events_len(ev); i++) {
-        const cmio_event *e = cmio_events_get(ev, i);
-        fprintf(stderr, "unexpected event: token %lu, flags 0x%x\n", (unsigned long)cmio_event_token(e),
-                (unsigned)e->flags);
-    }
-    ck_assert_msg(n == 0, "received %d events, but expected none", n);
 }
 
 /* Polls (within WAIT_MS) until a poll returns events; returns how many

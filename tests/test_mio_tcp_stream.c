@@ -82,7 +82,7 @@ static void smoke(int backend, struct peer *k, cmio_tcp_stream *s)
                      0);
     if (k->conn < 0)
         peer_accept(k);
-    expect_event(p, ev, ID1, CMIO_EVENT_WRITABLE);
+    expect_one(p, ev, ID1, CMIO_EVENT_WRITABLE);
 
     char buf[16];
     ck_assert_int_eq(cmio_tcp_stream_peek(s, buf, sizeof(buf)), -EAGAIN);
@@ -97,7 +97,7 @@ static void smoke(int backend, struct peer *k, cmio_tcp_stream *s)
 
     ck_assert_int_eq(cmio_tcp_stream_write(s, DATA1, DATA1_LEN), (ssize_t)DATA1_LEN);
     echo(k, DATA1_LEN);
-    expect_event(p, ev, ID1, CMIO_EVENT_READABLE);
+    expect_one(p, ev, ID1, CMIO_EVENT_READABLE);
 
     ck_assert_int_eq(cmio_tcp_stream_peek(s, buf, sizeof(buf)), (ssize_t)DATA1_LEN);
     ck_assert_mem_eq(buf, DATA1, DATA1_LEN);
@@ -109,7 +109,7 @@ static void smoke(int backend, struct peer *k, cmio_tcp_stream *s)
     struct iovec out[2] = {{(void *)DATA1, DATA1_LEN}, {(void *)DATA2, DATA2_LEN}};
     ck_assert_int_eq(cmio_tcp_stream_writev(s, out, 2), (ssize_t)(DATA1_LEN + DATA2_LEN));
     echo(k, DATA1_LEN + DATA2_LEN);
-    expect_event(p, ev, ID1, CMIO_EVENT_READABLE);
+    expect_one(p, ev, ID1, CMIO_EVENT_READABLE);
 
     char buf1[DATA1_LEN], buf2[DATA2_LEN + 1];
     memset(buf1, 1, sizeof(buf1));
@@ -181,7 +181,7 @@ static void opt_open(struct opt_conn *c, int backend)
     ck_assert(listen_on(&c->k, "127.0.0.1:0"));
     ck_assert_int_eq(cmio_tcp_stream_connect(&c->s, &c->k.addr), 0);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(c->p), c->s.fd, ID1, CMIO_WRITABLE), 0);
-    expect_event(c->p, c->ev, ID1, CMIO_EVENT_WRITABLE);
+    expect_one(c->p, c->ev, ID1, CMIO_EVENT_WRITABLE);
 }
 
 static void opt_close(struct opt_conn *c)
@@ -254,7 +254,7 @@ static void echo_open(cmio_poll **p, cmio_events **ev, struct peer *k, cmio_tcp_
     ck_assert_int_eq(
         cmio_registry_register(cmio_poll_registry(*p), s->fd, ID1, CMIO_WRITABLE | CMIO_READABLE), 0);
     peer_accept(k);
-    expect_event(*p, *ev, ID1, CMIO_EVENT_WRITABLE);
+    expect_one(*p, *ev, ID1, CMIO_EVENT_WRITABLE);
 }
 
 /* After shutdown(Read), mio reads nothing on the BSDs and macOS and makes
@@ -282,7 +282,7 @@ START_TEST(mio_shutdown_read)
 
     ck_assert_int_eq(cmio_tcp_stream_write(&s, DATA2, DATA2_LEN), (ssize_t)DATA2_LEN);
     echo(&k, DATA2_LEN);
-    expect_event(p, ev, ID1, CMIO_EVENT_READABLE);
+    expect_one(p, ev, ID1, CMIO_EVENT_READABLE);
 
     ck_assert_int_eq(cmio_tcp_stream_shutdown(&s, CMIO_SHUTDOWN_READ), 0);
     read_after_shutdown_read(&s, DATA2, DATA2_LEN);
@@ -310,7 +310,7 @@ START_TEST(mio_shutdown_write)
     ck_assert_int_eq(cmio_tcp_stream_write(&s, DATA2, DATA2_LEN), -EPIPE);
 
     echo(&k, DATA1_LEN);
-    expect_event(p, ev, ID1, CMIO_EVENT_READABLE);
+    expect_one(p, ev, ID1, CMIO_EVENT_READABLE);
 
     /* Reading still works. */
     char buf[20];
@@ -335,7 +335,7 @@ START_TEST(mio_shutdown_both)
 
     ck_assert_int_eq(cmio_tcp_stream_write(&s, DATA1, DATA1_LEN), (ssize_t)DATA1_LEN);
     echo(&k, DATA1_LEN);
-    expect_event(p, ev, ID1, CMIO_EVENT_READABLE);
+    expect_one(p, ev, ID1, CMIO_EVENT_READABLE);
 
     ck_assert_int_eq(cmio_tcp_stream_shutdown(&s, CMIO_SHUTDOWN_BOTH), 0);
     read_after_shutdown_read(&s, DATA1, DATA1_LEN);
@@ -403,7 +403,7 @@ START_TEST(mio_reregistering)
     ck_assert_int_eq(cmio_registry_register(r, s.fd, ID1, CMIO_READABLE), 0);
     ck_assert_int_eq(cmio_registry_reregister(r, s.fd, ID2, CMIO_WRITABLE), 0);
     peer_accept(&k);
-    expect_event(p, ev, ID2, CMIO_EVENT_WRITABLE);
+    expect_one(p, ev, ID2, CMIO_EVENT_WRITABLE);
     cmio_sockaddr got;
     ck_assert_int_eq(cmio_tcp_stream_peer_addr(&s, &got), 0);
     ck_assert(same_addr(&got, &k.addr));
@@ -460,7 +460,7 @@ static void close_open(cmio_poll **p, cmio_events **ev, struct peer *k, cmio_tcp
     ck_assert_int_eq(
         cmio_registry_register(cmio_poll_registry(*p), s->fd, ID1, CMIO_READABLE | CMIO_WRITABLE), 0);
     peer_accept(k);
-    expect_event(*p, *ev, ID1, CMIO_EVENT_WRITABLE);
+    expect_one(*p, *ev, ID1, CMIO_EVENT_WRITABLE);
 }
 
 static void close_end(cmio_poll *p, cmio_events *ev, struct peer *k, cmio_tcp_stream *s)
@@ -479,7 +479,7 @@ START_TEST(mio_tcp_shutdown_client_read_close_event)
     cmio_tcp_stream s;
     close_open(&p, &ev, &k, &s, _i);
     ck_assert_int_eq(cmio_tcp_stream_shutdown(&s, CMIO_SHUTDOWN_READ), 0);
-    expect_event(p, ev, ID1, CMIO_EVENT_READ_CLOSED);
+    expect_one(p, ev, ID1, CMIO_EVENT_READ_CLOSED);
     close_end(p, ev, &k, &s);
 }
 END_TEST
@@ -496,7 +496,7 @@ START_TEST(mio_tcp_shutdown_client_write_close_event)
     cmio_tcp_stream s;
     close_open(&p, &ev, &k, &s, _i);
     ck_assert_int_eq(cmio_tcp_stream_shutdown(&s, CMIO_SHUTDOWN_WRITE), 0);
-    expect_event(p, ev, ID1, CMIO_EVENT_WRITE_CLOSED);
+    expect_one(p, ev, ID1, CMIO_EVENT_WRITE_CLOSED);
     close_end(p, ev, &k, &s);
 }
 END_TEST
@@ -509,7 +509,7 @@ START_TEST(mio_tcp_shutdown_server_write_close_event)
     cmio_tcp_stream s;
     close_open(&p, &ev, &k, &s, _i);
     ck_assert_int_eq(shutdown(k.conn, SHUT_WR), 0);
-    expect_event(p, ev, ID1, CMIO_EVENT_READ_CLOSED);
+    expect_one(p, ev, ID1, CMIO_EVENT_READ_CLOSED);
     close_end(p, ev, &k, &s);
 }
 END_TEST
@@ -529,7 +529,7 @@ START_TEST(mio_tcp_reset_close_event)
     wait_fd(k.conn, POLLIN);
     close(k.conn);
     k.conn = -1;
-    expect_event(p, ev, ID1, CMIO_EVENT_READ_CLOSED);
+    expect_one(p, ev, ID1, CMIO_EVENT_READ_CLOSED);
 
     /* The events quiesce. */
     int n = 1;
@@ -550,7 +550,7 @@ START_TEST(mio_tcp_shutdown_client_both_close_event)
     cmio_tcp_stream s;
     close_open(&p, &ev, &k, &s, _i);
     ck_assert_int_eq(cmio_tcp_stream_shutdown(&s, CMIO_SHUTDOWN_BOTH), 0);
-    expect_event(p, ev, ID1, CMIO_EVENT_WRITE_CLOSED);
+    expect_one(p, ev, ID1, CMIO_EVENT_WRITE_CLOSED);
     close_end(p, ev, &k, &s);
 }
 END_TEST
@@ -567,7 +567,7 @@ START_TEST(mio_hup_event_on_disconnect)
     cmio_tcp_stream s;
     ck_assert_int_eq(cmio_tcp_stream_connect(&s, &addr), 0);
     ck_assert_int_eq(cmio_registry_register(r, s.fd, 1, CMIO_READABLE | CMIO_WRITABLE), 0);
-    struct expect both[2] = {{0, CMIO_EVENT_READABLE}, {1, CMIO_EVENT_WRITABLE}};
+    expect_event both[2] = {{0, CMIO_EVENT_READABLE}, {1, CMIO_EVENT_WRITABLE}};
     expect_events(p, ev, both, 2);
 
     /* The accepted side resets the connection (linger 0, no graceful
@@ -576,7 +576,7 @@ START_TEST(mio_hup_event_on_disconnect)
     ck_assert_int_eq(cmio_tcp_listener_accept(&l, &sock, NULL), 0);
     set_linger_zero(sock.fd);
     cmio_tcp_stream_close(&sock);
-    expect_event(p, ev, 1, CMIO_EVENT_READABLE);
+    expect_one(p, ev, 1, CMIO_EVENT_READABLE);
 
     drop_stream(p, &s);
     ck_assert_int_eq(cmio_registry_deregister(r, l.fd), 0);
@@ -606,7 +606,7 @@ START_TEST(mio_priority_event_on_oob_data)
         peer_accept(&k);
         /* Out-of-band data brings a priority event. */
         ck_assert_int_eq(send(k.conn, DATA1, DATA1_LEN, MSG_OOB), (ssize_t)DATA1_LEN);
-        expect_event(p, ev, 0, CMIO_EVENT_READABLE | CMIO_EVENT_PRIORITY);
+        expect_one(p, ev, 0, CMIO_EVENT_READABLE | CMIO_EVENT_PRIORITY);
         drop_stream(p, &client);
     }
     peer_close(&k);
@@ -651,7 +651,7 @@ START_TEST(mio_peek_ok)
     }
     ck_assert_int_eq(n, 1);
     /* A successful peek leaves the readiness: the event still comes. */
-    expect_event(p, ev, ID1, CMIO_EVENT_READABLE);
+    expect_one(p, ev, ID1, CMIO_EVENT_READABLE);
 
     close_end(p, ev, &k, &s1);
 }
@@ -667,13 +667,13 @@ START_TEST(mio_peek_would_block)
     expect_no_events(p, ev);
 
     ck_assert_int_eq(send(k.conn, "", 1, 0), 1);
-    expect_event(p, ev, ID1, CMIO_EVENT_READABLE);
+    expect_one(p, ev, ID1, CMIO_EVENT_READABLE);
     char buf[1];
     ck_assert_int_eq(cmio_tcp_stream_read(&s1, buf, 1), 1);
     ck_assert_int_eq(cmio_tcp_stream_peek(&s1, buf, 1), -EAGAIN);
 
     ck_assert_int_eq(send(k.conn, "\0\1\2\3", 4, 0), 4);
-    expect_event(p, ev, ID1, CMIO_EVENT_READABLE);
+    expect_one(p, ev, ID1, CMIO_EVENT_READABLE);
 
     close_end(p, ev, &k, &s1);
 }
@@ -690,12 +690,12 @@ START_TEST(mio_read_peek_would_block)
     char buf[1];
     ck_assert_int_eq(cmio_tcp_stream_read(&s1, buf, 1), -EAGAIN);
     ck_assert_int_eq(send(k.conn, "", 1, 0), 1);
-    expect_event(p, ev, ID1, CMIO_EVENT_READABLE);
+    expect_one(p, ev, ID1, CMIO_EVENT_READABLE);
     ck_assert_int_eq(cmio_tcp_stream_read(&s1, buf, 1), 1);
     ck_assert_int_eq(cmio_tcp_stream_peek(&s1, buf, 1), -EAGAIN);
 
     ck_assert_int_eq(send(k.conn, "\1", 1, 0), 1);
-    expect_event(p, ev, ID1, CMIO_EVENT_READABLE);
+    expect_one(p, ev, ID1, CMIO_EVENT_READABLE);
 
     close_end(p, ev, &k, &s1);
 }
