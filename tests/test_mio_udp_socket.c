@@ -198,18 +198,26 @@ START_TEST(mio_get_ttl_without_previous_set)
 }
 END_TEST
 
+/* mio's set_get_* tests of a boolean option: on, read back, off, read back,
+ * and no error left behind. */
+static void set_get_bool(cmio_udp_socket *s, int (*set)(cmio_udp_socket *, bool),
+                         int (*get)(const cmio_udp_socket *, bool *))
+{
+    bool on = false;
+    ck_assert_int_eq(set(s, true), 0);
+    ck_assert_int_eq(get(s, &on), 0);
+    ck_assert(on);
+    ck_assert_int_eq(set(s, false), 0);
+    ck_assert_int_eq(get(s, &on), 0);
+    ck_assert(!on);
+    ck_assert_int_eq(cmio_udp_socket_take_error(s), 0);
+}
+
 START_TEST(mio_set_get_broadcast)
 {
     cmio_udp_socket s;
     bind_v4(&s, NULL);
-    bool on = false;
-    ck_assert_int_eq(cmio_udp_socket_set_broadcast(&s, true), 0);
-    ck_assert_int_eq(cmio_udp_socket_broadcast(&s, &on), 0);
-    ck_assert(on);
-    ck_assert_int_eq(cmio_udp_socket_set_broadcast(&s, false), 0);
-    ck_assert_int_eq(cmio_udp_socket_broadcast(&s, &on), 0);
-    ck_assert(!on);
-    ck_assert_int_eq(cmio_udp_socket_take_error(&s), 0);
+    set_get_bool(&s, cmio_udp_socket_set_broadcast, cmio_udp_socket_broadcast);
     cmio_udp_socket_close(&s);
 }
 END_TEST
@@ -229,14 +237,7 @@ START_TEST(mio_set_get_multicast_loop_v4)
 {
     cmio_udp_socket s;
     bind_v4(&s, NULL);
-    bool on = false;
-    ck_assert_int_eq(cmio_udp_socket_set_multicast_loop_v4(&s, true), 0);
-    ck_assert_int_eq(cmio_udp_socket_multicast_loop_v4(&s, &on), 0);
-    ck_assert(on);
-    ck_assert_int_eq(cmio_udp_socket_set_multicast_loop_v4(&s, false), 0);
-    ck_assert_int_eq(cmio_udp_socket_multicast_loop_v4(&s, &on), 0);
-    ck_assert(!on);
-    ck_assert_int_eq(cmio_udp_socket_take_error(&s), 0);
+    set_get_bool(&s, cmio_udp_socket_set_multicast_loop_v4, cmio_udp_socket_multicast_loop_v4);
     cmio_udp_socket_close(&s);
 }
 END_TEST
@@ -280,14 +281,7 @@ START_TEST(mio_set_get_multicast_loop_v6)
     cmio_udp_socket s;
     if (!bind_at(&s, ANY_V6, NULL))
         return;
-    bool on = false;
-    ck_assert_int_eq(cmio_udp_socket_set_multicast_loop_v6(&s, true), 0);
-    ck_assert_int_eq(cmio_udp_socket_multicast_loop_v6(&s, &on), 0);
-    ck_assert(on);
-    ck_assert_int_eq(cmio_udp_socket_set_multicast_loop_v6(&s, false), 0);
-    ck_assert_int_eq(cmio_udp_socket_multicast_loop_v6(&s, &on), 0);
-    ck_assert(!on);
-    ck_assert_int_eq(cmio_udp_socket_take_error(&s), 0);
+    set_get_bool(&s, cmio_udp_socket_set_multicast_loop_v6, cmio_udp_socket_multicast_loop_v6);
     cmio_udp_socket_close(&s);
 }
 END_TEST
