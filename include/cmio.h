@@ -10,9 +10,10 @@
  *  - Every function that can fail returns a negative errno value on failure
  *    and a value >= 0 on success. errno is never the error channel. "Would
  *    block" is always -EAGAIN.
- *  - Socket and pipe I/O makes exactly one system call and passes its
- *    result on: -EINTR (mio's ErrorKind::Interrupted) is returned, not
- *    retried. On a non-blocking descriptor the kernel does not sleep, so it
+ *  - Socket I/O (read, write, recv, send, accept, ...) makes one system
+ *    call; a pipe write makes three (SIGPIPE is blocked around it, see
+ *    cmio_pipe_sender_write()), a pipe read one. The result is passed on:
+ *    -EINTR (mio's ErrorKind::Interrupted) is returned, not retried. On a non-blocking descriptor the kernel does not sleep, so it
  *    is not seen in practice; loop on it as on any transient error.
  *  - Opaque objects are made by cmio_X_new() and released by cmio_X_free(),
  *    which accepts NULL.
@@ -31,7 +32,11 @@
  * -EAGAIN, or until the descriptor is reregistered. The one difference
  * from the other backends: a descriptor registered directly and read or
  * written with raw system calls must be re-armed with
- * cmio_registry_reregister() after its -EAGAIN. It keeps its registrations
+ * cmio_registry_reregister() after its -EAGAIN. A hang-up or error is
+ * reported once per occurrence; an error that was reported and not yet
+ * taken (the socket's take_error, or any cmio call on it that fails) holds
+ * the descriptor's other readiness back until it is, since poll(2) reports
+ * a pending error at every call. It keeps its registrations
  * in a table that starts with room for 64 descriptors and doubles when a
  * registration does not fit: the only allocation after set-up.
  *
@@ -250,9 +255,12 @@ CMIO_API int cmio_registry_reregister(cmio_registry *r, int fd, cmio_token token
  * Stop reporting events for `fd`; readiness found for it and not yet
  * delivered is dropped. Deregister a descriptor before closing it: closing
  * a registered descriptor that was duplicated (dup, fork) can leave the
- * kernel reporting it, and the poll(2) backend keeps a closed descriptor's
- * registration (ignored) until it is deregistered, which then returns
- * -EBADF and forgets it.
+ * kernel reporting it. The poll(2) backend keeps a closed descriptor's
+ * entry until the number is deregistered (which then returns -EBADF and
+ * forgets it): while the number is unused the entry is left out of
+ * poll(2), but a new descriptor that gets the same number is polled under
+ * the old token and interest once a cmio call on it re-arms the entry, and
+ * registering it is -EEXIST.
  *
  * Errors: -EINVAL if r is NULL; -EBADF for an invalid fd; -ENOENT if fd is
  * not registered. Thread-safe; allocates nothing.
@@ -774,8 +782,14 @@ CMIO_API int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx);
  * Write to the pipe. Returns the bytes written (a write of up to PIPE_BUF
  * bytes is all or nothing). When the reading end is closed it returns -EPIPE
  * and SIGPIPE is not delivered: the signal is blocked in the calling thread
- * around the write and a SIGPIPE it caused is consumed (one that was pending
- * before is left alone).
+ * around the write and the SIGPIPE it caused, which the kernel directs at
+ * this thread, is consumed. A SIGPIPE pending for the whole process is left
+ * pending; one already pending for this thread (only possible when the
+ * caller blocks SIGPIPE) absorbs the write's, and is left pending too.
+ * Three system calls (block SIGPIPE, write, restore the mask; two when the
+ * caller blocks SIGPIPE already), one more after -EPIPE.
+ * Errors: -EPIPE when the reading end is closed; -EAGAIN when the pipe is
+ * full. Thread-safe as write(2).
  */
 CMIO_API ssize_t cmio_pipe_sender_write(cmio_pipe_sender *tx, const void *buf, size_t len);
 /** Read from the pipe; 0 once every writer is closed and the pipe is empty. */
