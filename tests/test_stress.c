@@ -5,8 +5,9 @@
  * time and prints its figures as one "stress: ..." line on stderr.
  *
  * CMIO_STRESS_PERCENT (1 to 100, default 100) scales the counts down for
- * slow builds (valgrind, ThreadSanitizer); the figures printed are the
- * counts actually run.
+ * slow builds (valgrind); the figures printed are the counts actually run.
+ * Each test is a case of its own: CK_RUN_CASE=tcp_10k, register_storm,
+ * waker_storm or accept_emfile runs one.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -979,9 +980,11 @@ static void release_fds(const int *fillers, int n, const struct rlimit *saved)
  * called again without waiting for an event (none is owed: the listener's
  * edge was consumed by the first event), takes every queued connection,
  * each once, to -EAGAIN; after that a new connection is reported with an
- * event and accepted. Last, the spare-descriptor recipe: at -EMFILE, close
- * the spare, accept and close the connection, reopen the spare; the peer
- * sees a clean end of stream, and the queue is empty. */
+ * event and accepted. Last, the spare-descriptor recipe of docs/guide.md,
+ * twice, with descriptors exhausted throughout: at -EMFILE close the spare,
+ * accept (closing each connection) until -EAGAIN, reopen the spare; the
+ * peers see a clean end of stream, and the listener reports the next
+ * connection. */
 START_TEST(test_accept_under_emfile)
 {
     const char *backend = cmio_backends()[_i];
