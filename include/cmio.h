@@ -133,7 +133,9 @@ struct cmio_events {
 /**
  * A message for an error as cmio returns it. A negative errno value is the
  * usual argument; a positive one is accepted too. Never returns NULL; the
- * text is static (strerror's table) and must not be freed.
+ * text must not be freed. It is static on glibc 2.32 and later (its table
+ * of descriptions); elsewhere it is kept in a buffer of the calling
+ * thread's, valid until that thread's next call.
  * Errors: none (it cannot fail). Thread-safe.
  */
 CMIO_API const char *cmio_strerror(int err);
@@ -480,8 +482,8 @@ typedef enum { CMIO_SHUTDOWN_READ, CMIO_SHUTDOWN_WRITE, CMIO_SHUTDOWN_BOTH } cmi
  * address. Host names, missing or out-of-range ports (above 65535), spaces
  * and extra characters are rejected.
  * Errors: -EINVAL for NULL or any text not of that form, and for a scope
- * name that if_nametoindex(3) does not resolve. When text does not parse,
- * *out is zeroed.
+ * name that if_nametoindex(3) does not resolve. When text does not parse
+ * (also when it is NULL), *out is zeroed.
  * Thread-safe: works on its arguments only (and if_nametoindex for a
  * scope name).
  */
@@ -977,7 +979,8 @@ CMIO_API int cmio_unix_listener_bind_addr(cmio_unix_listener *out, const cmio_so
  * Accept one connection; `peer` (unless NULL) receives its address.
  * Errors: -EAGAIN when none is pending; -EMFILE/-ENFILE when descriptors
  * run out (the connection stays queued); -ENOBUFS/-ENOMEM; -EINVAL if the
- * socket is not listening (an adopted one); plus the common ones.
+ * socket is not listening (an adopted one); plus the common ones. On
+ * failure out->fd is -1 (out itself may not be NULL).
  * Thread-safe as accept4(2).
  */
 CMIO_API int cmio_unix_listener_accept(cmio_unix_listener *l, cmio_unix_stream *out, cmio_sockaddr *peer);
@@ -1113,7 +1116,11 @@ CMIO_API int cmio_unix_datagram_bind(cmio_unix_datagram *out, const char *path);
  */
 CMIO_API int cmio_unix_datagram_bind_addr(cmio_unix_datagram *out, const cmio_sockaddr *addr);
 /**
- * A datagram socket bound to nothing (it can send, and receive once connected or autobound).
+ * A datagram socket bound to nothing. It can send (with send_to, or send
+ * after connect), but having no name it cannot be addressed, so it receives
+ * nothing until it is given one (Linux autobinds only with SO_PASSCRED); a
+ * socket of cmio_unix_datagram_pair() is the way to a two-way unnamed
+ * channel.
  * Errors: -EINVAL if out is NULL; -EMFILE/-ENFILE; -ENOBUFS/-ENOMEM.
  * Thread-safe as socket(2).
  */
