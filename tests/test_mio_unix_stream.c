@@ -329,105 +329,94 @@ START_TEST(mio_unix_stream_peer_addr)
 }
 END_TEST
 
+/* The start of mio's shutdown tests: a stream connected to an echo peer,
+ * registered READABLE | WRITABLE as TOKEN_1, seen writable, and DATA1
+ * echoed back and reported readable (not read). */
+struct shut {
+    cmio_poll *p;
+    cmio_events *ev;
+    cmio_registry *r;
+    echo_peer e;
+    cmio_unix_stream s;
+};
+
+static void shut_open(struct shut *k, int backend, const char *name)
+{
+    k->p = open_poll(backend);
+    k->ev = open_events(16);
+    k->r = cmio_poll_registry(k->p);
+    echo_open(&k->e, name);
+    ck_assert_int_eq(cmio_unix_stream_connect(&k->s, k->e.path), 0);
+    echo_accept(&k->e);
+    ck_assert_int_eq(cmio_registry_register(k->r, k->s.fd, TOKEN_1, CMIO_READABLE | CMIO_WRITABLE), 0);
+    expect_events(k->p, k->ev, {TOKEN_1, CMIO_EVENT_WRITABLE});
+    checked_write(cmio_unix_stream_write(&k->s, DATA1, DATA1_LEN), DATA1_LEN);
+    echo_bytes(&k->e, DATA1_LEN);
+    expect_events(k->p, k->ev, {TOKEN_1, CMIO_EVENT_READABLE});
+}
+
+static void shut_close(struct shut *k)
+{
+    deregister_close(k->r, &k->s);
+    echo_finish(&k->e);
+    cmio_events_free(k->ev);
+    cmio_poll_free(k->p);
+}
+
 START_TEST(mio_unix_stream_shutdown_read)
 {
-    cmio_poll *p = open_poll(_i);
-    cmio_events *ev = open_events(16);
-    cmio_registry *r = cmio_poll_registry(p);
-    echo_peer e;
-    echo_open(&e, "unix_stream_shutdown_read");
-    cmio_unix_stream s;
-    ck_assert_int_eq(cmio_unix_stream_connect(&s, e.path), 0);
-    echo_accept(&e);
-    ck_assert_int_eq(cmio_registry_register(r, s.fd, TOKEN_1, CMIO_READABLE | CMIO_WRITABLE), 0);
-    expect_events(p, ev, {TOKEN_1, CMIO_EVENT_WRITABLE});
-
-    checked_write(cmio_unix_stream_write(&s, DATA1, DATA1_LEN), DATA1_LEN);
-    echo_bytes(&e, DATA1_LEN);
-    expect_events(p, ev, {TOKEN_1, CMIO_EVENT_READABLE});
+    struct shut k;
+    shut_open(&k, _i, "unix_stream_shutdown_read");
 
     /* The echoed bytes are still unread: the read-closed event is owed all
      * the same. */
-    ck_assert_int_eq(cmio_unix_stream_shutdown(&s, CMIO_SHUTDOWN_READ), 0);
-    expect_events(p, ev, {TOKEN_1, CMIO_EVENT_READ_CLOSED});
+    ck_assert_int_eq(cmio_unix_stream_shutdown(&k.s, CMIO_SHUTDOWN_READ), 0);
+    expect_events(k.p, k.ev, {TOKEN_1, CMIO_EVENT_READ_CLOSED});
 
 #if BSD_SHUTDOWN
     char buf[DEFAULT_BUF_SIZE];
-    expect_read(cmio_unix_stream_read(&s, buf, sizeof(buf)), buf, "", 0);
+    expect_read(cmio_unix_stream_read(&k.s, buf, sizeof(buf)), buf, "", 0);
 #endif
 
-    deregister_close(r, &s);
-    echo_finish(&e);
-    cmio_events_free(ev);
-    cmio_poll_free(p);
+    shut_close(&k);
 }
 END_TEST
 
 START_TEST(mio_unix_stream_shutdown_write)
 {
-    cmio_poll *p = open_poll(_i);
-    cmio_events *ev = open_events(16);
-    cmio_registry *r = cmio_poll_registry(p);
-    echo_peer e;
-    echo_open(&e, "unix_stream_shutdown_write");
-    cmio_unix_stream s;
-    ck_assert_int_eq(cmio_unix_stream_connect(&s, e.path), 0);
-    echo_accept(&e);
-    ck_assert_int_eq(cmio_registry_register(r, s.fd, TOKEN_1, CMIO_WRITABLE | CMIO_READABLE), 0);
-    expect_events(p, ev, {TOKEN_1, CMIO_EVENT_WRITABLE});
+    struct shut k;
+    shut_open(&k, _i, "unix_stream_shutdown_write");
 
-    checked_write(cmio_unix_stream_write(&s, DATA1, DATA1_LEN), DATA1_LEN);
-    echo_bytes(&e, DATA1_LEN);
-    expect_events(p, ev, {TOKEN_1, CMIO_EVENT_READABLE});
-
-    ck_assert_int_eq(cmio_unix_stream_shutdown(&s, CMIO_SHUTDOWN_WRITE), 0);
+    ck_assert_int_eq(cmio_unix_stream_shutdown(&k.s, CMIO_SHUTDOWN_WRITE), 0);
 #if BSD_SHUTDOWN
-    expect_events(p, ev, {TOKEN_1, CMIO_EVENT_WRITE_CLOSED});
+    expect_events(k.p, k.ev, {TOKEN_1, CMIO_EVENT_WRITE_CLOSED});
 #endif
 
     /* BrokenPipe, and no SIGPIPE. */
-    ck_assert_int_eq(cmio_unix_stream_write(&s, DATA2, DATA2_LEN), -EPIPE);
+    ck_assert_int_eq(cmio_unix_stream_write(&k.s, DATA2, DATA2_LEN), -EPIPE);
     /* Reading still works. */
     char buf[DEFAULT_BUF_SIZE];
-    expect_read(cmio_unix_stream_read(&s, buf, sizeof(buf)), buf, DATA1, DATA1_LEN);
+    expect_read(cmio_unix_stream_read(&k.s, buf, sizeof(buf)), buf, DATA1, DATA1_LEN);
 
-    deregister_close(r, &s);
-    echo_finish(&e);
-    cmio_events_free(ev);
-    cmio_poll_free(p);
+    shut_close(&k);
 }
 END_TEST
 
 START_TEST(mio_unix_stream_shutdown_both)
 {
-    cmio_poll *p = open_poll(_i);
-    cmio_events *ev = open_events(16);
-    cmio_registry *r = cmio_poll_registry(p);
-    echo_peer e;
-    echo_open(&e, "unix_stream_shutdown_both");
-    cmio_unix_stream s;
-    ck_assert_int_eq(cmio_unix_stream_connect(&s, e.path), 0);
-    echo_accept(&e);
-    ck_assert_int_eq(cmio_registry_register(r, s.fd, TOKEN_1, CMIO_WRITABLE | CMIO_READABLE), 0);
-    expect_events(p, ev, {TOKEN_1, CMIO_EVENT_WRITABLE});
+    struct shut k;
+    shut_open(&k, _i, "unix_stream_shutdown_both");
 
-    checked_write(cmio_unix_stream_write(&s, DATA1, DATA1_LEN), DATA1_LEN);
-    echo_bytes(&e, DATA1_LEN);
-    expect_events(p, ev, {TOKEN_1, CMIO_EVENT_READABLE});
-
-    ck_assert_int_eq(cmio_unix_stream_shutdown(&s, CMIO_SHUTDOWN_BOTH), 0);
-    expect_events(p, ev, {TOKEN_1, CMIO_EVENT_WRITE_CLOSED});
+    ck_assert_int_eq(cmio_unix_stream_shutdown(&k.s, CMIO_SHUTDOWN_BOTH), 0);
+    expect_events(k.p, k.ev, {TOKEN_1, CMIO_EVENT_WRITE_CLOSED});
 
 #if BSD_SHUTDOWN
     char buf[DEFAULT_BUF_SIZE];
-    expect_read(cmio_unix_stream_read(&s, buf, sizeof(buf)), buf, "", 0);
+    expect_read(cmio_unix_stream_read(&k.s, buf, sizeof(buf)), buf, "", 0);
 #endif
-    ck_assert_int_eq(cmio_unix_stream_write(&s, DATA2, DATA2_LEN), -EPIPE);
+    ck_assert_int_eq(cmio_unix_stream_write(&k.s, DATA2, DATA2_LEN), -EPIPE);
 
-    deregister_close(r, &s);
-    echo_finish(&e);
-    cmio_events_free(ev);
-    cmio_poll_free(p);
+    shut_close(&k);
 }
 END_TEST
 
