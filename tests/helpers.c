@@ -3,13 +3,13 @@
  */
 #include "helpers.h"
 
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,7 +273,10 @@ void assert_addr_text(const cmio_sockaddr *a, const char *want)
     ck_assert_str_eq(buf, want);
 }
 
-pid_t current_tid(void) { return (pid_t)syscall(SYS_gettid); }
+pid_t current_tid(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
 
 static int in_selector_call(long nr)
 {

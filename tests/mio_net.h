@@ -16,10 +16,9 @@
 #include <string.h>
 
 /* expect_events(poll, events, {TOKEN, CMIO_EVENT_...}, ...) */
-#define expect_events(p, ev, ...)                                                                  \
-    expect_events_at((p), (ev), (const expect_event[]){__VA_ARGS__},                              \
-                     sizeof((const expect_event[]){__VA_ARGS__}) / sizeof(expect_event), __FILE__, \
-                     __LINE__)
+#define expect_events(p, ev, ...)                                                                            \
+    expect_events_at((p), (ev), (const expect_event[]){__VA_ARGS__},                                         \
+                     sizeof((const expect_event[]){__VA_ARGS__}) / sizeof(expect_event), __FILE__, __LINE__)
 
 /* mio's expect_no_events: one poll of QUIET_MS returns no event at all. */
 #define expect_no_events(p, ev) expect_no_events_at((p), (ev), __FILE__, __LINE__)
@@ -31,11 +30,11 @@
 #define checked_write(call, len) ck_assert_int_eq((call), (ssize_t)(len))
 
 /* mio's expect_read: the call returns exactly the bytes of `want` into buf. */
-#define expect_read(call, buf, want, want_len)                                                     \
-    do {                                                                                           \
-        ssize_t n_ = (call);                                                                       \
-        ck_assert_int_eq(n_, (ssize_t)(want_len));                                                 \
-        ck_assert_int_eq(memcmp((buf), (want), (size_t)(want_len)), 0);                            \
+#define expect_read(call, buf, want, want_len)                                                               \
+    do {                                                                                                     \
+        ssize_t n_ = (call);                                                                                 \
+        ck_assert_int_eq(n_, (ssize_t)(want_len));                                                           \
+        ck_assert_int_eq(memcmp((buf), (want), (size_t)(want_len)), 0);                                      \
     } while (0)
 
 #endif

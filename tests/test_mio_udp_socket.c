@@ -176,7 +176,8 @@ END_TEST
 
 /* mio's set_get_ttl tests: set 10 on a fresh IPv4 socket, read 10 back,
  * no error left behind. */
-static void set_get_u32(int (*set)(cmio_udp_socket *, uint32_t), int (*get)(const cmio_udp_socket *, uint32_t *))
+static void set_get_u32(int (*set)(cmio_udp_socket *, uint32_t),
+                        int (*get)(const cmio_udp_socket *, uint32_t *))
 {
     cmio_udp_socket s;
     bind_v4(&s, NULL);

@@ -38,7 +38,7 @@ enum { TOKEN_1 = 0, TOKEN_2 = 1 };
 
 /* The BSDs and macOS read end of stream after shutting reading down, and
  * report a write-side shutdown at once; Linux does neither (mio's cfgs). */
-#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) || \
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) ||             \
     defined(__DragonFly__)
 #define BSD_SHUTDOWN 1
 #else
@@ -253,7 +253,9 @@ START_TEST(mio_unix_stream_connect_addr)
     cmio_registry *r = cmio_poll_registry(p);
     char path[256];
     cmio_unix_listener l;
-    ck_assert_int_eq(cmio_unix_listener_from_fd(&l, std_listener(tmp_path(path, sizeof(path), "unix_stream_connect_addr"))), 0);
+    ck_assert_int_eq(cmio_unix_listener_from_fd(
+                         &l, std_listener(tmp_path(path, sizeof(path), "unix_stream_connect_addr"))),
+                     0);
     cmio_sockaddr local;
     ck_assert_int_eq(cmio_unix_listener_local_addr(&l, &local), 0);
     assert_addr_text(&local, path);
