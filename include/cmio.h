@@ -10,9 +10,10 @@
  *  - Every function that can fail returns a negative errno value on failure
  *    and a value >= 0 on success. errno is never the error channel. "Would
  *    block" is always -EAGAIN.
- *  - Socket and pipe I/O makes exactly one system call and passes its
- *    result on: -EINTR (mio's ErrorKind::Interrupted) is returned, not
- *    retried. On a non-blocking descriptor the kernel does not sleep, so it
+ *  - Socket I/O (read, write, recv, send, accept, ...) makes one system
+ *    call; a pipe write makes three (SIGPIPE is blocked around it, see
+ *    cmio_pipe_sender_write()), a pipe read one. The result is passed on:
+ *    -EINTR (mio's ErrorKind::Interrupted) is returned, not retried. On a non-blocking descriptor the kernel does not sleep, so it
  *    is not seen in practice; loop on it as on any transient error.
  *  - Opaque objects are made by cmio_X_new() and released by cmio_X_free(),
  *    which accepts NULL.
@@ -31,7 +32,11 @@
  * -EAGAIN, or until the descriptor is reregistered. The one difference
  * from the other backends: a descriptor registered directly and read or
  * written with raw system calls must be re-armed with
- * cmio_registry_reregister() after its -EAGAIN. It keeps its registrations
+ * cmio_registry_reregister() after its -EAGAIN. A hang-up or error is
+ * reported once per occurrence; an error that was reported and not yet
+ * taken (the socket's take_error, or any cmio call on it that fails) holds
+ * the descriptor's other readiness back until it is, since poll(2) reports
+ * a pending error at every call. It keeps its registrations
  * in a table that starts with room for 64 descriptors and doubles when a
  * registration does not fit: the only allocation after set-up.
  *
@@ -128,7 +133,10 @@ struct cmio_events {
 /**
  * A message for an error as cmio returns it. A negative errno value is the
  * usual argument; a positive one is accepted too. Never returns NULL; the
- * text is static (strerror's table) and must not be freed. Thread-safe.
+ * text must not be freed. It is static on glibc 2.32 and later (its table
+ * of descriptions); elsewhere it is kept in a buffer of the calling
+ * thread's, valid until that thread's next call.
+ * Errors: none (it cannot fail). Thread-safe.
  */
 CMIO_API const char *cmio_strerror(int err);
 
@@ -161,13 +169,13 @@ CMIO_API int cmio_poll_new_with_backend(cmio_poll **out, const char *name);
 
 /**
  * The name of the poll's backend ("epoll", ...), or NULL if poll is NULL.
- * The string is static. Thread-safe.
+ * The string is static. Errors: none. Thread-safe.
  */
 CMIO_API const char *cmio_poll_backend(const cmio_poll *poll);
 
 /**
  * The NULL-terminated list of the backends built into this library, the
- * default of this OS first. The array is static. Thread-safe.
+ * default of this OS first. The array is static. Errors: none. Thread-safe.
  */
 CMIO_API const char *const *cmio_backends(void);
 
@@ -175,14 +183,15 @@ CMIO_API const char *const *cmio_backends(void);
  * Release a poll, its registry and its selector. Accepts NULL. Clones of the
  * registry (cmio_registry_try_clone) and wakers stay valid objects but must
  * be freed by their owners; free them before the poll when they may still be
- * used. Not to be called while another thread is inside cmio_poll_poll().
+ * used. Errors: none. Not to be called while another thread is inside
+ * cmio_poll_poll() or uses the poll's registry.
  */
 CMIO_API void cmio_poll_free(cmio_poll *poll);
 
 /**
  * The poll's own registry (mio's Poll::registry). Owned by the poll: valid
  * until cmio_poll_free(); cmio_registry_free() on it does nothing. Returns
- * NULL if poll is NULL. Thread-safe.
+ * NULL if poll is NULL. Errors: none. Thread-safe.
  */
 CMIO_API cmio_registry *cmio_poll_registry(cmio_poll *poll);
 
@@ -250,9 +259,12 @@ CMIO_API int cmio_registry_reregister(cmio_registry *r, int fd, cmio_token token
  * Stop reporting events for `fd`; readiness found for it and not yet
  * delivered is dropped. Deregister a descriptor before closing it: closing
  * a registered descriptor that was duplicated (dup, fork) can leave the
- * kernel reporting it, and the poll(2) backend keeps a closed descriptor's
- * registration (ignored) until it is deregistered, which then returns
- * -EBADF and forgets it.
+ * kernel reporting it. The poll(2) backend keeps a closed descriptor's
+ * entry until the number is deregistered (which then returns -EBADF and
+ * forgets it): while the number is unused the entry is left out of
+ * poll(2), but a new descriptor that gets the same number is polled under
+ * the old token and interest once a cmio call on it re-arms the entry, and
+ * registering it is -EEXIST.
  *
  * Errors: -EINVAL if r is NULL; -EBADF for an invalid fd; -ENOENT if fd is
  * not registered. Thread-safe; allocates nothing.
@@ -274,6 +286,8 @@ CMIO_API int cmio_registry_try_clone(const cmio_registry *r, cmio_registry **out
 /**
  * Release a registry made by cmio_registry_try_clone(). Does nothing for
  * the poll's own registry and for NULL. Registrations stay in place.
+ * Errors: none. Not to be called while another thread uses this handle
+ * (other handles of the registry stay usable).
  */
 CMIO_API void cmio_registry_free(cmio_registry *r);
 
@@ -286,20 +300,25 @@ CMIO_API void cmio_registry_free(cmio_registry *r);
  * (mio's Events::with_capacity). The only allocation of the events API.
  *
  * Errors: -EINVAL if out is NULL or capacity is 0 or too large to
- * allocate; -ENOMEM.
+ * allocate; -ENOMEM. Thread-safe.
  */
 CMIO_API int cmio_events_new(cmio_events **out, size_t capacity);
 
-/** Release an events buffer. Accepts NULL. */
+/**
+ * Release an events buffer. Accepts NULL.
+ * Errors: none. Not to be called while a poll fills the buffer.
+ */
 CMIO_API void cmio_events_free(cmio_events *events);
 
-/** The number of events the last poll stored (0 for NULL). Inline. */
+/** The number of events the last poll stored (0 for NULL). Inline.
+ *  Errors: none. Thread-safe: reads the buffer (not while a poll fills it). */
 static inline size_t cmio_events_len(const cmio_events *events)
 {
     return events ? events->len : 0;
 }
 
-/** The capacity given to cmio_events_new() (0 for NULL). Inline. */
+/** The capacity given to cmio_events_new() (0 for NULL). Inline.
+ *  Errors: none. Thread-safe: reads the buffer. */
 static inline size_t cmio_events_capacity(const cmio_events *events)
 {
     return events ? events->capacity : 0;
@@ -308,53 +327,63 @@ static inline size_t cmio_events_capacity(const cmio_events *events)
 /**
  * The i-th event of the last poll, or NULL if events is NULL or i is not
  * below cmio_events_len(). Valid until the next poll or clear. Inline.
+ * Errors: none. Thread-safe: reads the buffer (not while a poll fills it).
  */
 static inline const cmio_event *cmio_events_get(const cmio_events *events, size_t i)
 {
     return events && i < events->len ? &events->items[i] : (const cmio_event *)0;
 }
 
-/** Empty the buffer (its capacity stays). Accepts NULL. Inline. */
+/** Empty the buffer (its capacity stays). Accepts NULL. Inline.
+ *  Errors: none. Writes the buffer: not while a poll fills it or another
+ *  thread reads it. */
 static inline void cmio_events_clear(cmio_events *events)
 {
     if (events)
         events->len = 0;
 }
 
-/** The token of the event's registration (0 if e is NULL). Inline. */
+/** The token of the event's registration (0 if e is NULL). Inline.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline cmio_token cmio_event_token(const cmio_event *e) { return e ? e->token : 0; }
 
-/** The descriptor became readable (mio: EPOLLIN or EPOLLPRI). Inline. */
+/** The descriptor became readable (mio: EPOLLIN or EPOLLPRI). Inline.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_readable(const cmio_event *e)
 {
     return e && (e->flags & CMIO_EVENT_READABLE) != 0;
 }
 
-/** The descriptor became writable. Inline. */
+/** The descriptor became writable. Inline.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_writable(const cmio_event *e)
 {
     return e && (e->flags & CMIO_EVENT_WRITABLE) != 0;
 }
 
-/** The descriptor has a pending error; read it with take_error. Inline. */
+/** The descriptor has a pending error; read it with take_error. Inline.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_error(const cmio_event *e)
 {
     return e && (e->flags & CMIO_EVENT_ERROR) != 0;
 }
 
-/** The peer shut down its write side, or the connection is gone. Inline. */
+/** The peer shut down its write side, or the connection is gone. Inline.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_read_closed(const cmio_event *e)
 {
     return e && (e->flags & CMIO_EVENT_READ_CLOSED) != 0;
 }
 
-/** Writing can no longer succeed (hang-up, or error with a closed peer). Inline. */
+/** Writing can no longer succeed (hang-up, or error with a closed peer).
+ *  Inline. Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_write_closed(const cmio_event *e)
 {
     return e && (e->flags & CMIO_EVENT_WRITE_CLOSED) != 0;
 }
 
-/** Priority (out-of-band) data is readable (EPOLLPRI, POLLPRI). Inline. */
+/** Priority (out-of-band) data is readable (EPOLLPRI, POLLPRI). Inline.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_priority(const cmio_event *e)
 {
     return e && (e->flags & CMIO_EVENT_PRIORITY) != 0;
@@ -388,8 +417,8 @@ CMIO_API int cmio_waker_new(cmio_registry *r, cmio_token token, cmio_waker **out
 CMIO_API int cmio_waker_wake(cmio_waker *w);
 
 /**
- * Deregister and release a waker. Accepts NULL. Not to be called while
- * another thread may still call cmio_waker_wake() on it.
+ * Deregister and release a waker. Accepts NULL. Errors: none. Not to be
+ * called while another thread may still call cmio_waker_wake() on it.
  */
 CMIO_API void cmio_waker_free(cmio_waker *w);
 
@@ -402,18 +431,27 @@ CMIO_API void cmio_waker_free(cmio_waker *w);
  * (it sets fd to -1). Register `sock.fd` with a registry. Every descriptor
  * cmio creates or accepts is non-blocking and close-on-exec.
  *
- * Errors common to every function below, not repeated in each comment:
+ * Errors common to every function below, not repeated in each comment
+ * ("plus the common ones"):
  *  -EINVAL  a NULL pointer where one is required (a buffer may be NULL only
  *           with length 0), or an address of the wrong family;
  *  -EBADF   the socket is closed (fd < 0) or its fd is not a descriptor;
  *  -EAGAIN  the operation would block: wait for the next event (on the
  *           poll(2) backend this -EAGAIN is what re-arms the descriptor).
- * Any other error is the system call's errno, negated.
+ * Any other error is the system call's errno, negated. The *_from_fd()
+ * functions do not check what they adopt: on a descriptor that is not a
+ * socket the socket calls return -ENOTSOCK, and on a socket of another kind
+ * the kernel's error for it (-EINVAL, -ENOPROTOOPT, -EOPNOTSUPP, ...).
+ * Reads and receives return a pending error of the socket (the one
+ * take_error would return) and clear it. -EINTR is passed on as the
+ * Conventions above say, except by the UDP and Unix datagram connect
+ * functions, which retry it.
  *
  * Reads and writes never raise SIGPIPE: writing to a connection the peer has
  * closed returns -EPIPE (or -ECONNRESET). Nothing in the net layer
  * allocates. The functions are as thread-safe as the system calls beneath
- * them; a socket struct itself is not locked.
+ * them; a socket struct itself is not locked, and a *_close() must not race
+ * with other calls on the same socket (its number may be reused at once).
  */
 
 /**
@@ -443,7 +481,11 @@ typedef enum { CMIO_SHUTDOWN_READ, CMIO_SHUTDOWN_WRITE, CMIO_SHUTDOWN_BOTH } cmi
  * "%scope", a numeric scope id or an interface name) into an IPv4 or IPv6
  * address. Host names, missing or out-of-range ports (above 65535), spaces
  * and extra characters are rejected.
- * Errors: -EINVAL for NULL or any text not of that form.
+ * Errors: -EINVAL for NULL or any text not of that form, and for a scope
+ * name that if_nametoindex(3) does not resolve. When text does not parse
+ * (also when it is NULL), *out is zeroed.
+ * Thread-safe: works on its arguments only (and if_nametoindex for a
+ * scope name).
  */
 CMIO_API int cmio_sockaddr_parse(cmio_sockaddr *out, const char *text);
 
@@ -452,8 +494,10 @@ CMIO_API int cmio_sockaddr_parse(cmio_sockaddr *out, const char *text);
  * (with "%scope" when it has a scope id), a Unix path as it is, an abstract
  * Unix name as "@name", an unnamed Unix address as "". Returns the length
  * written without the NUL.
- * Errors: -EINVAL for NULL arguments or an unknown family; -ENOSPC when
- * `size` cannot hold the text and its NUL (the buffer is then "" if size > 0).
+ * Errors: -EINVAL for NULL arguments, an unknown family or an AF_UNIX len
+ * above sizeof(struct sockaddr_un); -ENOSPC when `size` cannot hold the
+ * text and its NUL (the buffer is then "" if size > 0).
+ * Thread-safe: works on its arguments only.
  */
 CMIO_API int cmio_sockaddr_format(const cmio_sockaddr *a, char *buf, size_t size);
 
@@ -461,6 +505,7 @@ CMIO_API int cmio_sockaddr_format(const cmio_sockaddr *a, char *buf, size_t size
  * An AF_UNIX address for a filesystem path.
  * Errors: -EINVAL for NULL or an empty path; -ENAMETOOLONG when the path
  * does not fit in sun_path with its NUL.
+ * Thread-safe: works on its arguments only.
  */
 CMIO_API int cmio_sockaddr_from_path(cmio_sockaddr *out, const char *path);
 
@@ -468,8 +513,9 @@ CMIO_API int cmio_sockaddr_from_path(cmio_sockaddr *out, const char *path);
  * An AF_UNIX address in Linux's abstract namespace (mio/std's
  * SocketAddr::from_abstract_name): `len` bytes of `name`, which may hold
  * any bytes.
- * Errors: -EINVAL for NULL name with len > 0; -ENAMETOOLONG when it does
- * not fit; -ENOTSUP where the OS has no abstract namespace.
+ * Errors: -EINVAL for NULL out, or NULL name with len > 0; -ENAMETOOLONG
+ * when it does not fit; -ENOTSUP where the OS has no abstract namespace.
+ * Thread-safe: works on its arguments only.
  */
 CMIO_API int cmio_sockaddr_from_abstract(cmio_sockaddr *out, const void *name, size_t len);
 
@@ -484,8 +530,12 @@ typedef struct cmio_tcp_stream { int fd; } cmio_tcp_stream;
  * Bind a listening TCP socket to an IPv4 or IPv6 address with SO_REUSEADDR
  * and a backlog of SOMAXCONN (mio's TcpListener::bind). Port 0 picks a free
  * port: read it back with cmio_tcp_listener_local_addr().
- * Errors: -EADDRINUSE when the address is taken; -EADDRNOTAVAIL; -EACCES.
+ * Errors: -EINVAL if addr is not IPv4 or IPv6; -EADDRINUSE when the address
+ * is taken (or port 0 finds no free port); -EADDRNOTAVAIL when it is not a
+ * local address; -EACCES for a privileged port; -EAFNOSUPPORT when the OS
+ * lacks the family; -EMFILE/-ENFILE; -ENOBUFS/-ENOMEM.
  * On failure out->fd is -1 and nothing is left open.
+ * Thread-safe as socket(2), bind(2) and listen(2).
  */
 CMIO_API int cmio_tcp_listener_bind(cmio_tcp_listener *out, const cmio_sockaddr *addr);
 
@@ -494,29 +544,57 @@ CMIO_API int cmio_tcp_listener_bind(cmio_tcp_listener *out, const cmio_sockaddr 
  * storing the peer's address in `peer` unless it is NULL.
  * Errors: -EAGAIN when no connection is pending (accept until then after
  * each event); -EMFILE/-ENFILE when descriptors run out (the connection stays
- * queued: see docs/guide.md); -ECONNABORTED.
+ * queued: see docs/guide.md); -ECONNABORTED (or -EPROTO and the other
+ * network errors accept(2) passes on) when a queued connection died;
+ * -ENOBUFS/-ENOMEM; -EPERM (a firewall rule); -EINVAL if the socket is not
+ * listening (an adopted one); plus the common ones. On failure out->fd is -1.
+ * Thread-safe as accept4(2): threads may accept on one listener.
  */
 CMIO_API int cmio_tcp_listener_accept(cmio_tcp_listener *l, cmio_tcp_stream *out, cmio_sockaddr *peer);
 
-/** The address the listener is bound to. */
+/**
+ * The address the listener is bound to.
+ * Errors: -ENOTSOCK; -ENOBUFS; plus the common ones.
+ * Thread-safe as getsockname(2).
+ */
 CMIO_API int cmio_tcp_listener_local_addr(const cmio_tcp_listener *l, cmio_sockaddr *out);
 
-/** Set IP_TTL (IPv4) or IPV6_UNICAST_HOPS (IPv6). Errors: -EINVAL for ttl above 255. */
+/**
+ * Set IP_TTL (IPv4) or IPV6_UNICAST_HOPS (IPv6).
+ * Errors: -EINVAL for ttl above 255 (and, from the kernel, for 0 on IPv4);
+ * -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockname(2) and setsockopt(2).
+ */
 CMIO_API int cmio_tcp_listener_set_ttl(cmio_tcp_listener *l, uint32_t ttl);
 
-/** Read the TTL (hop limit) into *out. */
+/**
+ * Read the TTL (hop limit) into *out.
+ * Errors: -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockname(2) and getsockopt(2).
+ */
 CMIO_API int cmio_tcp_listener_ttl(const cmio_tcp_listener *l, uint32_t *out);
 
-/** The pending socket error (SO_ERROR) as a negative errno, or 0; reading clears it. */
+/**
+ * The pending socket error (SO_ERROR) as a negative errno, or 0; reading
+ * clears it.
+ * Errors: of the call itself, -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockopt(2).
+ */
 CMIO_API int cmio_tcp_listener_take_error(cmio_tcp_listener *l);
 
 /**
  * Adopt a listening descriptor (mio's from_std): make it non-blocking and
  * close-on-exec and store it in out. The descriptor is not closed on error.
+ * What it is is not checked (see the common errors above).
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open (out->fd
+ * is then -1). Thread-safe as fcntl(2).
  */
 CMIO_API int cmio_tcp_listener_from_fd(cmio_tcp_listener *out, int fd);
 
-/** Close the listener and set l->fd to -1. Idempotent; NULL is ignored. */
+/**
+ * Close the listener and set l->fd to -1. Idempotent; NULL is ignored.
+ * Errors: none. Not to be called while another thread uses the listener.
+ */
 CMIO_API void cmio_tcp_listener_close(cmio_tcp_listener *l);
 
 /**
@@ -526,54 +604,133 @@ CMIO_API void cmio_tcp_listener_close(cmio_tcp_listener *l);
  * cmio_tcp_stream_take_error() (a refused connection shows here, as
  * -ECONNREFUSED), then cmio_tcp_stream_peer_addr(): -ENOTCONN means not
  * connected yet, wait for the next event.
- * Errors: -ENETUNREACH and other immediate failures. On failure out->fd is
- * -1.
+ * Errors: -ENETUNREACH and other immediate failures: -EINVAL if addr is not
+ * IPv4 or IPv6; -ENETUNREACH/-EHOSTUNREACH (no route; a broadcast or
+ * multicast address is -ENETUNREACH); -EADDRNOTAVAIL (no local port free);
+ * -EACCES/-EPERM (a prohibiting route or firewall rule); -EAFNOSUPPORT;
+ * -EMFILE/-ENFILE; -ENOBUFS/-ENOMEM. A refusal or timeout comes later, as
+ * above. On failure out->fd is -1 and nothing is left open.
+ * Thread-safe as socket(2) and connect(2).
  */
 CMIO_API int cmio_tcp_stream_connect(cmio_tcp_stream *out, const cmio_sockaddr *addr);
 
-/** Read up to len bytes. Returns the count, 0 at end of stream, or -EAGAIN. */
+/**
+ * Read up to len bytes. Returns the count, 0 at end of stream, or -EAGAIN.
+ * Errors: -EAGAIN when nothing is queued (also while connecting);
+ * -ECONNRESET when the peer reset the connection; -ETIMEDOUT and other
+ * pending errors (-ECONNREFUSED of a failed connect not yet taken,
+ * -EHOSTUNREACH, ...); -ENOTCONN if the socket never connected; -EINTR;
+ * plus the common ones. Thread-safe as read(2).
+ */
 CMIO_API ssize_t cmio_tcp_stream_read(cmio_tcp_stream *s, void *buf, size_t len);
 
-/** Write up to len bytes; returns the count. -EPIPE/-ECONNRESET when the peer is gone; never SIGPIPE. */
+/**
+ * Write up to len bytes; returns the count. -EPIPE/-ECONNRESET when the peer
+ * is gone; never SIGPIPE.
+ * Errors: -EAGAIN when the send buffer is full (also while connecting);
+ * -EPIPE after shutdown of writing, or once the connection is closed or if
+ * it never connected; -ECONNRESET when the peer reset it; -ETIMEDOUT and
+ * other pending errors; -ENOBUFS/-ENOMEM; -EINTR; plus the common ones.
+ * Thread-safe as send(2).
+ */
 CMIO_API ssize_t cmio_tcp_stream_write(cmio_tcp_stream *s, const void *buf, size_t len);
 
-/** Scatter read into iovcnt buffers (mio's read_vectored). Errors: -EINVAL for iovcnt < 0 or > IOV_MAX. */
+/**
+ * Scatter read into iovcnt buffers (mio's read_vectored).
+ * Errors: -EINVAL for iovcnt < 0 or > IOV_MAX, iov NULL with iovcnt > 0, or
+ * an iov_len above SSIZE_MAX; otherwise as cmio_tcp_stream_read().
+ * Thread-safe as readv(2).
+ */
 CMIO_API ssize_t cmio_tcp_stream_readv(cmio_tcp_stream *s, const struct iovec *iov, int iovcnt);
 
-/** Gather write from iovcnt buffers (write_vectored); never SIGPIPE. Errors as readv and write. */
+/**
+ * Gather write from iovcnt buffers (write_vectored); never SIGPIPE.
+ * Errors: the -EINVAL of cmio_tcp_stream_readv(), else
+ * as cmio_tcp_stream_write(). Thread-safe as sendmsg(2).
+ */
 CMIO_API ssize_t cmio_tcp_stream_writev(cmio_tcp_stream *s, const struct iovec *iov, int iovcnt);
 
-/** Read without removing the data from the queue (MSG_PEEK). */
+/**
+ * Read without removing the data from the queue (MSG_PEEK).
+ * Errors: as cmio_tcp_stream_read(). Thread-safe as recv(2).
+ */
 CMIO_API ssize_t cmio_tcp_stream_peek(cmio_tcp_stream *s, void *buf, size_t len);
 
-/** Shut down reading, writing or both. Errors: -EINVAL for an unknown how; -ENOTCONN. */
+/**
+ * Shut down reading, writing or both.
+ * Errors: -EINVAL for an unknown how; -ENOTCONN when the stream is not
+ * connected (never connected, or closed by a reset or a failed connect);
+ * -ENOTSOCK; plus the common ones. Thread-safe as shutdown(2).
+ */
 CMIO_API int cmio_tcp_stream_shutdown(cmio_tcp_stream *s, cmio_shutdown how);
 
-/** Set TCP_NODELAY (disable Nagle's algorithm) on or off. */
+/**
+ * Set TCP_NODELAY (disable Nagle's algorithm) on or off.
+ * Errors: -ENOTSOCK, or -ENOPROTOOPT/-EOPNOTSUPP for an adopted socket that
+ * is not TCP; plus the common ones. Thread-safe as setsockopt(2).
+ */
 CMIO_API int cmio_tcp_stream_set_nodelay(cmio_tcp_stream *s, bool on);
 
-/** Read TCP_NODELAY into *out. */
+/**
+ * Read TCP_NODELAY into *out.
+ * Errors: as cmio_tcp_stream_set_nodelay(). Thread-safe as getsockopt(2).
+ */
 CMIO_API int cmio_tcp_stream_nodelay(const cmio_tcp_stream *s, bool *out);
 
-/** Set the TTL (hop limit). Errors: -EINVAL for ttl above 255. */
+/**
+ * Set the TTL (hop limit).
+ * Errors: -EINVAL for ttl above 255 (and, from the kernel, for 0 on IPv4);
+ * -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockname(2) and setsockopt(2).
+ */
 CMIO_API int cmio_tcp_stream_set_ttl(cmio_tcp_stream *s, uint32_t ttl);
 
-/** Read the TTL (hop limit) into *out. */
+/**
+ * Read the TTL (hop limit) into *out.
+ * Errors: -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockname(2) and getsockopt(2).
+ */
 CMIO_API int cmio_tcp_stream_ttl(const cmio_tcp_stream *s, uint32_t *out);
 
-/** The local address of the stream. */
+/**
+ * The local address of the stream.
+ * Errors: -ENOTSOCK; -ENOBUFS; plus the common ones.
+ * Thread-safe as getsockname(2).
+ */
 CMIO_API int cmio_tcp_stream_local_addr(const cmio_tcp_stream *s, cmio_sockaddr *out);
 
-/** The peer's address. Errors: -ENOTCONN while not (yet) connected. */
+/**
+ * The peer's address.
+ * Errors: -ENOTCONN while not (yet) connected: while the connect is in
+ * progress (then, on the poll(2) backend, the call re-arms CMIO_WRITABLE
+ * so that the connect's event still comes), and for good once the connect
+ * failed or the stream was reset (no re-arm: take the error); -ENOTSOCK;
+ * -ENOBUFS; plus the common ones.
+ * Thread-safe as getpeername(2) (and a poll(2) of timeout 0 after -ENOTCONN).
+ */
 CMIO_API int cmio_tcp_stream_peer_addr(const cmio_tcp_stream *s, cmio_sockaddr *out);
 
-/** The pending socket error (SO_ERROR) as a negative errno, or 0; reading clears it. */
+/**
+ * The pending socket error (SO_ERROR) as a negative errno, or 0; reading
+ * clears it.
+ * Errors: of the call itself, -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockopt(2).
+ */
 CMIO_API int cmio_tcp_stream_take_error(cmio_tcp_stream *s);
 
-/** Adopt a connected (or connecting) TCP descriptor; see cmio_tcp_listener_from_fd(). */
+/**
+ * Adopt a connected (or connecting) TCP descriptor; see
+ * cmio_tcp_listener_from_fd().
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Thread-safe as fcntl(2).
+ */
 CMIO_API int cmio_tcp_stream_from_fd(cmio_tcp_stream *out, int fd);
 
-/** Close the stream and set s->fd to -1. Idempotent; NULL is ignored. Deregister first. */
+/**
+ * Close the stream and set s->fd to -1. Idempotent; NULL is ignored.
+ * Deregister first.
+ * Errors: none. Not to be called while another thread uses the stream.
+ */
 CMIO_API void cmio_tcp_stream_close(cmio_tcp_stream *s);
 
 /* ------------------------------------------------------------------------ */
@@ -582,88 +739,214 @@ CMIO_API void cmio_tcp_stream_close(cmio_tcp_stream *s);
 
 typedef struct cmio_udp_socket { int fd; } cmio_udp_socket;
 
-/** Bind a UDP socket to an IPv4 or IPv6 address (port 0: any free port). Errors: -EADDRINUSE. */
+/**
+ * Bind a UDP socket to an IPv4 or IPv6 address (port 0: any free port).
+ * Errors: -EINVAL if addr is not IPv4 or IPv6; -EADDRINUSE; -EADDRNOTAVAIL
+ * when it is not a local address; -EACCES for a privileged port;
+ * -EAFNOSUPPORT; -EMFILE/-ENFILE; -ENOBUFS/-ENOMEM.
+ * On failure out->fd is -1 and nothing is left open.
+ * Thread-safe as socket(2) and bind(2).
+ */
 CMIO_API int cmio_udp_socket_bind(cmio_udp_socket *out, const cmio_sockaddr *addr);
 
-/** Send one datagram to `to`. Returns the bytes sent. Errors: -EMSGSIZE when too large. */
+/**
+ * Send one datagram to `to`. Returns the bytes sent.
+ * Errors: -EMSGSIZE when too large; -EINVAL if `to` is not IPv4 or IPv6 or
+ * its port is 0; -EAFNOSUPPORT for an IPv6 `to` on an IPv4 socket; -EACCES
+ * for a broadcast address without SO_BROADCAST; -ENETUNREACH/-EHOSTUNREACH
+ * (no route; also an IPv4 `to` on an IPv6 socket bound to an IPv6 address);
+ * -EPERM (a firewall rule); -ENOBUFS/-ENOMEM; -EAGAIN when the send buffer
+ * is full; a pending error (on a connected socket, -ECONNREFUSED); plus the
+ * common ones. Thread-safe as sendto(2).
+ */
 CMIO_API ssize_t cmio_udp_socket_send_to(cmio_udp_socket *s, const void *buf, size_t len,
                                          const cmio_sockaddr *to);
 
 /**
  * Receive one datagram, storing its sender in `from` unless NULL. Returns
  * its length (a datagram longer than len is truncated to len).
+ * Errors: -EAGAIN when no datagram is queued; a pending error (on a
+ * connected socket, -ECONNREFUSED after a datagram met a closed port);
+ * -EINTR; plus the common ones.
+ * Thread-safe as recvfrom(2) (read(2) when from is NULL).
  */
 CMIO_API ssize_t cmio_udp_socket_recv_from(cmio_udp_socket *s, void *buf, size_t len, cmio_sockaddr *from);
 
-/** As recv_from, but the datagram stays queued (MSG_PEEK). */
+/**
+ * As recv_from, but the datagram stays queued (MSG_PEEK).
+ * Errors: as cmio_udp_socket_recv_from(). Thread-safe as recvfrom(2).
+ */
 CMIO_API ssize_t cmio_udp_socket_peek_from(cmio_udp_socket *s, void *buf, size_t len, cmio_sockaddr *from);
 
-/** Set the default destination and accept datagrams only from `addr`. */
+/**
+ * Set the default destination and accept datagrams only from `addr`.
+ * Errors: -EINVAL if addr is not IPv4 or IPv6; -EAFNOSUPPORT for an IPv6
+ * address on an IPv4 socket; -EACCES for a broadcast address without
+ * SO_BROADCAST; -ENETUNREACH/-EHOSTUNREACH (no route); plus the common ones
+ * (-EINTR is retried). Thread-safe as connect(2).
+ */
 CMIO_API int cmio_udp_socket_connect(cmio_udp_socket *s, const cmio_sockaddr *addr);
 
-/** Send to the connected address. Errors: -EDESTADDRREQ when not connected; -ECONNREFUSED. */
+/**
+ * Send to the connected address.
+ * Errors: -EDESTADDRREQ when not connected; -ECONNREFUSED when an earlier
+ * datagram met a closed port (the ICMP error is then cleared); -EMSGSIZE
+ * when too large; -ENETUNREACH/-EHOSTUNREACH; -EPERM (a firewall rule);
+ * -ENOBUFS/-ENOMEM; -EAGAIN when the send buffer is full; plus the common
+ * ones. Thread-safe as send(2).
+ */
 CMIO_API ssize_t cmio_udp_socket_send(cmio_udp_socket *s, const void *buf, size_t len);
 
-/** Receive from the connected address. */
+/**
+ * Receive from the connected address (from any sender when not connected).
+ * Errors: as cmio_udp_socket_recv_from(). Thread-safe as read(2).
+ */
 CMIO_API ssize_t cmio_udp_socket_recv(cmio_udp_socket *s, void *buf, size_t len);
 
-/** As recv, but the datagram stays queued. */
+/**
+ * As recv, but the datagram stays queued.
+ * Errors: as cmio_udp_socket_recv_from(). Thread-safe as recv(2).
+ */
 CMIO_API ssize_t cmio_udp_socket_peek(cmio_udp_socket *s, void *buf, size_t len);
 
-/** Set or clear SO_BROADCAST. */
+/**
+ * Set or clear SO_BROADCAST.
+ * Errors: -ENOTSOCK; plus the common ones. Thread-safe as setsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_set_broadcast(cmio_udp_socket *s, bool on);
-/** Read SO_BROADCAST into *out. */
+/**
+ * Read SO_BROADCAST into *out.
+ * Errors: -ENOTSOCK; plus the common ones. Thread-safe as getsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_broadcast(const cmio_udp_socket *s, bool *out);
 
-/** Set IP_MULTICAST_LOOP (IPv4 sockets). */
+/**
+ * Set IP_MULTICAST_LOOP (IPv4 sockets; Linux takes it on IPv6 ones too).
+ * Errors: -ENOTSOCK; plus the common ones. Thread-safe as setsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_set_multicast_loop_v4(cmio_udp_socket *s, bool on);
-/** Read IP_MULTICAST_LOOP into *out. */
+/**
+ * Read IP_MULTICAST_LOOP into *out.
+ * Errors: -ENOTSOCK; plus the common ones. Thread-safe as getsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_multicast_loop_v4(const cmio_udp_socket *s, bool *out);
-/** Set IP_MULTICAST_TTL. Errors: -EINVAL above 255. */
+/**
+ * Set IP_MULTICAST_TTL.
+ * Errors: -EINVAL above 255; -ENOTSOCK; plus the common ones.
+ * Thread-safe as setsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_set_multicast_ttl_v4(cmio_udp_socket *s, uint32_t ttl);
-/** Read IP_MULTICAST_TTL into *out. */
+/**
+ * Read IP_MULTICAST_TTL into *out.
+ * Errors: -ENOTSOCK; plus the common ones. Thread-safe as getsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_multicast_ttl_v4(const cmio_udp_socket *s, uint32_t *out);
-/** Set IPV6_MULTICAST_LOOP (IPv6 sockets). */
+/**
+ * Set IPV6_MULTICAST_LOOP (IPv6 sockets).
+ * Errors: -ENOPROTOOPT on an IPv4 socket; -ENOTSOCK; plus the common ones.
+ * Thread-safe as setsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_set_multicast_loop_v6(cmio_udp_socket *s, bool on);
-/** Read IPV6_MULTICAST_LOOP into *out. */
+/**
+ * Read IPV6_MULTICAST_LOOP into *out.
+ * Errors: -EOPNOTSUPP on an IPv4 socket; -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_multicast_loop_v6(const cmio_udp_socket *s, bool *out);
 
-/** Set the TTL (hop limit) of unicast datagrams. Errors: -EINVAL above 255. */
+/**
+ * Set the TTL (hop limit) of unicast datagrams.
+ * Errors: -EINVAL above 255 (and, from the kernel, for 0 on IPv4);
+ * -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockname(2) and setsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_set_ttl(cmio_udp_socket *s, uint32_t ttl);
-/** Read the TTL (hop limit) into *out. */
+/**
+ * Read the TTL (hop limit) into *out.
+ * Errors: -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockname(2) and getsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_ttl(const cmio_udp_socket *s, uint32_t *out);
 
-/** Join the IPv4 multicast group `multiaddr` on the interface with address `iface` (INADDR_ANY: any). */
+/**
+ * Join the IPv4 multicast group `multiaddr` on the interface with address
+ * `iface` (INADDR_ANY: any).
+ * Errors: -EINVAL when multiaddr is not a multicast address; -EADDRINUSE
+ * when already joined on that interface; -ENODEV when no interface has the
+ * address iface (with INADDR_ANY: no route to the group); -ENOBUFS at the
+ * limit of groups per socket (igmp_max_memberships); -ENOMEM; plus the
+ * common ones. Thread-safe as setsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_join_multicast_v4(cmio_udp_socket *s, const struct in_addr *multiaddr,
                                                const struct in_addr *iface);
-/** Leave an IPv4 multicast group joined with cmio_udp_socket_join_multicast_v4(). */
+/**
+ * Leave an IPv4 multicast group joined with cmio_udp_socket_join_multicast_v4().
+ * Errors: -EADDRNOTAVAIL when not a member of it on that interface; -ENODEV
+ * as for join; plus the common ones. Thread-safe as setsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_leave_multicast_v4(cmio_udp_socket *s, const struct in_addr *multiaddr,
                                                 const struct in_addr *iface);
-/** Join the IPv6 multicast group `multiaddr` on interface index `iface` (0: any). */
+/**
+ * Join the IPv6 multicast group `multiaddr` on interface index `iface` (0: any).
+ * Errors: -EINVAL when multiaddr is not a multicast address; -EADDRINUSE
+ * when already joined on that interface; -ENODEV when there is no interface
+ * of that index (with 0: no route to the group); -ENOPROTOOPT on an IPv4
+ * socket; -ENOMEM; plus the common ones. Thread-safe as setsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_join_multicast_v6(cmio_udp_socket *s, const struct in6_addr *multiaddr,
                                                unsigned iface);
-/** Leave an IPv6 multicast group. */
+/**
+ * Leave an IPv6 multicast group.
+ * Errors: -EADDRNOTAVAIL when not a member of it on that interface; -EINVAL
+ * when multiaddr is not a multicast address; -ENOPROTOOPT on an IPv4
+ * socket; plus the common ones. Thread-safe as setsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_leave_multicast_v6(cmio_udp_socket *s, const struct in6_addr *multiaddr,
                                                 unsigned iface);
 
-/** Read IPV6_V6ONLY into *out (IPv6 sockets). */
+/**
+ * Read IPV6_V6ONLY into *out (IPv6 sockets).
+ * Errors: -EOPNOTSUPP on an IPv4 socket; -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_only_v6(const cmio_udp_socket *s, bool *out);
 /**
  * Set IPV6_V6ONLY. The kernel accepts it only before the socket is bound,
  * so on a socket from cmio_udp_socket_bind() it returns -EINVAL; use it on
  * an unbound IPv6 socket adopted with cmio_udp_socket_from_fd().
+ * Errors: -EINVAL on a bound socket; -ENOPROTOOPT on an IPv4 socket;
+ * -ENOTSOCK; plus the common ones. Thread-safe as setsockopt(2).
  */
 CMIO_API int cmio_udp_socket_set_only_v6(cmio_udp_socket *s, bool on);
 
-/** The local address. */
+/**
+ * The local address.
+ * Errors: -ENOTSOCK; -ENOBUFS; plus the common ones.
+ * Thread-safe as getsockname(2).
+ */
 CMIO_API int cmio_udp_socket_local_addr(const cmio_udp_socket *s, cmio_sockaddr *out);
-/** The connected address. Errors: -ENOTCONN when not connected. */
+/**
+ * The connected address.
+ * Errors: -ENOTCONN when not connected; -ENOTSOCK; -ENOBUFS; plus the
+ * common ones. Thread-safe as getpeername(2).
+ */
 CMIO_API int cmio_udp_socket_peer_addr(const cmio_udp_socket *s, cmio_sockaddr *out);
-/** The pending socket error as a negative errno, or 0; reading clears it. */
+/**
+ * The pending socket error as a negative errno, or 0; reading clears it.
+ * Errors: of the call itself, -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockopt(2).
+ */
 CMIO_API int cmio_udp_socket_take_error(cmio_udp_socket *s);
-/** Adopt a UDP descriptor; see cmio_tcp_listener_from_fd(). */
+/**
+ * Adopt a UDP descriptor; see cmio_tcp_listener_from_fd().
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Thread-safe as fcntl(2).
+ */
 CMIO_API int cmio_udp_socket_from_fd(cmio_udp_socket *out, int fd);
-/** Close the socket and set s->fd to -1. Idempotent; NULL is ignored. */
+/**
+ * Close the socket and set s->fd to -1. Idempotent; NULL is ignored.
+ * Errors: none. Not to be called while another thread uses the socket.
+ */
 CMIO_API void cmio_udp_socket_close(cmio_udp_socket *s);
 
 /* ------------------------------------------------------------------------ */
@@ -679,20 +962,51 @@ typedef struct cmio_pipe_receiver { int fd; } cmio_pipe_receiver;
 /**
  * Bind a listening stream socket to a filesystem path (backlog SOMAXCONN).
  * Errors: -ENAMETOOLONG; -EADDRINUSE when the path exists (remove a stale
- * socket file first); -ENOENT/-EACCES for the directory.
+ * socket file first); -ENOENT/-EACCES for the directory; -EINVAL for a NULL
+ * or empty path; -ENOTDIR/-ELOOP for the path; -EROFS/-ENOSPC/-EDQUOT for
+ * the filesystem; -EMFILE/-ENFILE; -ENOBUFS/-ENOMEM. On failure out->fd is
+ * -1 and nothing is left open. Thread-safe as socket(2), bind(2), listen(2).
  */
 CMIO_API int cmio_unix_listener_bind(cmio_unix_listener *out, const char *path);
-/** Bind a listening socket to an AF_UNIX address (a path or an abstract name). */
+/**
+ * Bind a listening socket to an AF_UNIX address (a path or an abstract name).
+ * Errors: -EINVAL if addr is not AF_UNIX or its len is out of range;
+ * -EADDRINUSE when the path exists or the abstract name is taken; otherwise
+ * as cmio_unix_listener_bind(). Thread-safe as socket(2), bind(2), listen(2).
+ */
 CMIO_API int cmio_unix_listener_bind_addr(cmio_unix_listener *out, const cmio_sockaddr *addr);
-/** Accept one connection; `peer` (unless NULL) receives its address. Errors: -EAGAIN when none is pending. */
+/**
+ * Accept one connection; `peer` (unless NULL) receives its address.
+ * Errors: -EAGAIN when none is pending; -EMFILE/-ENFILE when descriptors
+ * run out (the connection stays queued); -ENOBUFS/-ENOMEM; -EINVAL if the
+ * socket is not listening (an adopted one); plus the common ones. On
+ * failure out->fd is -1 (out itself may not be NULL).
+ * Thread-safe as accept4(2).
+ */
 CMIO_API int cmio_unix_listener_accept(cmio_unix_listener *l, cmio_unix_stream *out, cmio_sockaddr *peer);
-/** The address the listener is bound to. */
+/**
+ * The address the listener is bound to.
+ * Errors: -ENOTSOCK; -ENOBUFS; plus the common ones.
+ * Thread-safe as getsockname(2).
+ */
 CMIO_API int cmio_unix_listener_local_addr(const cmio_unix_listener *l, cmio_sockaddr *out);
-/** The pending socket error as a negative errno, or 0; reading clears it. */
+/**
+ * The pending socket error as a negative errno, or 0; reading clears it.
+ * Errors: of the call itself, -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockopt(2).
+ */
 CMIO_API int cmio_unix_listener_take_error(cmio_unix_listener *l);
-/** Adopt a listening AF_UNIX descriptor; see cmio_tcp_listener_from_fd(). */
+/**
+ * Adopt a listening AF_UNIX descriptor; see cmio_tcp_listener_from_fd().
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Thread-safe as fcntl(2).
+ */
 CMIO_API int cmio_unix_listener_from_fd(cmio_unix_listener *out, int fd);
-/** Close the listener and set l->fd to -1 (the socket file stays). Idempotent; NULL is ignored. */
+/**
+ * Close the listener and set l->fd to -1 (the socket file stays).
+ * Idempotent; NULL is ignored.
+ * Errors: none. Not to be called while another thread uses the listener.
+ */
 CMIO_API void cmio_unix_listener_close(cmio_unix_listener *l);
 
 /**
@@ -702,91 +1016,252 @@ CMIO_API void cmio_unix_listener_close(cmio_unix_listener *l);
  * the procedure of cmio_tcp_stream_connect() applies.
  * Errors: -EAGAIN when the listener's backlog is full (as mio's
  * WouldBlock: nothing is connecting, try again later); -ENOENT (no such
- * socket); -ECONNREFUSED (nobody listening); -ENAMETOOLONG; -EMFILE/-ENFILE.
+ * socket); -ECONNREFUSED (nobody listening, or the path is not a socket);
+ * -ENAMETOOLONG; -EMFILE/-ENFILE; -EINVAL for a NULL or empty path;
+ * -EPROTOTYPE when the socket there is not a stream socket;
+ * -EACCES/-ENOTDIR for the path; -ENOBUFS/-ENOMEM.
  * On failure out->fd is -1 and nothing is left open.
+ * Thread-safe as socket(2) and connect(2).
  */
 CMIO_API int cmio_unix_stream_connect(cmio_unix_stream *out, const char *path);
-/** Connect to an AF_UNIX address (a path or an abstract name); as cmio_unix_stream_connect(). */
+/**
+ * Connect to an AF_UNIX address (a path or an abstract name); as
+ * cmio_unix_stream_connect().
+ * Errors: -EINVAL if addr is not AF_UNIX or its len is out of range;
+ * -ECONNREFUSED also for an abstract name nobody listens on; otherwise as
+ * cmio_unix_stream_connect(). Thread-safe as socket(2) and connect(2).
+ */
 CMIO_API int cmio_unix_stream_connect_addr(cmio_unix_stream *out, const cmio_sockaddr *addr);
-/** A connected pair of stream sockets (socketpair). */
+/**
+ * A connected pair of stream sockets (socketpair).
+ * Errors: -EINVAL if a or b is NULL or they are the same; -EMFILE/-ENFILE;
+ * -ENOBUFS/-ENOMEM. On failure a->fd and b->fd (those not NULL) are -1 and
+ * nothing is left open. Thread-safe as socketpair(2).
+ */
 CMIO_API int cmio_unix_stream_pair(cmio_unix_stream *a, cmio_unix_stream *b);
-/** Read; 0 at end of stream. */
+/**
+ * Read; 0 at end of stream.
+ * Errors: -EAGAIN when nothing is queued; -ECONNRESET when the peer closed
+ * with data it had not read; -EINVAL if the socket is not connected (an
+ * adopted one); -EINTR; plus the common ones. Thread-safe as read(2).
+ */
 CMIO_API ssize_t cmio_unix_stream_read(cmio_unix_stream *s, void *buf, size_t len);
-/** Write; -EPIPE when the peer is gone, never SIGPIPE. */
+/**
+ * Write; -EPIPE when the peer is gone, never SIGPIPE.
+ * Errors: -EPIPE when the peer closed or shut down reading, or this side
+ * shut down writing; -EAGAIN when the peer's buffer is full; -ENOTCONN if
+ * not connected (an adopted socket); -ENOBUFS/-ENOMEM; -EINTR; plus the
+ * common ones. Thread-safe as send(2).
+ */
 CMIO_API ssize_t cmio_unix_stream_write(cmio_unix_stream *s, const void *buf, size_t len);
-/** Scatter read. Errors: -EINVAL for iovcnt < 0 or > IOV_MAX. */
+/**
+ * Scatter read.
+ * Errors: -EINVAL for iovcnt < 0 or > IOV_MAX, iov NULL with iovcnt > 0, or
+ * an iov_len above SSIZE_MAX; otherwise as cmio_unix_stream_read().
+ * Thread-safe as readv(2).
+ */
 CMIO_API ssize_t cmio_unix_stream_readv(cmio_unix_stream *s, const struct iovec *iov, int iovcnt);
-/** Gather write; never SIGPIPE. */
+/**
+ * Gather write; never SIGPIPE.
+ * Errors: the -EINVAL of cmio_unix_stream_readv(), else as
+ * cmio_unix_stream_write(). Thread-safe as sendmsg(2).
+ */
 CMIO_API ssize_t cmio_unix_stream_writev(cmio_unix_stream *s, const struct iovec *iov, int iovcnt);
-/** Shut down reading, writing or both. */
+/**
+ * Shut down reading, writing or both.
+ * Errors: -EINVAL for an unknown how; -ENOTSOCK; plus the common ones.
+ * Thread-safe as shutdown(2).
+ */
 CMIO_API int cmio_unix_stream_shutdown(cmio_unix_stream *s, cmio_shutdown how);
-/** The local address (unnamed for a connecting socket). */
+/**
+ * The local address (unnamed for a connecting socket).
+ * Errors: -ENOTSOCK; -ENOBUFS; plus the common ones.
+ * Thread-safe as getsockname(2).
+ */
 CMIO_API int cmio_unix_stream_local_addr(const cmio_unix_stream *s, cmio_sockaddr *out);
-/** The peer's address. Errors: -ENOTCONN. */
+/**
+ * The peer's address.
+ * Errors: -ENOTCONN when not connected (an adopted socket, or while a
+ * connect is in progress where the OS has that: then it re-arms as
+ * cmio_tcp_stream_peer_addr() does); -ENOTSOCK; -ENOBUFS; plus the common
+ * ones. Thread-safe as getpeername(2).
+ */
 CMIO_API int cmio_unix_stream_peer_addr(const cmio_unix_stream *s, cmio_sockaddr *out);
-/** The pending socket error as a negative errno, or 0; reading clears it. */
+/**
+ * The pending socket error as a negative errno, or 0; reading clears it.
+ * Errors: of the call itself, -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockopt(2).
+ */
 CMIO_API int cmio_unix_stream_take_error(cmio_unix_stream *s);
-/** Adopt an AF_UNIX stream descriptor; see cmio_tcp_listener_from_fd(). */
+/**
+ * Adopt an AF_UNIX stream descriptor; see cmio_tcp_listener_from_fd().
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Thread-safe as fcntl(2).
+ */
 CMIO_API int cmio_unix_stream_from_fd(cmio_unix_stream *out, int fd);
-/** Close and set s->fd to -1. Idempotent; NULL is ignored. */
+/**
+ * Close and set s->fd to -1. Idempotent; NULL is ignored.
+ * Errors: none. Not to be called while another thread uses the stream.
+ */
 CMIO_API void cmio_unix_stream_close(cmio_unix_stream *s);
 
-/** A datagram socket bound to `path`. Errors as cmio_unix_listener_bind(). */
+/**
+ * A datagram socket bound to `path`.
+ * Errors: as cmio_unix_listener_bind(). Thread-safe as socket(2), bind(2).
+ */
 CMIO_API int cmio_unix_datagram_bind(cmio_unix_datagram *out, const char *path);
-/** A datagram socket bound to an AF_UNIX address. */
+/**
+ * A datagram socket bound to an AF_UNIX address.
+ * Errors: as cmio_unix_listener_bind_addr(). Thread-safe as socket(2), bind(2).
+ */
 CMIO_API int cmio_unix_datagram_bind_addr(cmio_unix_datagram *out, const cmio_sockaddr *addr);
-/** A datagram socket bound to nothing (it can send, and receive once connected or autobound). */
+/**
+ * A datagram socket bound to nothing. It can send (with send_to, or send
+ * after connect), but having no name it cannot be addressed, so it receives
+ * nothing until it is given one (Linux autobinds only with SO_PASSCRED); a
+ * socket of cmio_unix_datagram_pair() is the way to a two-way unnamed
+ * channel.
+ * Errors: -EINVAL if out is NULL; -EMFILE/-ENFILE; -ENOBUFS/-ENOMEM.
+ * Thread-safe as socket(2).
+ */
 CMIO_API int cmio_unix_datagram_unbound(cmio_unix_datagram *out);
-/** A connected pair of datagram sockets. */
+/**
+ * A connected pair of datagram sockets.
+ * Errors: as cmio_unix_stream_pair(). Thread-safe as socketpair(2).
+ */
 CMIO_API int cmio_unix_datagram_pair(cmio_unix_datagram *a, cmio_unix_datagram *b);
-/** Connect to the socket at `path`: the default destination, and the only sender accepted. */
+/**
+ * Connect to the socket at `path`: the default destination, and the only sender accepted.
+ * Errors: -EINVAL for a NULL or empty path; -ENAMETOOLONG; -ENOENT (no such
+ * socket); -ECONNREFUSED (no socket bound there, or the path is not a
+ * socket); -EPROTOTYPE when it is not a datagram socket; -EPERM when it is
+ * connected to another socket; -EACCES/-ENOTDIR for the path; plus the
+ * common ones (-EINTR is retried). Thread-safe as connect(2).
+ */
 CMIO_API int cmio_unix_datagram_connect(cmio_unix_datagram *s, const char *path);
-/** Send one datagram to the connected socket. Errors: -ENOTCONN; -ECONNREFUSED when it is gone. */
+/**
+ * Send one datagram to the connected socket.
+ * Errors: -ENOTCONN when not connected; -ECONNREFUSED when it is gone (on
+ * the first send after it closed; the socket is then disconnected and later
+ * sends are -ENOTCONN); -EPIPE when this side shut down writing or the peer
+ * shut down reading; -EAGAIN when the peer's queue is full; -EMSGSIZE when
+ * larger than the send buffer; -EPERM when the peer is connected to another
+ * socket; -ENOBUFS/-ENOMEM; plus the common ones. Thread-safe as send(2).
+ */
 CMIO_API ssize_t cmio_unix_datagram_send(cmio_unix_datagram *s, const void *buf, size_t len);
-/** Send one datagram to the socket at `path`. Errors: -ENOENT; -ECONNREFUSED. */
+/**
+ * Send one datagram to the socket at `path`.
+ * Errors: -ENOENT; -ECONNREFUSED (no socket bound there, or the path is not
+ * a socket); -EINVAL for a NULL or empty path; -ENAMETOOLONG; -EPROTOTYPE
+ * when it is not a datagram socket; -EPERM when it is connected to another
+ * socket; -EACCES/-ENOTDIR for the path; -EPIPE, -EAGAIN, -EMSGSIZE and
+ * -ENOBUFS/-ENOMEM as for cmio_unix_datagram_send(); plus the common ones.
+ * Thread-safe as sendto(2).
+ */
 CMIO_API ssize_t cmio_unix_datagram_send_to(cmio_unix_datagram *s, const void *buf, size_t len,
                                             const char *path);
-/** Receive one datagram (truncated to len). */
+/**
+ * Receive one datagram (truncated to len).
+ * Errors: -EAGAIN when no datagram is queued; a pending error of the
+ * socket; -EINTR; plus the common ones. Thread-safe as read(2).
+ */
 CMIO_API ssize_t cmio_unix_datagram_recv(cmio_unix_datagram *s, void *buf, size_t len);
-/** Receive one datagram; `from` (unless NULL) receives the sender's address. */
+/**
+ * Receive one datagram; `from` (unless NULL) receives the sender's address.
+ * Errors: as cmio_unix_datagram_recv(). Thread-safe as recvfrom(2).
+ */
 CMIO_API ssize_t cmio_unix_datagram_recv_from(cmio_unix_datagram *s, void *buf, size_t len,
                                               cmio_sockaddr *from);
-/** Shut down reading, writing or both. */
+/**
+ * Shut down reading, writing or both.
+ * Errors: -EINVAL for an unknown how; -ENOTSOCK; plus the common ones.
+ * Thread-safe as shutdown(2).
+ */
 CMIO_API int cmio_unix_datagram_shutdown(cmio_unix_datagram *s, cmio_shutdown how);
-/** The local address. */
+/**
+ * The local address.
+ * Errors: -ENOTSOCK; -ENOBUFS; plus the common ones.
+ * Thread-safe as getsockname(2).
+ */
 CMIO_API int cmio_unix_datagram_local_addr(const cmio_unix_datagram *s, cmio_sockaddr *out);
-/** The connected address. Errors: -ENOTCONN. */
+/**
+ * The connected address.
+ * Errors: -ENOTCONN when not connected; -ENOTSOCK; -ENOBUFS; plus the
+ * common ones. Thread-safe as getpeername(2).
+ */
 CMIO_API int cmio_unix_datagram_peer_addr(const cmio_unix_datagram *s, cmio_sockaddr *out);
-/** The pending socket error as a negative errno, or 0; reading clears it. */
+/**
+ * The pending socket error as a negative errno, or 0; reading clears it.
+ * Errors: of the call itself, -ENOTSOCK; plus the common ones.
+ * Thread-safe as getsockopt(2).
+ */
 CMIO_API int cmio_unix_datagram_take_error(cmio_unix_datagram *s);
-/** Adopt an AF_UNIX datagram descriptor; see cmio_tcp_listener_from_fd(). */
+/**
+ * Adopt an AF_UNIX datagram descriptor; see cmio_tcp_listener_from_fd().
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Thread-safe as fcntl(2).
+ */
 CMIO_API int cmio_unix_datagram_from_fd(cmio_unix_datagram *out, int fd);
-/** Close and set s->fd to -1. Idempotent; NULL is ignored. */
+/**
+ * Close and set s->fd to -1. Idempotent; NULL is ignored.
+ * Errors: none. Not to be called while another thread uses the socket.
+ */
 CMIO_API void cmio_unix_datagram_close(cmio_unix_datagram *s);
 
 /**
  * A pipe (mio::unix::pipe::new): bytes written to tx are read from rx. Both
  * ends are non-blocking and close-on-exec (pipe2).
- * Errors: -EINVAL for NULL; -EMFILE/-ENFILE.
+ * Errors: -EINVAL for NULL (or tx and rx at the same address);
+ * -EMFILE/-ENFILE. On failure tx->fd and rx->fd (those not NULL) are -1.
+ * Thread-safe as pipe2(2).
  */
 CMIO_API int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx);
 /**
  * Write to the pipe. Returns the bytes written (a write of up to PIPE_BUF
  * bytes is all or nothing). When the reading end is closed it returns -EPIPE
  * and SIGPIPE is not delivered: the signal is blocked in the calling thread
- * around the write and a SIGPIPE it caused is consumed (one that was pending
- * before is left alone).
+ * around the write and the SIGPIPE it caused, which the kernel directs at
+ * this thread, is consumed. A SIGPIPE pending for the whole process is left
+ * pending; one already pending for this thread (only possible when the
+ * caller blocks SIGPIPE) absorbs the write's, and is left pending too.
+ * Three system calls (block SIGPIPE, write, restore the mask; two when the
+ * caller blocks SIGPIPE already), one more after -EPIPE.
+ * Errors: -EPIPE when the reading end is closed; -EAGAIN when the pipe is
+ * full; -EBADF also when fd is not open for writing (a reading end);
+ * -EINVAL for a NULL buf with len > 0; -EINTR; plus the common ones.
+ * Thread-safe as write(2).
  */
 CMIO_API ssize_t cmio_pipe_sender_write(cmio_pipe_sender *tx, const void *buf, size_t len);
-/** Read from the pipe; 0 once every writer is closed and the pipe is empty. */
+/**
+ * Read from the pipe; 0 once every writer is closed and the pipe is empty.
+ * Errors: -EAGAIN when the pipe is empty and a writer is open; -EBADF also
+ * when fd is not open for reading (a writing end); -EINTR; plus the common
+ * ones. Thread-safe as read(2).
+ */
 CMIO_API ssize_t cmio_pipe_receiver_read(cmio_pipe_receiver *rx, void *buf, size_t len);
-/** Adopt a pipe's writing end; made non-blocking and close-on-exec. */
+/**
+ * Adopt a pipe's writing end; made non-blocking and close-on-exec. Not
+ * checked to be one, and not closed on error.
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Thread-safe as fcntl(2).
+ */
 CMIO_API int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, int fd);
-/** Adopt a pipe's reading end; made non-blocking and close-on-exec. */
+/**
+ * Adopt a pipe's reading end; made non-blocking and close-on-exec. Not
+ * checked to be one, and not closed on error.
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Thread-safe as fcntl(2).
+ */
 CMIO_API int cmio_pipe_receiver_from_fd(cmio_pipe_receiver *out, int fd);
-/** Close the writing end; set tx->fd to -1. Idempotent; NULL is ignored. */
+/**
+ * Close the writing end; set tx->fd to -1. Idempotent; NULL is ignored.
+ * Errors: none. Not to be called while another thread uses the end.
+ */
 CMIO_API void cmio_pipe_sender_close(cmio_pipe_sender *tx);
-/** Close the reading end; set rx->fd to -1. Idempotent; NULL is ignored. */
+/**
+ * Close the reading end; set rx->fd to -1. Idempotent; NULL is ignored.
+ * Errors: none. Not to be called while another thread uses the end.
+ */
 CMIO_API void cmio_pipe_receiver_close(cmio_pipe_receiver *rx);
 
 #ifdef __cplusplus

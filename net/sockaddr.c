@@ -118,8 +118,9 @@ static int parse_v4(cmio_sockaddr *out, const char *text)
 
 int cmio_sockaddr_parse(cmio_sockaddr *out, const char *text)
 {
-    CMIO__CHECK(out != NULL && text != NULL, -EINVAL);
+    CMIO__CHECK(out != NULL, -EINVAL);
     memset(out, 0, sizeof(*out));
+    CMIO__CHECK(text != NULL, -EINVAL);
     int err = text[0] == '[' ? parse_v6(out, text) : parse_v4(out, text);
     if (err < 0)
         memset(out, 0, sizeof(*out));

@@ -34,11 +34,14 @@ int cmio_unix_listener_bind_addr(cmio_unix_listener *out, const cmio_sockaddr *a
 
 int cmio_unix_listener_accept(cmio_unix_listener *l, cmio_unix_stream *out, cmio_sockaddr *peer)
 {
-    CMIO__CHECK_SOCK(l);
     CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    CMIO__CHECK_SOCK(l);
     int fd = cmio__accept(l->fd, peer);
-    out->fd = fd < 0 ? -1 : fd;
-    return fd < 0 ? fd : 0;
+    if (fd < 0)
+        return fd;
+    out->fd = fd;
+    return 0;
 }
 
 int cmio_unix_listener_local_addr(const cmio_unix_listener *l, cmio_sockaddr *out)

@@ -19,6 +19,13 @@ const char *cmio_strerror(int err)
     const char *text = strerrordesc_np(err);
     return text ? text : "Unknown error";
 #else
-    return strerror(err);
+    /* strerror() need not be thread-safe: strerror_r into a buffer of this
+     * thread's (the GNU variant on older glibc returns its own text). */
+    static _Thread_local char buf[128];
+#if defined(__GLIBC__)
+    return strerror_r(err, buf, sizeof(buf));
+#else
+    return strerror_r(err, buf, sizeof(buf)) == 0 ? buf : "Unknown error";
+#endif
 #endif
 }

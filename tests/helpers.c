@@ -3,13 +3,13 @@
  */
 #include "helpers.h"
 
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,7 +273,10 @@ void assert_addr_text(const cmio_sockaddr *a, const char *want)
     ck_assert_str_eq(buf, want);
 }
 
-pid_t current_tid(void) { return (pid_t)syscall(SYS_gettid); }
+pid_t current_tid(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
 
 static int in_selector_call(long nr)
 {
@@ -332,4 +335,46 @@ int run_suite(Suite *s)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+void expect_events_at(cmio_poll *p, cmio_events *ev, const expect_event *want, size_t n, const char *file,
+                      int line)
+{
+    bool found[16] = {false};
+    ck_assert_uint_le(n, sizeof(found) / sizeof(found[0]));
+    size_t missing = n;
+    int64_t deadline = now_ms() + WAIT_MS;
+    for (int round = 0; round < 1000 && missing > 0; round++) {
+        int64_t left = deadline - now_ms();
+        if (left < 0)
+            break;
+        int got = cmio_poll_poll(p, ev, (int)left);
+        ck_assert_msg(got >= 0, "%s:%d: poll: %s", file, line, cmio_strerror(got));
+        for (size_t i = 0; i < cmio_events_len(ev); i++) {
+            const cmio_event *e = cmio_events_get(ev, i);
+            for (size_t k = 0; k < n; k++) {
+                if (!found[k] && cmio_event_token(e) == want[k].token &&
+                    (e->flags & want[k].flags) == want[k].flags) {
+                    found[k] = true;
+                    missing--;
+                    break;
+                }
+            }
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        ck_assert_msg(found[k], "%s:%d: no event for token %lu with flags 0x%x", file, line,
+                      (unsigned long)want[k].token, (unsigned)want[k].flags);
+}
+
+void expect_no_events_at(cmio_poll *p, cmio_events *ev, const char *file, int line)
+{
+    int got = cmio_poll_poll(p, ev, QUIET_MS);
+    ck_assert_msg(got >= 0, "%s:%d: poll: %s", file, line, cmio_strerror(got));
+    for (size_t i = 0; i < cmio_events_len(ev); i++) {
+        const cmio_event *e = cmio_events_get(ev, i);
+        fprintf(stderr, "%s:%d: unexpected event: token %lu, flags 0x%x\n", file, line,
+                (unsigned long)cmio_event_token(e), (unsigned)e->flags);
+    }
+    ck_assert_msg(got == 0, "%s:%d: expected no events, poll returned %d", file, line, got);
 }

@@ -97,6 +97,21 @@ void assert_nonblock_cloexec(int fd);
 /* Leaves SIGPIPE at its default, deadly action for the calling process. */
 void sigpipe_deadly(void);
 
+/* mio's tests/util: an event a test expects, its token and every
+ * CMIO_EVENT_* bit it must carry (more may be set). */
+typedef struct expect_event {
+    cmio_token token;
+    uint32_t flags;
+} expect_event;
+/* Poll (bounded by WAIT_MS) until each expected event was matched by a
+ * distinct event of a poll made by this call; other events are accepted,
+ * since events may be spurious (mio's expect_events). file and line name
+ * the caller in a failure. */
+void expect_events_at(cmio_poll *p, cmio_events *ev, const expect_event *want, size_t n, const char *file,
+                      int line);
+/* One poll of QUIET_MS returns no event at all (mio's expect_no_events). */
+void expect_no_events_at(cmio_poll *p, cmio_events *ev, const char *file, int line);
+
 /* Runs a suite (forked unless CK_FORK=no) and returns an exit status. */
 int run_suite(Suite *s);
 

@@ -201,17 +201,24 @@ START_TEST(test_write_to_closed_reader_is_epipe_without_sigpipe)
 }
 END_TEST
 
+/* SIGPIPE blocked in this thread (*set holds it alone, *old the mask
+ * before) and a sender whose receiver is closed. */
+static void block_sigpipe_with_orphan_sender(sigset_t *set, sigset_t *old, cmio_pipe_sender *tx)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGPIPE);
+    ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, set, old), 0);
+    cmio_pipe_receiver rx;
+    ck_assert_int_eq(cmio_pipe_new(tx, &rx), 0);
+    cmio_pipe_receiver_close(&rx);
+}
+
 START_TEST(test_blocked_sigpipe_is_consumed_only_when_caused)
 {
     sigpipe_deadly();
     sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
     cmio_pipe_sender tx;
-    cmio_pipe_receiver rx;
-    ck_assert_int_eq(cmio_pipe_new(&tx, &rx), 0);
-    cmio_pipe_receiver_close(&rx);
+    block_sigpipe_with_orphan_sender(&set, &old, &tx);
 
     /* Blocked by the caller and not pending: the write's own SIGPIPE is
      * consumed and the caller's mask stays as it was. */
@@ -253,13 +260,8 @@ START_TEST(test_process_sigpipe_pending_write_consumes_its_own)
     sigemptyset(&sa.sa_mask);
     ck_assert_int_eq(sigaction(SIGPIPE, &sa, &old_sa), 0);
     sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
     cmio_pipe_sender tx;
-    cmio_pipe_receiver rx;
-    ck_assert_int_eq(cmio_pipe_new(&tx, &rx), 0);
-    cmio_pipe_receiver_close(&rx);
+    block_sigpipe_with_orphan_sender(&set, &old, &tx);
 
     sigpipe_handled = 0;
     ck_assert_int_eq(kill(getpid(), SIGPIPE), 0); /* process-directed */

@@ -80,7 +80,10 @@ START_TEST(test_parse_rejects_malformed_text)
 {
     cmio_sockaddr a;
     ck_assert_int_eq(cmio_sockaddr_parse(NULL, "127.0.0.1:1"), -EINVAL);
+    memset(&a, 0x5a, sizeof(a));
     ck_assert_int_eq(cmio_sockaddr_parse(&a, NULL), -EINVAL);
+    ck_assert_int_eq(a.len, 0); /* zeroed, as for any text that does not parse */
+    ck_assert_int_eq(a.u.sa.sa_family, 0);
     static const char *const bad[] = {
         "",                      /* empty */
         "127.0.0.1",             /* missing port */

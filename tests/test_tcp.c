@@ -105,6 +105,15 @@ static void close_conn(struct conn *k)
     cmio_poll_free(k->p);
 }
 
+/* The server side goes away with a reset (SO_LINGER 0, then close). */
+static void reset_by_server(struct conn *k)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    ck_assert_int_eq(setsockopt(k->s.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    ck_assert_int_eq(cmio_registry_deregister(k->r, k->s.fd), 0);
+    cmio_tcp_stream_close(&k->s);
+}
+
 /* Reads exactly len bytes from s, waiting for READABLE events of token. */
 static void read_exactly(struct conn *k, cmio_tcp_stream *s, cmio_token token, char *buf, size_t len)
 {
@@ -478,10 +487,7 @@ START_TEST(test_reset_is_reported)
 {
     struct conn k;
     ck_assert(open_conn(&k, _i, "127.0.0.1:0"));
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    ck_assert_int_eq(setsockopt(k.s.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
-    ck_assert_int_eq(cmio_registry_deregister(k.r, k.s.fd), 0);
-    cmio_tcp_stream_close(&k.s);
+    reset_by_server(&k);
     uint32_t seen = wait_for(k.p, k.ev, CLIENT, CMIO_EVENT_READ_CLOSED, WAIT_MS);
     ck_assert(seen & CMIO_EVENT_READ_CLOSED);
     char buf[8];
@@ -531,10 +537,7 @@ START_TEST(test_peer_addr_after_reset_does_not_rearm)
 {
     struct conn k;
     ck_assert(open_conn(&k, _i, "127.0.0.1:0"));
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    ck_assert_int_eq(setsockopt(k.s.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
-    ck_assert_int_eq(cmio_registry_deregister(k.r, k.s.fd), 0);
-    cmio_tcp_stream_close(&k.s);
+    reset_by_server(&k);
     ck_assert(wait_for(k.p, k.ev, CLIENT, CMIO_EVENT_READ_CLOSED, WAIT_MS) & CMIO_EVENT_READ_CLOSED);
     cmio_sockaddr peer;
     ck_assert_int_eq(cmio_tcp_stream_peer_addr(&k.c, &peer), -ENOTCONN);

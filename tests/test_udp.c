@@ -248,28 +248,48 @@ START_TEST(test_datagrams_edge_triggered)
 }
 END_TEST
 
+/* A socket `a` connected to a port nobody listens on (`ga`, which it had
+ * a moment ago), registered READABLE as ID1 with a poll on `backend`. */
+struct refused {
+    cmio_udp_socket a;
+    cmio_sockaddr aa, ga;
+    cmio_poll *p;
+    cmio_events *ev;
+    cmio_registry *r;
+};
+
+static void open_refused(struct refused *k, int backend)
+{
+    cmio_udp_socket gone;
+    ck_assert(bind_udp(&k->a, "127.0.0.1:0", &k->aa));
+    ck_assert(bind_udp(&gone, "127.0.0.1:0", &k->ga));
+    cmio_udp_socket_close(&gone);
+    ck_assert_int_eq(cmio_udp_socket_connect(&k->a, &k->ga), 0);
+    k->p = open_poll(backend);
+    k->ev = open_events(16);
+    k->r = cmio_poll_registry(k->p);
+    ck_assert_int_eq(cmio_registry_register(k->r, k->a.fd, ID1, CMIO_READABLE), 0);
+}
+
+static void close_refused(struct refused *k)
+{
+    ck_assert_int_eq(cmio_registry_deregister(k->r, k->a.fd), 0);
+    cmio_udp_socket_close(&k->a);
+    cmio_events_free(k->ev);
+    cmio_poll_free(k->p);
+}
+
 /* ICMP port unreachable on a connected socket: an error event, then
  * take_error reports -ECONNREFUSED once. */
 START_TEST(test_refused_via_take_error)
 {
-    cmio_udp_socket a, gone;
-    cmio_sockaddr aa, ga;
-    ck_assert(bind_udp(&a, "127.0.0.1:0", &aa));
-    ck_assert(bind_udp(&gone, "127.0.0.1:0", &ga));
-    cmio_udp_socket_close(&gone);
-    ck_assert_int_eq(cmio_udp_socket_connect(&a, &ga), 0);
-    cmio_poll *p = open_poll(_i);
-    cmio_events *ev = open_events(16);
-    cmio_registry *r = cmio_poll_registry(p);
-    ck_assert_int_eq(cmio_registry_register(r, a.fd, ID1, CMIO_READABLE), 0);
-    ck_assert_int_eq(cmio_udp_socket_send(&a, DATA1, DATA1_LEN), (ssize_t)DATA1_LEN);
-    ck_assert(wait_for(p, ev, ID1, CMIO_EVENT_ERROR, WAIT_MS) & CMIO_EVENT_ERROR);
-    ck_assert_int_eq(cmio_udp_socket_take_error(&a), -ECONNREFUSED);
-    ck_assert_int_eq(cmio_udp_socket_take_error(&a), 0);
-    ck_assert_int_eq(cmio_registry_deregister(r, a.fd), 0);
-    cmio_udp_socket_close(&a);
-    cmio_events_free(ev);
-    cmio_poll_free(p);
+    struct refused k;
+    open_refused(&k, _i);
+    ck_assert_int_eq(cmio_udp_socket_send(&k.a, DATA1, DATA1_LEN), (ssize_t)DATA1_LEN);
+    ck_assert(wait_for(k.p, k.ev, ID1, CMIO_EVENT_ERROR, WAIT_MS) & CMIO_EVENT_ERROR);
+    ck_assert_int_eq(cmio_udp_socket_take_error(&k.a), -ECONNREFUSED);
+    ck_assert_int_eq(cmio_udp_socket_take_error(&k.a), 0);
+    close_refused(&k);
 }
 END_TEST
 
@@ -279,37 +299,24 @@ END_TEST
  * (mio's poll selector disarms exactly the bits that fired). */
 START_TEST(test_each_error_reported_then_datagram)
 {
-    cmio_udp_socket a, gone;
-    cmio_sockaddr aa, ga;
-    ck_assert(bind_udp(&a, "127.0.0.1:0", &aa));
-    ck_assert(bind_udp(&gone, "127.0.0.1:0", &ga));
-    cmio_udp_socket_close(&gone);
-    ck_assert_int_eq(cmio_udp_socket_connect(&a, &ga), 0);
-    cmio_poll *p = open_poll(_i);
-    cmio_events *ev = open_events(16);
-    cmio_registry *r = cmio_poll_registry(p);
-    ck_assert_int_eq(cmio_registry_register(r, a.fd, ID1, CMIO_READABLE), 0);
+    struct refused k;
+    open_refused(&k, _i);
     for (int round = 0; round < 3; round++) {
-        ck_assert_int_eq(cmio_udp_socket_send(&a, DATA1, DATA1_LEN), (ssize_t)DATA1_LEN);
-        ck_assert_msg(wait_for(p, ev, ID1, CMIO_EVENT_ERROR, WAIT_MS) & CMIO_EVENT_ERROR,
+        ck_assert_int_eq(cmio_udp_socket_send(&k.a, DATA1, DATA1_LEN), (ssize_t)DATA1_LEN);
+        ck_assert_msg(wait_for(k.p, k.ev, ID1, CMIO_EVENT_ERROR, WAIT_MS) & CMIO_EVENT_ERROR,
                       "error %d not reported", round + 1);
-        ck_assert_int_eq(cmio_udp_socket_take_error(&a), -ECONNREFUSED);
+        ck_assert_int_eq(cmio_udp_socket_take_error(&k.a), -ECONNREFUSED);
     }
     /* The port comes back: its datagram is readiness still owed. */
     cmio_udp_socket back;
-    cmio_sockaddr ba;
-    ck_assert_int_eq(cmio_udp_socket_bind(&back, &ga), 0);
-    ck_assert_int_eq(cmio_udp_socket_local_addr(&back, &ba), 0);
-    ck_assert_int_eq(cmio_udp_socket_send_to(&back, DATA2, DATA2_LEN, &aa), (ssize_t)DATA2_LEN);
-    ck_assert(wait_for(p, ev, ID1, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
+    ck_assert_int_eq(cmio_udp_socket_bind(&back, &k.ga), 0);
+    ck_assert_int_eq(cmio_udp_socket_send_to(&back, DATA2, DATA2_LEN, &k.aa), (ssize_t)DATA2_LEN);
+    ck_assert(wait_for(k.p, k.ev, ID1, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
     char buf[64];
-    ck_assert_int_eq(cmio_udp_socket_recv(&a, buf, sizeof(buf)), (ssize_t)DATA2_LEN);
+    ck_assert_int_eq(cmio_udp_socket_recv(&k.a, buf, sizeof(buf)), (ssize_t)DATA2_LEN);
     ck_assert_int_eq(memcmp(buf, DATA2, DATA2_LEN), 0);
-    ck_assert_int_eq(cmio_registry_deregister(r, a.fd), 0);
     cmio_udp_socket_close(&back);
-    cmio_udp_socket_close(&a);
-    cmio_events_free(ev);
-    cmio_poll_free(p);
+    close_refused(&k);
 }
 END_TEST
 
@@ -320,31 +327,20 @@ END_TEST
  * reported whatever became of the error. */
 START_TEST(test_untaken_error_and_datagram)
 {
-    cmio_udp_socket a, gone;
-    cmio_sockaddr aa, ga;
-    ck_assert(bind_udp(&a, "127.0.0.1:0", &aa));
-    ck_assert(bind_udp(&gone, "127.0.0.1:0", &ga));
-    cmio_udp_socket_close(&gone);
-    ck_assert_int_eq(cmio_udp_socket_connect(&a, &ga), 0);
-    cmio_poll *p = open_poll(_i);
-    cmio_events *ev = open_events(16);
-    cmio_registry *r = cmio_poll_registry(p);
-    ck_assert_int_eq(cmio_registry_register(r, a.fd, ID1, CMIO_READABLE), 0);
-    ck_assert_int_eq(cmio_udp_socket_send(&a, DATA1, DATA1_LEN), (ssize_t)DATA1_LEN);
-    ck_assert(wait_for(p, ev, ID1, CMIO_EVENT_ERROR, WAIT_MS) & CMIO_EVENT_ERROR);
+    struct refused k;
+    open_refused(&k, _i);
+    ck_assert_int_eq(cmio_udp_socket_send(&k.a, DATA1, DATA1_LEN), (ssize_t)DATA1_LEN);
+    ck_assert(wait_for(k.p, k.ev, ID1, CMIO_EVENT_ERROR, WAIT_MS) & CMIO_EVENT_ERROR);
     cmio_udp_socket back;
-    ck_assert_int_eq(cmio_udp_socket_bind(&back, &ga), 0);
-    ck_assert_int_eq(cmio_udp_socket_send_to(&back, DATA2, DATA2_LEN, &aa), (ssize_t)DATA2_LEN);
-    if (cmio__poll_caps(p) & CMIO__SEL_ERROR_HOLDS) {
-        ck_assert_int_eq(count_events(p, ev, ID1, QUIET_MS), 0);
-        ck_assert_int_eq(cmio_udp_socket_take_error(&a), -ECONNREFUSED);
+    ck_assert_int_eq(cmio_udp_socket_bind(&back, &k.ga), 0);
+    ck_assert_int_eq(cmio_udp_socket_send_to(&back, DATA2, DATA2_LEN, &k.aa), (ssize_t)DATA2_LEN);
+    if (cmio__poll_caps(k.p) & CMIO__SEL_ERROR_HOLDS) {
+        ck_assert_int_eq(count_events(k.p, k.ev, ID1, QUIET_MS), 0);
+        ck_assert_int_eq(cmio_udp_socket_take_error(&k.a), -ECONNREFUSED);
     }
-    ck_assert(wait_for(p, ev, ID1, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
-    ck_assert_int_eq(cmio_registry_deregister(r, a.fd), 0);
+    ck_assert(wait_for(k.p, k.ev, ID1, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
     cmio_udp_socket_close(&back);
-    cmio_udp_socket_close(&a);
-    cmio_events_free(ev);
-    cmio_poll_free(p);
+    close_refused(&k);
 }
 END_TEST
 

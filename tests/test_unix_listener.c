@@ -308,8 +308,12 @@ START_TEST(test_invalid_arguments)
     ck_assert_int_eq(cmio_unix_listener_bind_addr(&l, NULL), -EINVAL);
     ck_assert_int_eq(cmio_unix_listener_bind_addr(NULL, &a), -EINVAL);
 
+    s.fd = 77; /* a failed accept leaves out->fd at -1, as TCP's does */
     ck_assert_int_eq(cmio_unix_listener_accept(NULL, &s, NULL), -EINVAL);
+    ck_assert_int_eq(s.fd, -1);
+    s.fd = 77;
     ck_assert_int_eq(cmio_unix_listener_accept(&closed, &s, NULL), -EBADF);
+    ck_assert_int_eq(s.fd, -1);
     ck_assert_int_eq(cmio_unix_listener_local_addr(NULL, &a), -EINVAL);
     ck_assert_int_eq(cmio_unix_listener_local_addr(&closed, &a), -EBADF);
     ck_assert_int_eq(cmio_unix_listener_take_error(NULL), -EINVAL);
