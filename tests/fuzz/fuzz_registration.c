@@ -100,12 +100,23 @@ static const char *const kind_name[N_KINDS] = {"readable", "writable", "read-clo
 static const char *const desc_name[N_DESC] = {"unix0", "unix1", "unix2", "dgram", "tcp", "udp"};
 
 enum {
-    OP_REG, OP_REREG, OP_DEREG, OP_READ, OP_WRITE, OP_PEER_WRITE, OP_PEER_READ, OP_SHUT,
-    OP_PEER_SHUT, OP_PEER_CLOSE, OP_PEER_ADDR, OP_TAKE_ERROR, OP_POLL /* 12..15 */
+    OP_REG,
+    OP_REREG,
+    OP_DEREG,
+    OP_READ,
+    OP_WRITE,
+    OP_PEER_WRITE,
+    OP_PEER_READ,
+    OP_SHUT,
+    OP_PEER_SHUT,
+    OP_PEER_CLOSE,
+    OP_PEER_ADDR,
+    OP_TAKE_ERROR,
+    OP_POLL /* 12..15 */
 };
-static const char *const op_name[12] = {"reg", "rereg", "dereg", "read", "write", "peer_write",
-                                        "peer_read", "shut", "peer_shut", "peer_close",
-                                        "peer_addr", "take_error"};
+static const char *const op_name[12] = {"reg",       "rereg",      "dereg",     "read",
+                                        "write",     "peer_write", "peer_read", "shut",
+                                        "peer_shut", "peer_close", "peer_addr", "take_error"};
 static const size_t poll_capacity[4] = {16, 16, 2, 1};
 
 /* Polls (returning fewer events than their capacity) that may pass before
@@ -117,18 +128,18 @@ enum { MAX_OPS = 512, IO_ROUNDS = 64, TRAILING_POLLS = MISS_LIMIT + 1 };
 
 struct desc {
     int type;
-    int fd, peer;           /* ours (never closed during a program); the peer's, -1 once closed */
+    int fd, peer; /* ours (never closed during a program); the peer's, -1 once closed */
     bool registered;
     cmio_token token;
     cmio_interest interest;
     bool armed[N_KINDS];
-    bool owed[N_KINDS];     /* at the start of the current poll */
+    bool owed[N_KINDS]; /* at the start of the current poll */
     int miss[N_KINDS];
-    short level;            /* the oracle's last revents */
+    short level;                         /* the oracle's last revents */
     bool seen_rdhup, seen_hup, seen_err; /* ever, by the oracle or an I/O result */
-    bool err_held;          /* an error was reported and not yet taken (CMIO__SEL_ERROR_HOLDS) */
-    bool dirty;             /* activity since its last event */
-    int streak;             /* unjustified events in a row */
+    bool err_held;                       /* an error was reported and not yet taken (CMIO__SEL_ERROR_HOLDS) */
+    bool dirty;                          /* activity since its last event */
+    int streak;                          /* unjustified events in a row */
 };
 
 struct op {
@@ -202,7 +213,8 @@ static void open_listener(void)
     int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (l < 0)
         fatal("socket", errno);
-    tcp_listener_addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    tcp_listener_addr =
+        (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(tcp_listener_addr);
     if (bind(l, (struct sockaddr *)&tcp_listener_addr, sizeof(tcp_listener_addr)) < 0 || listen(l, 16) < 0 ||
         getsockname(l, (struct sockaddr *)&tcp_listener_addr, &len) < 0)
@@ -221,7 +233,8 @@ static bool tcp_open(struct desc *d)
     if (connect(c, (struct sockaddr *)&tcp_listener_addr, sizeof(tcp_listener_addr)) < 0) {
         static unsigned warned;
         if (warned++ < 10)
-            fprintf(stderr, "fuzz_registration: tcp connect: %s (this run goes without TCP)\n", strerror(errno));
+            fprintf(stderr, "fuzz_registration: tcp connect: %s (this run goes without TCP)\n",
+                    strerror(errno));
         close(c);
         return false;
     }
@@ -433,7 +446,9 @@ static void our_shutdown(struct desc *d, cmio_shutdown how)
         break;
     }
     default: /* cmio has no UDP shutdown: the raw call */
-        (void)shutdown(d->fd, how == CMIO_SHUTDOWN_READ ? SHUT_RD : how == CMIO_SHUTDOWN_WRITE ? SHUT_WR : SHUT_RDWR);
+        (void)shutdown(d->fd, how == CMIO_SHUTDOWN_READ    ? SHUT_RD
+                              : how == CMIO_SHUTDOWN_WRITE ? SHUT_WR
+                                                           : SHUT_RDWR);
         break;
     }
 }
@@ -483,7 +498,10 @@ static int our_take_error(struct desc *d)
     }
 }
 
-static size_t io_size(uint8_t arg) { return 1 + (size_t)(arg >> 1) * 64; }
+static size_t io_size(uint8_t arg)
+{
+    return 1 + (size_t)(arg >> 1) * 64;
+}
 
 static void do_read(struct desc *d)
 {
@@ -531,8 +549,8 @@ static void peer_write(struct run *r, struct desc *d, uint8_t arg)
     if (d->peer < 0)
         return;
     if (d->type == T_UDP)
-        (void)sendto(d->peer, io_buf, io_size(arg), MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&r->udp_our_addr,
-                     sizeof(r->udp_our_addr));
+        (void)sendto(d->peer, io_buf, io_size(arg), MSG_DONTWAIT | MSG_NOSIGNAL,
+                     (struct sockaddr *)&r->udp_our_addr, sizeof(r->udp_our_addr));
     else
         (void)send(d->peer, io_buf, io_size(arg), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
@@ -587,8 +605,8 @@ static void do_register(struct run *r, struct desc *d, uint8_t arg, bool rereg)
                    : cmio_registry_register(reg, d->fd, token, interest);
     int want = rereg ? (d->registered ? 0 : -ENOENT) : (d->registered ? -EEXIST : 0);
     if (rc != want)
-        violation(r, "%s of %s returned %d, expected %d", rereg ? "reregister" : "register", desc_name[d - r->d],
-                  rc, want);
+        violation(r, "%s of %s returned %d, expected %d", rereg ? "reregister" : "register",
+                  desc_name[d - r->d], rc, want);
     if (rc == 0) {
         d->registered = true;
         d->token = token;
@@ -702,8 +720,8 @@ static void do_poll(struct run *r, int which)
         if (justified) {
             d->streak = 0;
         } else if (++d->streak >= STREAK_LIMIT) {
-            violation(r, "busy loop: %s reported %d times in a row with nothing new (flags %#x)", desc_name[i],
-                      d->streak, e->flags);
+            violation(r, "busy loop: %s reported %d times in a row with nothing new (flags %#x)",
+                      desc_name[i], d->streak, e->flags);
         }
     }
 
@@ -713,8 +731,8 @@ static void do_poll(struct run *r, int which)
             if (!d->owed[k] || got[i][k]) {
                 d->miss[k] = 0;
             } else if ((size_t)n < cap && ++d->miss[k] >= MISS_LIMIT) {
-                violation(r, "lost readiness: %s owed to %s (level %#x) not reported in %d polls", kind_name[k],
-                          desc_name[i], (unsigned)d->level, d->miss[k]);
+                violation(r, "lost readiness: %s owed to %s (level %#x) not reported in %d polls",
+                          kind_name[k], desc_name[i], (unsigned)d->level, d->miss[k]);
             }
         }
     }

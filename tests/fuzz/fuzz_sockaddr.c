@@ -40,8 +40,7 @@ static bool same_ip(const cmio_sockaddr *a, const cmio_sockaddr *b)
     if (a->u.sa.sa_family != b->u.sa.sa_family || a->len != b->len)
         return false;
     if (a->u.sa.sa_family == AF_INET)
-        return a->u.in4.sin_port == b->u.in4.sin_port &&
-               a->u.in4.sin_addr.s_addr == b->u.in4.sin_addr.s_addr;
+        return a->u.in4.sin_port == b->u.in4.sin_port && a->u.in4.sin_addr.s_addr == b->u.in4.sin_addr.s_addr;
     return a->u.in6.sin6_port == b->u.in6.sin6_port &&
            memcmp(&a->u.in6.sin6_addr, &b->u.in6.sin6_addr, sizeof(a->u.in6.sin6_addr)) == 0 &&
            a->u.in6.sin6_scope_id == b->u.in6.sin6_scope_id &&
