@@ -45,3 +45,7 @@ PEER_PACKAGES=(libev-dev libevent-dev libuv1-dev librust-mio-dev)
 TEST_PACKAGES=(check g++ binutils "${PEER_PACKAGES[@]}")
 # What scripts/bench.sh measures with.
 BENCH_PACKAGES=("${PEER_PACKAGES[@]}" valgrind strace)
+# The libFuzzer targets (-Dfuzz=true, .ci/run): clang and its compiler-rt
+# runtimes (libFuzzer, ASan, UBSan); on Debian 12 libclang-rt-dev pulls in
+# clang 14's libclang-rt-14-dev.
+FUZZ_PACKAGES=(clang libclang-rt-dev)
