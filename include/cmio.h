@@ -33,10 +33,13 @@
  * from the other backends: a descriptor registered directly and read or
  * written with raw system calls must be re-armed with
  * cmio_registry_reregister() after its -EAGAIN. A hang-up or error is
- * reported once per occurrence; an error that was reported and not yet
- * taken (the socket's take_error, or any cmio call on it that fails) holds
- * the descriptor's other readiness back until it is, since poll(2) reports
- * a pending error at every call. It keeps its registrations
+ * reported once per occurrence, with two exceptions, since poll(2) reports
+ * both at every call for as long as they hold: an error that was reported
+ * and not yet taken (by the socket's take_error, or by a failed read, write, send, receive, peek or accept through cmio,
+ * which returns it) holds the descriptor's other readiness back until it
+ * is; and after a hang-up is reported, an error that comes later (a reset
+ * after the peer's shutdown) is not reported by itself: the next failed
+ * call returns it. It keeps its registrations
  * in a table that starts with room for 64 descriptors and doubles when a
  * registration does not fit: the only allocation after set-up.
  *

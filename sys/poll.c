@@ -25,16 +25,19 @@
  * asked, for as long as they hold, so a reported one would wake every poll.
  * Each is reported once per occurrence, then:
  *  - an error holds the entry out of poll(2) (a negative fd) until it is
- *    taken: take_error, or any cmio call on the descriptor that fails (a
+ *    taken: take_error, or a failed cmio I/O call on the descriptor (a
  *    socket call returns and clears the pending error first; -EAGAIN says
  *    there is none). Then the entry is polled again, with every bit that was
  *    not reported still armed, and an error found then is a new occurrence.
- *    This is the backend's one exception to the common contract
+ *    This is one of the backend's two exceptions to the common contract
  *    (CMIO__SEL_ERROR_HOLDS): other readiness of a descriptor whose error
  *    is not taken waits until it is.
  *  - a hang-up lasts for good, so it holds the entry out of poll(2) until
  *    reregistered; a failing cmio call on the descriptor lets one poll look
  *    again for what the hang-up does not cover (a new error, a bit re-armed).
+ *    The other exception (CMIO__SEL_HUP_HOLDS): an error that comes after a
+ *    reported hang-up (a reset after the peer's shutdown) is not reported
+ *    by itself; the next failing call returns it.
  *
  * Threads. poll(2) runs on a snapshot (struct pollfd per entry, slot 0 the
  * internal wake) that the poll thread builds under the mutex and reads
@@ -632,7 +635,7 @@ static void pl_waker_close(cmio__waker_sys *w)
 
 const cmio__selector cmio__selector_poll = {
     .name = "poll",
-    .caps = CMIO__SEL_PRIORITY | CMIO__SEL_HUP_WHOLE | CMIO__SEL_ERROR_HOLDS,
+    .caps = CMIO__SEL_PRIORITY | CMIO__SEL_HUP_WHOLE | CMIO__SEL_ERROR_HOLDS | CMIO__SEL_HUP_HOLDS,
     .record_size = 0,
     .open = pl_open,
     .clone = pl_clone,

@@ -36,11 +36,17 @@ enum {
      * closed flags whatever the interest (EPOLLHUP, POLLHUP); else it is
      * reported per direction registered (kqueue's EV_EOF per filter). */
     CMIO__SEL_HUP_WHOLE = 1u << 2,
-    /* A reported error that is not taken (take_error, or a cmio call on the
-     * descriptor that fails) holds back the descriptor's other readiness
+    /* A reported error that is not taken (take_error, or a failed cmio I/O
+     * call on the descriptor) holds back the descriptor's other readiness
      * until it is (poll(2), whose POLLERR is level-triggered); else other
      * readiness is reported whatever became of the error. */
     CMIO__SEL_ERROR_HOLDS = 1u << 3,
+    /* A reported hang-up (it lasts) holds the descriptor out until it is
+     * reregistered: an error that comes after it is not reported by itself
+     * (a failing cmio call on the descriptor returns it, and lets one poll
+     * look again); else it is a new occurrence, reported. poll(2), whose
+     * POLLHUP is level-triggered. */
+    CMIO__SEL_HUP_HOLDS = 1u << 4,
 };
 
 /* rearm's `direction` when fd's pending error was taken (take_error) or a

@@ -492,6 +492,41 @@ START_TEST(test_shutdown_both_reports_write_closed)
 }
 END_TEST
 
+/* An error that comes after a reported hang-up: the peer shuts both
+ * directions down (our write is unread there), then closes, which resets
+ * the stream (ECONNRESET pending here). epoll reports the error as a new
+ * occurrence; the poll(2) backend (CMIO__SEL_HUP_HOLDS) leaves a hung-up
+ * descriptor out of poll(2), so the error waits for the next failing call,
+ * which returns it. */
+START_TEST(test_error_after_reported_hang_up)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(16);
+    cmio_registry *r = cmio_poll_registry(p);
+    cmio_unix_stream a, peer;
+    ck_assert_int_eq(cmio_unix_stream_pair(&a, &peer), 0);
+    ck_assert_int_eq(cmio_registry_register(r, a.fd, A, CMIO_READABLE | CMIO_WRITABLE), 0);
+    ck_assert_int_eq(cmio_unix_stream_write(&a, "x", 1), 1);
+    ck_assert_int_eq(cmio_unix_stream_shutdown(&peer, CMIO_SHUTDOWN_BOTH), 0);
+    uint32_t seen = wait_for(p, ev, A, CMIO_EVENT_READ_CLOSED | CMIO_EVENT_WRITE_CLOSED, WAIT_MS);
+    ck_assert(seen & CMIO_EVENT_WRITE_CLOSED);
+    ck_assert(!(seen & CMIO_EVENT_ERROR));
+    cmio_unix_stream_close(&peer);
+    if (cmio__poll_caps(p) & CMIO__SEL_HUP_HOLDS) {
+        ck_assert_int_eq(count_events(p, ev, A, QUIET_MS), 0);
+    } else {
+        ck_assert(wait_for(p, ev, A, CMIO_EVENT_ERROR, WAIT_MS) & CMIO_EVENT_ERROR);
+    }
+    char buf[8];
+    ck_assert_int_eq(cmio_unix_stream_read(&a, buf, sizeof(buf)), -ECONNRESET);
+    ck_assert_int_eq(cmio_unix_stream_take_error(&a), 0);
+    ck_assert_int_eq(cmio_registry_deregister(r, a.fd), 0);
+    cmio_unix_stream_close(&a);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
 START_TEST(test_write_after_peer_closed_is_epipe_without_sigpipe)
 {
     sigpipe_deadly(); /* a SIGPIPE would kill the test */
@@ -661,6 +696,7 @@ static Suite *unix_stream_suite(void)
     add_backend_test(events, test_shutdown_write_peer_reads_data_then_end);
     add_backend_test(events, test_shutdown_read_reports_read_closed);
     add_backend_test(events, test_shutdown_both_reports_write_closed);
+    add_backend_test(events, test_error_after_reported_hang_up);
     suite_add_tcase(s, events);
 
     TCase *calls = tcase_create("calls");

@@ -52,7 +52,10 @@
  *     polls that returned fewer events than their capacity. On a backend
  *     with CMIO__SEL_ERROR_HOLDS (poll(2), documented in cmio.h) nothing is
  *     owed while an error that was reported is not taken (take_error, or a
- *     cmio read or write that failed, -EAGAIN included);
+ *     cmio read or write that failed, -EAGAIN included), and with
+ *     CMIO__SEL_HUP_HOLDS nothing is owed after a reported hang-up until the
+ *     descriptor is reregistered (what a look after a failing call reports
+ *     is justified by that call);
  *   - no busy loop: an event is justified if it reports armed readiness the
  *     kernel held, or if the pair saw activity since the descriptor's last
  *     event (any operation on it other than peer_addr and take_error, or a
@@ -138,6 +141,7 @@ struct desc {
     short level;                         /* the oracle's last revents */
     bool seen_rdhup, seen_hup, seen_err; /* ever, by the oracle or an I/O result */
     bool err_held;                       /* an error was reported and not yet taken (CMIO__SEL_ERROR_HOLDS) */
+    bool hup_held;                       /* a hang-up was reported (CMIO__SEL_HUP_HOLDS) */
     bool dirty;                          /* activity since its last event */
     int streak;                          /* unjustified events in a row */
 };
@@ -593,6 +597,7 @@ static void arm_all(struct desc *d)
     d->dirty = true;
     d->streak = 0;
     d->err_held = false;
+    d->hup_held = false;
 }
 
 static void do_register(struct run *r, struct desc *d, uint8_t arg, bool rereg)
@@ -659,7 +664,7 @@ static void do_poll(struct run *r, int which)
     for (int i = 0; i < N_DESC; i++) {
         struct desc *d = &r->d[i];
         for (int k = 0; k < N_KINDS; k++)
-            d->owed[k] = d->registered && !d->err_held && d->armed[k] && level_has(r, d, k);
+            d->owed[k] = d->registered && !d->err_held && !d->hup_held && d->armed[k] && level_has(r, d, k);
     }
     int n = cmio_poll_poll(r->poll, ev, 0);
     if (n < 0 || (size_t)n > cap || cmio_events_len(ev) != (size_t)n)
@@ -715,6 +720,10 @@ static void do_poll(struct run *r, int which)
         }
         if (cmio_event_is_error(e) && (r->caps & CMIO__SEL_ERROR_HOLDS))
             d->err_held = true;
+        /* A hang-up (it lasts: the oracle still sees it after the poll). */
+        if ((r->caps & CMIO__SEL_HUP_HOLDS) && cmio_event_is_read_closed(e) && cmio_event_is_write_closed(e) &&
+            (d->level & POLLHUP))
+            d->hup_held = true;
         d->dirty = false;
         if (justified) {
             d->streak = 0;
