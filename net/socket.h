@@ -55,9 +55,10 @@ int cmio__peer_addr(int fd, cmio_sockaddr *out);
 /* SO_ERROR as a negative errno, or 0 (reading it clears it, and tells
  * emulating backends that a reported error is taken). */
 int cmio__take_error(int fd);
-/* Whether the stream fd has a connect in progress (not yet writable, not
- * hung up or errored): what -ENOTCONN from peer_addr means only then. */
-bool cmio__connecting(int fd);
+/* A stream's peer_addr: cmio__peer_addr, and on -ENOTCONN, while a connect
+ * is in progress (not yet writable, not hung up or errored), the re-arm of
+ * writing that the next writable event needs on emulating backends. */
+int cmio__stream_peer_addr(int fd, cmio_sockaddr *out);
 /* shutdown(2) with cmio_shutdown's values. */
 int cmio__shutdown(int fd, cmio_shutdown how);
 

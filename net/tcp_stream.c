@@ -91,12 +91,7 @@ int cmio_tcp_stream_local_addr(const cmio_tcp_stream *s, cmio_sockaddr *out)
 int cmio_tcp_stream_peer_addr(const cmio_tcp_stream *s, cmio_sockaddr *out)
 {
     CMIO__CHECK_SOCK(s);
-    int err = cmio__peer_addr(s->fd, out);
-    /* Still connecting: the next writable event is owed. A stream that was
-     * reset (or never connected) answers -ENOTCONN for good: no re-arm. */
-    if (err == -ENOTCONN && cmio__connecting(s->fd))
-        cmio__would_block(s->fd, CMIO_WRITABLE);
-    return err;
+    return cmio__stream_peer_addr(s->fd, out);
 }
 
 int cmio_tcp_stream_take_error(cmio_tcp_stream *s)
