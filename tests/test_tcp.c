@@ -497,15 +497,22 @@ START_TEST(test_reset_is_reported)
 }
 END_TEST
 
+/* A connection whose server side was reported readable with 3 bytes it
+ * has not read. */
+static void open_undrained(struct conn *k, int backend)
+{
+    ck_assert(open_conn(k, backend, "127.0.0.1:0"));
+    ck_assert_int_eq(cmio_tcp_stream_write(&k->c, "abc", 3), 3);
+    ck_assert(wait_for(k->p, k->ev, SERVER, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
+}
+
 /* Defect 3 of issue 9: readable data that was reported and not drained does
  * not hide what comes after it. The peer's shutdown (POLLRDHUP on poll(2))
  * is reported as read-closed on its own, as epoll reports it. */
 START_TEST(test_read_closed_after_undrained_data)
 {
     struct conn k;
-    ck_assert(open_conn(&k, _i, "127.0.0.1:0"));
-    ck_assert_int_eq(cmio_tcp_stream_write(&k.c, "abc", 3), 3);
-    ck_assert(wait_for(k.p, k.ev, SERVER, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
+    open_undrained(&k, _i);
     /* Not drained: the peer shuts its writing down. */
     ck_assert_int_eq(cmio_tcp_stream_shutdown(&k.c, CMIO_SHUTDOWN_WRITE), 0);
     ck_assert(wait_for(k.p, k.ev, SERVER, CMIO_EVENT_READ_CLOSED, WAIT_MS) & CMIO_EVENT_READ_CLOSED);
@@ -521,9 +528,7 @@ END_TEST
 START_TEST(test_shutdown_read_after_undrained_data)
 {
     struct conn k;
-    ck_assert(open_conn(&k, _i, "127.0.0.1:0"));
-    ck_assert_int_eq(cmio_tcp_stream_write(&k.c, "abc", 3), 3);
-    ck_assert(wait_for(k.p, k.ev, SERVER, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
+    open_undrained(&k, _i);
     ck_assert_int_eq(cmio_tcp_stream_shutdown(&k.s, CMIO_SHUTDOWN_READ), 0);
     ck_assert(wait_for(k.p, k.ev, SERVER, CMIO_EVENT_READ_CLOSED, WAIT_MS) & CMIO_EVENT_READ_CLOSED);
     close_conn(&k);
