@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -377,4 +378,16 @@ void expect_no_events_at(cmio_poll *p, cmio_events *ev, const char *file, int li
                 (unsigned long)cmio_event_token(e), (unsigned)e->flags);
     }
     ck_assert_msg(got == 0, "%s:%d: expected no events, poll returned %d", file, line, got);
+}
+
+struct in_addr loopback_v4(void)
+{
+    struct in_addr a = {.s_addr = htonl(INADDR_LOOPBACK)};
+    return a;
+}
+
+unsigned loopback_ifindex(void)
+{
+    unsigned i = if_nametoindex("lo");
+    return i ? i : if_nametoindex("lo0");
 }

@@ -112,6 +112,12 @@ void expect_events_at(cmio_poll *p, cmio_events *ev, const expect_event *want, s
 /* One poll of QUIET_MS returns no event at all (mio's expect_no_events). */
 void expect_no_events_at(cmio_poll *p, cmio_events *ev, const char *file, int line);
 
+/* The loopback interface for multicast joins, so that no membership report
+ * leaves the machine: its IPv4 address (127.0.0.1) and its index ("lo" on
+ * Linux, "lo0" on the BSDs; 0 if neither exists). */
+struct in_addr loopback_v4(void);
+unsigned loopback_ifindex(void);
+
 /* Runs a suite (forked unless CK_FORK=no) and returns an exit status. */
 int run_suite(Suite *s);
 
