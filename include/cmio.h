@@ -13,8 +13,8 @@
  *  - Socket I/O (read, write, recv, send, accept, ...) makes one system
  *    call; a pipe write makes three (SIGPIPE is blocked around it, see
  *    cmio_pipe_sender_write()), a pipe read one. The result is passed on:
- *    -EINTR (mio's ErrorKind::Interrupted) is returned, not retried. On a non-blocking descriptor the kernel does not sleep, so it
- *    is not seen in practice; loop on it as on any transient error.
+ *    -EINTR (mio's ErrorKind::Interrupted) is returned, not retried. On a non-blocking descriptor the kernel
+ * does not sleep, so it is not seen in practice; loop on it as on any transient error.
  *  - Opaque objects are made by cmio_X_new() and released by cmio_X_free(),
  *    which accepts NULL.
  *  - Events are edge-triggered: an event says a descriptor became ready.
@@ -35,19 +35,18 @@
  * cmio_registry_reregister() after its -EAGAIN. A hang-up or error is
  * reported once per occurrence, with two exceptions, since poll(2) reports
  * both at every call for as long as they hold: an error that was reported
- * and not yet taken (by the socket's take_error, or by a failed read, write, send, receive, peek or accept through cmio,
- * which returns it) holds the descriptor's other readiness back until it
- * is; and after a hang-up is reported, an error that comes later (a reset
- * after the peer's shutdown) is not reported by itself: the next failed
- * call returns it. It keeps its registrations
- * in a table that starts with room for 64 descriptors and doubles when a
- * registration does not fit: the only allocation after set-up.
+ * and not yet taken (by the socket's take_error, or by a failed read, write, send, receive, peek or accept
+ * through cmio, which returns it) holds the descriptor's other readiness back until it is; and after a
+ * hang-up is reported, an error that comes later (a reset after the peer's shutdown) is not reported by
+ * itself: the next failed call returns it. It keeps its registrations in a table that starts with room for 64
+ * descriptors and doubles when a registration does not fit: the only allocation after set-up.
  *
  * SPDX-License-Identifier: MIT
  */
 #ifndef CMIO_H
 #define CMIO_H
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -56,6 +55,12 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#if defined(__linux__)
+#include <sys/epoll.h>
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) ||           \
+    defined(__DragonFly__)
+#include <sys/event.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -90,8 +95,8 @@ typedef uint8_t cmio_interest;
  *  it returns -ENOTSUP. */
 #define CMIO_PRIORITY ((cmio_interest)0x04)
 
-/* Bits of cmio_event.flags. Read them through the cmio_event_is_* functions,
- * which return false for a NULL event. */
+/* The kinds of readiness an event can report, as bits: what
+ * cmio_event_flags() returns, one bit per cmio_event_is_* function. */
 #define CMIO_EVENT_READABLE 0x01u     /**< the descriptor became readable */
 #define CMIO_EVENT_WRITABLE 0x02u     /**< the descriptor became writable */
 #define CMIO_EVENT_ERROR 0x04u        /**< a pending error (take_error) */
@@ -100,14 +105,35 @@ typedef uint8_t cmio_interest;
 #define CMIO_EVENT_PRIORITY 0x20u     /**< priority data is readable */
 
 /**
- * One readiness event (mio::event::Event): the token the descriptor was
- * registered with and a set of CMIO_EVENT_* bits. A plain struct: copy it
- * freely. Its layout is part of the ABI.
+ * One readiness event (mio::event::Event). The record is the operating
+ * system's own, as mio's is, so that the kernel writes the caller's events
+ * buffer directly: on Linux and Android it has the layout of struct
+ * epoll_event, on the BSDs and macOS that of struct kevent, elsewhere cmio's
+ * own {token, flags}. Every backend built for one OS writes that OS's
+ * layout (the poll(2) backend on Linux writes epoll records). The layout is
+ * not portable and not for reading: the cmio_event_* accessors below are the
+ * API; they decode the record with mio's rules. CMIO_EVENT_RECORD_EPOLL,
+ * CMIO_EVENT_RECORD_KEVENT or CMIO_EVENT_RECORD_CMIO says which layout this
+ * build has. A plain struct: copy it freely.
  */
+#if defined(__linux__)
+#define CMIO_EVENT_RECORD_EPOLL 1
+typedef struct cmio_event {
+    struct epoll_event ev;
+} cmio_event;
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) ||           \
+    defined(__DragonFly__)
+#define CMIO_EVENT_RECORD_KEVENT 1
+typedef struct cmio_event {
+    struct kevent kev;
+} cmio_event;
+#else
+#define CMIO_EVENT_RECORD_CMIO 1
 typedef struct cmio_event {
     cmio_token token;
-    uint32_t flags;
+    uint32_t flags; /* CMIO_EVENT_* bits */
 } cmio_event;
+#endif
 
 typedef struct cmio_poll cmio_poll;
 typedef struct cmio_registry cmio_registry;
@@ -118,9 +144,10 @@ typedef struct cmio_waker cmio_waker;
  * The events buffer (mio::Events), made by cmio_events_new() and filled by
  * cmio_poll_poll(). Its fields are documented so that the per-event
  * accessors below can be inlined; treat them as read-only and use the
- * functions. `items` holds `len` events; `capacity` is exactly the capacity
- * given to cmio_events_new(); `scratch` is the backend's buffer for kernel
- * records.
+ * functions. `items` holds `len` events (the kernel writes them there);
+ * `capacity` is exactly the capacity given to cmio_events_new(); `scratch`
+ * is NULL unless a backend built in gets records of another layout than
+ * this OS's (kqueue over libkqueue on Linux), which it then translates.
  */
 struct cmio_events {
     cmio_event *items;
@@ -216,8 +243,40 @@ CMIO_API cmio_registry *cmio_poll_registry(cmio_poll *poll);
  * Thread-safety: one thread at a time may poll a given poll. Registrations
  * through any registry of the poll may go on meanwhile from other threads.
  * Allocates nothing.
+ *
+ * Inline: on Linux, a poll over epoll with a timeout of 0 or less is the
+ * argument check and one epoll_wait(2) into the caller's buffer (mio's
+ * Poll::poll is as short); everything else goes to cmio__poll(), the
+ * out-of-line part (not for direct use).
  */
-CMIO_API int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeout_ms);
+static inline int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeout_ms);
+/** Not API: the out-of-line part of cmio_poll_poll(), with its contract. */
+CMIO_API int cmio__poll(cmio_poll *poll, cmio_events *events, int timeout_ms);
+
+/* Not API: what the inline cmio_poll_poll() reads of a poll, its first
+ * member: the epoll descriptor when the poll's backend is epoll, else -1. */
+struct cmio__poll_head {
+    int epoll_fd;
+};
+
+static inline int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeout_ms)
+{
+#if defined(CMIO_EVENT_RECORD_EPOLL)
+    if (poll != 0 && events != 0 && timeout_ms <= 0) {
+        int fd = ((const struct cmio__poll_head *)(const void *)poll)->epoll_fd;
+        if (fd >= 0) {
+            int n = epoll_wait(fd, &events->items->ev, (int)events->capacity, timeout_ms < 0 ? -1 : 0);
+            if (n >= 0) {
+                events->len = (size_t)n;
+                return n;
+            }
+            events->len = 0;
+            return -errno;
+        }
+    }
+#endif
+    return cmio__poll(poll, events, timeout_ms);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Registry                                                                 */
@@ -243,8 +302,7 @@ CMIO_API int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeout_ms
  * Allocates nothing, except that the poll(2) backend doubles its table when
  * a registration does not fit.
  */
-CMIO_API int cmio_registry_register(cmio_registry *r, int fd, cmio_token token,
-                                    cmio_interest interest);
+CMIO_API int cmio_registry_register(cmio_registry *r, int fd, cmio_token token, cmio_interest interest);
 
 /**
  * Replace the token and interest of a registered descriptor. Readiness that
@@ -255,8 +313,7 @@ CMIO_API int cmio_registry_register(cmio_registry *r, int fd, cmio_token token,
  * is not registered; -ENOTSUP as for register. Thread-safe; allocates
  * nothing.
  */
-CMIO_API int cmio_registry_reregister(cmio_registry *r, int fd, cmio_token token,
-                                      cmio_interest interest);
+CMIO_API int cmio_registry_reregister(cmio_registry *r, int fd, cmio_token token, cmio_interest interest);
 
 /**
  * Stop reporting events for `fd`; readiness found for it and not yet
@@ -346,50 +403,153 @@ static inline void cmio_events_clear(cmio_events *events)
         events->len = 0;
 }
 
-/** The token of the event's registration (0 if e is NULL). Inline.
- *  Errors: none. Thread-safe: reads the event. */
-static inline cmio_token cmio_event_token(const cmio_event *e) { return e ? e->token : 0; }
+/*
+ * The accessors decode the OS's record with mio's rules (its
+ * sys/unix/selector/epoll.rs and kqueue.rs). They read the event and
+ * nothing else: thread-safe, no errors. `e` must point at an event (one
+ * that cmio_events_get() returned, or a copy of it); unlike the functions
+ * above they do not check for NULL, since they are the per-event path.
+ */
+#if defined(CMIO_EVENT_RECORD_EPOLL)
 
-/** The descriptor became readable (mio: EPOLLIN or EPOLLPRI). Inline.
- *  Errors: none. Thread-safe: reads the event. */
+/** The token of the event's registration. Inline; e must not be NULL. */
+static inline cmio_token cmio_event_token(const cmio_event *e)
+{
+    return (cmio_token)e->ev.data.u64;
+}
+/** The descriptor became readable (EPOLLIN or EPOLLPRI). Inline; e must not be NULL. */
 static inline bool cmio_event_is_readable(const cmio_event *e)
 {
-    return e && (e->flags & CMIO_EVENT_READABLE) != 0;
+    return (e->ev.events & (EPOLLIN | EPOLLPRI)) != 0;
 }
-
-/** The descriptor became writable. Inline.
- *  Errors: none. Thread-safe: reads the event. */
+/** The descriptor became writable (EPOLLOUT). Inline; e must not be NULL. */
 static inline bool cmio_event_is_writable(const cmio_event *e)
 {
-    return e && (e->flags & CMIO_EVENT_WRITABLE) != 0;
+    return (e->ev.events & EPOLLOUT) != 0;
 }
-
-/** The descriptor has a pending error; read it with take_error. Inline.
- *  Errors: none. Thread-safe: reads the event. */
+/** The descriptor has a pending error (EPOLLERR); read it with take_error. Inline; e must not be NULL. */
 static inline bool cmio_event_is_error(const cmio_event *e)
 {
-    return e && (e->flags & CMIO_EVENT_ERROR) != 0;
+    return (e->ev.events & EPOLLERR) != 0;
 }
-
-/** The peer shut down its write side, or the connection is gone. Inline.
- *  Errors: none. Thread-safe: reads the event. */
+/** The peer shut down its write side, or the connection is gone (EPOLLHUP,
+ *  or EPOLLIN with EPOLLRDHUP). Inline; e must not be NULL. */
 static inline bool cmio_event_is_read_closed(const cmio_event *e)
 {
-    return e && (e->flags & CMIO_EVENT_READ_CLOSED) != 0;
+    uint32_t b = e->ev.events;
+    return (b & EPOLLHUP) != 0 || ((b & EPOLLIN) != 0 && (b & EPOLLRDHUP) != 0);
 }
-
-/** Writing can no longer succeed (hang-up, or error with a closed peer).
- *  Inline. Errors: none. Thread-safe: reads the event. */
+/** Writing can no longer succeed (EPOLLHUP, EPOLLOUT with EPOLLERR, or
+ *  EPOLLERR alone: a pipe whose reader is gone). Inline; e must not be NULL. */
 static inline bool cmio_event_is_write_closed(const cmio_event *e)
 {
-    return e && (e->flags & CMIO_EVENT_WRITE_CLOSED) != 0;
+    uint32_t b = e->ev.events;
+    return (b & EPOLLHUP) != 0 || ((b & EPOLLOUT) != 0 && (b & EPOLLERR) != 0) || b == (uint32_t)EPOLLERR;
 }
-
-/** Priority (out-of-band) data is readable (EPOLLPRI, POLLPRI). Inline.
- *  Errors: none. Thread-safe: reads the event. */
+/** Priority (out-of-band) data is readable (EPOLLPRI). Inline; e must not be NULL. */
 static inline bool cmio_event_is_priority(const cmio_event *e)
 {
-    return e && (e->flags & CMIO_EVENT_PRIORITY) != 0;
+    return (e->ev.events & EPOLLPRI) != 0;
+}
+
+#elif defined(CMIO_EVENT_RECORD_KEVENT)
+
+/** The token of the event's registration (udata). Inline; e must not be NULL. */
+static inline cmio_token cmio_event_token(const cmio_event *e)
+{
+    return (cmio_token)e->kev.udata;
+}
+/** The descriptor became readable (a read filter, or a waker's user filter). Inline; e must not be NULL. */
+static inline bool cmio_event_is_readable(const cmio_event *e)
+{
+    return e->kev.filter == EVFILT_READ
+#ifdef EVFILT_USER
+           || e->kev.filter == EVFILT_USER
+#endif
+        ;
+}
+/** The descriptor became writable (a write filter). Inline; e must not be NULL. */
+static inline bool cmio_event_is_writable(const cmio_event *e)
+{
+    return e->kev.filter == EVFILT_WRITE;
+}
+/** The descriptor has a pending error (EV_ERROR, or EV_EOF with a socket
+ *  error in fflags). Inline; e must not be NULL. */
+static inline bool cmio_event_is_error(const cmio_event *e)
+{
+    return (e->kev.flags & EV_ERROR) != 0 || ((e->kev.flags & EV_EOF) != 0 && e->kev.fflags != 0);
+}
+/** The peer shut down its write side, or the connection is gone (EV_EOF on
+ *  the read filter). Inline; e must not be NULL. */
+static inline bool cmio_event_is_read_closed(const cmio_event *e)
+{
+    return e->kev.filter == EVFILT_READ && (e->kev.flags & EV_EOF) != 0;
+}
+/** Writing can no longer succeed (EV_EOF on the write filter). Inline; e must not be NULL. */
+static inline bool cmio_event_is_write_closed(const cmio_event *e)
+{
+    return e->kev.filter == EVFILT_WRITE && (e->kev.flags & EV_EOF) != 0;
+}
+/** Priority data: kqueue has no such filter (always false). Inline; e must not be NULL. */
+static inline bool cmio_event_is_priority(const cmio_event *e)
+{
+    (void)e;
+    return false;
+}
+
+#else /* cmio's own record */
+
+/** The token of the event's registration. Inline; e must not be NULL. */
+static inline cmio_token cmio_event_token(const cmio_event *e)
+{
+    return e->token;
+}
+/** The descriptor became readable. Inline; e must not be NULL. */
+static inline bool cmio_event_is_readable(const cmio_event *e)
+{
+    return (e->flags & CMIO_EVENT_READABLE) != 0;
+}
+/** The descriptor became writable. Inline; e must not be NULL. */
+static inline bool cmio_event_is_writable(const cmio_event *e)
+{
+    return (e->flags & CMIO_EVENT_WRITABLE) != 0;
+}
+/** The descriptor has a pending error; read it with take_error. Inline; e must not be NULL. */
+static inline bool cmio_event_is_error(const cmio_event *e)
+{
+    return (e->flags & CMIO_EVENT_ERROR) != 0;
+}
+/** The peer shut down its write side, or the connection is gone. Inline; e must not be NULL. */
+static inline bool cmio_event_is_read_closed(const cmio_event *e)
+{
+    return (e->flags & CMIO_EVENT_READ_CLOSED) != 0;
+}
+/** Writing can no longer succeed. Inline; e must not be NULL. */
+static inline bool cmio_event_is_write_closed(const cmio_event *e)
+{
+    return (e->flags & CMIO_EVENT_WRITE_CLOSED) != 0;
+}
+/** Priority (out-of-band) data is readable. Inline; e must not be NULL. */
+static inline bool cmio_event_is_priority(const cmio_event *e)
+{
+    return (e->flags & CMIO_EVENT_PRIORITY) != 0;
+}
+
+#endif
+
+/**
+ * Every cmio_event_is_* answer at once, as CMIO_EVENT_* bits: for logging,
+ * tests and comparisons (mio's Debug of an Event). Inline; e must not be
+ * NULL. Errors: none. Thread-safe: reads the event.
+ */
+static inline uint32_t cmio_event_flags(const cmio_event *e)
+{
+    return (cmio_event_is_readable(e) ? CMIO_EVENT_READABLE : 0u) |
+           (cmio_event_is_writable(e) ? CMIO_EVENT_WRITABLE : 0u) |
+           (cmio_event_is_error(e) ? CMIO_EVENT_ERROR : 0u) |
+           (cmio_event_is_read_closed(e) ? CMIO_EVENT_READ_CLOSED : 0u) |
+           (cmio_event_is_write_closed(e) ? CMIO_EVENT_WRITE_CLOSED : 0u) |
+           (cmio_event_is_priority(e) ? CMIO_EVENT_PRIORITY : 0u);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -526,8 +686,12 @@ CMIO_API int cmio_sockaddr_from_abstract(cmio_sockaddr *out, const void *name, s
 /* TCP                                                                      */
 /* ------------------------------------------------------------------------ */
 
-typedef struct cmio_tcp_listener { int fd; } cmio_tcp_listener;
-typedef struct cmio_tcp_stream { int fd; } cmio_tcp_stream;
+typedef struct cmio_tcp_listener {
+    int fd;
+} cmio_tcp_listener;
+typedef struct cmio_tcp_stream {
+    int fd;
+} cmio_tcp_stream;
 
 /**
  * Bind a listening TCP socket to an IPv4 or IPv6 address with SO_REUSEADDR
@@ -740,7 +904,9 @@ CMIO_API void cmio_tcp_stream_close(cmio_tcp_stream *s);
 /* UDP                                                                      */
 /* ------------------------------------------------------------------------ */
 
-typedef struct cmio_udp_socket { int fd; } cmio_udp_socket;
+typedef struct cmio_udp_socket {
+    int fd;
+} cmio_udp_socket;
 
 /**
  * Bind a UDP socket to an IPv4 or IPv6 address (port 0: any free port).
@@ -956,11 +1122,21 @@ CMIO_API void cmio_udp_socket_close(cmio_udp_socket *s);
 /* Unix domain sockets and pipes                                            */
 /* ------------------------------------------------------------------------ */
 
-typedef struct cmio_unix_listener { int fd; } cmio_unix_listener;
-typedef struct cmio_unix_stream { int fd; } cmio_unix_stream;
-typedef struct cmio_unix_datagram { int fd; } cmio_unix_datagram;
-typedef struct cmio_pipe_sender { int fd; } cmio_pipe_sender;
-typedef struct cmio_pipe_receiver { int fd; } cmio_pipe_receiver;
+typedef struct cmio_unix_listener {
+    int fd;
+} cmio_unix_listener;
+typedef struct cmio_unix_stream {
+    int fd;
+} cmio_unix_stream;
+typedef struct cmio_unix_datagram {
+    int fd;
+} cmio_unix_datagram;
+typedef struct cmio_pipe_sender {
+    int fd;
+} cmio_pipe_sender;
+typedef struct cmio_pipe_receiver {
+    int fd;
+} cmio_pipe_receiver;
 
 /**
  * Bind a listening stream socket to a filesystem path (backlog SOMAXCONN).

@@ -30,7 +30,8 @@ struct cmio_registry {
 };
 
 struct cmio_poll {
-    cmio_registry registry; /* sel and sys of the poll itself */
+    struct cmio__poll_head head; /* first: read by the inline cmio_poll_poll() */
+    cmio_registry registry;      /* sel and sys of the poll itself */
 };
 
 struct cmio_waker {

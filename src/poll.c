@@ -83,6 +83,8 @@ int cmio_poll_new_with_backend(cmio_poll **out, const char *name)
     }
     poll->registry.sel = sel;
     poll->registry.owned_by_poll = true;
+    /* The inline fast path of cmio_poll_poll() (include/cmio.h). */
+    poll->head.epoll_fd = sel->fast_fd ? sel->fast_fd(poll->registry.sys) : -1;
     *out = poll;
     return 0;
 }
@@ -135,7 +137,7 @@ CMIO__NOINLINE static int poll_until(cmio_poll *poll, cmio_events *events, int t
     }
 }
 
-int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeout_ms)
+int cmio__poll(cmio_poll *poll, cmio_events *events, int timeout_ms)
 {
     if (poll == NULL || events == NULL) {
         if (events)

@@ -1,8 +1,9 @@
 /*
  * The epoll backend (Linux, Android): edge-triggered by the kernel.
  *
- * The token travels in epoll_event.data; a poll fills the events buffer's
- * scratch with epoll_event records and turns each into a cmio_event. A
+ * The token travels in epoll_event.data; epoll_wait writes the caller's
+ * events buffer itself, since cmio_event is the epoll record on Linux (no
+ * copy, no translation: the header's accessors read the bits). A
  * registry clone holds a close-on-exec dup of the epoll descriptor, as mio's
  * does. A waker is an eventfd registered edge-triggered.
  *
@@ -81,45 +82,23 @@ static int ep_dereg(cmio__sys *sys, int fd)
     return epoll_ctl(sys->epfd, EPOLL_CTL_DEL, fd, &ev) < 0 ? -errno : 0;
 }
 
-/* mio's reading of the epoll bits (its sys/unix/selector/epoll.rs), for the
- * bits an epoll record can carry here: IN, PRI, OUT, ERR, HUP and RDHUP,
- * packed into a 6-bit index (RDHUP, 0x2000, moves down to 0x20). */
-#define EP_INDEX(e) (((e) & 0x1fu) | (((e) >> 8) & 0x20u))
-
-#define EP_IN(i) ((i) & 0x01u)
-#define EP_PRI(i) ((i) & 0x02u)
-#define EP_OUT(i) ((i) & 0x04u)
-#define EP_ERR(i) ((i) & 0x08u)
-#define EP_HUP(i) ((i) & 0x10u)
-#define EP_RDHUP(i) ((i) & 0x20u)
-#define EP_FLAGS(i)                                                                                \
-    (((EP_IN(i) || EP_PRI(i)) ? CMIO_EVENT_READABLE : 0) | (EP_OUT(i) ? CMIO_EVENT_WRITABLE : 0) |   \
-     (EP_ERR(i) ? CMIO_EVENT_ERROR : 0) |                                                          \
-     ((EP_HUP(i) || (EP_IN(i) && EP_RDHUP(i))) ? CMIO_EVENT_READ_CLOSED : 0) |                      \
-     ((EP_HUP(i) || (EP_OUT(i) && EP_ERR(i)) || (i) == 0x08u) ? CMIO_EVENT_WRITE_CLOSED : 0) |      \
-     (EP_PRI(i) ? CMIO_EVENT_PRIORITY : 0))
-#define EP_4(i) EP_FLAGS(i), EP_FLAGS((i) + 1u), EP_FLAGS((i) + 2u), EP_FLAGS((i) + 3u)
-#define EP_16(i) EP_4(i), EP_4((i) + 4u), EP_4((i) + 8u), EP_4((i) + 12u)
-
-/* The flags of each index, worked out by the compiler: one load per event. */
-static const uint8_t ep_flags[64] = {EP_16(0u), EP_16(16u), EP_16(32u), EP_16(48u)};
+/* The kernel writes the caller's events buffer: cmio_event is struct
+ * epoll_event on Linux (include/cmio.h), decoded by the header's accessors. */
+_Static_assert(sizeof(cmio_event) == sizeof(struct epoll_event), "cmio_event is an epoll record");
+_Static_assert(_Alignof(cmio_event) == _Alignof(struct epoll_event), "cmio_event is an epoll record");
 
 static int ep_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
 {
-    struct epoll_event *rec = events->scratch;
-    int n = epoll_wait(sys->epfd, rec, (int)events->capacity, timeout_ms);
+    int n = epoll_wait(sys->epfd, (struct epoll_event *)events->items, (int)events->capacity, timeout_ms);
     if (n < 0) {
         events->len = 0;
         return -errno;
     }
-    cmio_event *out = events->items;
-    for (int i = 0; i < n; i++) {
-        out[i].token = (cmio_token)rec[i].data.u64;
-        out[i].flags = ep_flags[EP_INDEX(rec[i].events)];
-    }
     events->len = (size_t)n;
     return n;
 }
+
+static int ep_fast_fd(cmio__sys *sys) { return sys->epfd; }
 
 static int ep_waker_open(cmio__sys *sys, cmio_token token, cmio__waker_sys *w)
 {
@@ -163,7 +142,7 @@ static void ep_waker_close(cmio__waker_sys *w)
 const cmio__selector cmio__selector_epoll = {
     .name = "epoll",
     .caps = CMIO__SEL_EDGE_NATIVE | CMIO__SEL_PRIORITY | CMIO__SEL_HUP_WHOLE,
-    .record_size = sizeof(struct epoll_event),
+    .record_size = 0, /* the kernel's record is cmio_event */
     .open = ep_open,
     .clone = ep_clone,
     .close = ep_close,
@@ -171,6 +150,7 @@ const cmio__selector cmio__selector_epoll = {
     .rereg = ep_rereg,
     .dereg = ep_dereg,
     .select = ep_select,
+    .fast_fd = ep_fast_fd,
     .waker_open = ep_waker_open,
     .waker_wake = ep_waker_wake,
     .waker_close = ep_waker_close,

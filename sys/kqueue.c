@@ -24,8 +24,9 @@
  *
  * SPDX-License-Identifier: MIT
  */
-#include "selector.h"
 #include "fdmap.h"
+#include "record.h"
+#include "selector.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -331,8 +332,9 @@ static int kq_dereg(cmio__sys *sys, int fd)
     return err;
 }
 
-/* mio's reading of a kevent (its sys/unix/selector/kqueue.rs), and a
- * socket error that ends the connection closes both directions. */
+#ifndef CMIO_EVENT_RECORD_KEVENT
+/* mio's reading of a kevent (its sys/unix/selector/kqueue.rs), the same as
+ * the header's accessors make of a native kevent record. */
 static uint32_t to_flags(const struct kevent *ev)
 {
     uint32_t f = 0;
@@ -350,13 +352,36 @@ static uint32_t to_flags(const struct kevent *ev)
         if (ev->filter == EVFILT_WRITE)
             f |= CMIO_EVENT_WRITE_CLOSED;
         if (ev->fflags != 0) /* the socket's error */
-            f |= CMIO_EVENT_ERROR | CMIO_EVENT_READ_CLOSED | CMIO_EVENT_WRITE_CLOSED;
+            f |= CMIO_EVENT_ERROR;
     }
     if (ev->flags & EV_ERROR)
         f |= CMIO_EVENT_ERROR;
     return f;
 }
+#endif
 
+#ifdef CMIO_EVENT_RECORD_KEVENT
+/* The kernel writes the caller's events buffer: cmio_event is struct kevent
+ * on the BSDs and macOS (include/cmio.h), decoded by the header's
+ * accessors with mio's rules. */
+_Static_assert(sizeof(cmio_event) == sizeof(struct kevent), "cmio_event is a kevent record");
+
+static int kq_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
+{
+    struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
+    int n = kevent(sys->kq, NULL, 0, (struct kevent *)events->items, (int)events->capacity,
+                   timeout_ms < 0 ? NULL : &ts);
+    if (n < 0) {
+        events->len = 0;
+        return -errno;
+    }
+    events->len = (size_t)n;
+    return n;
+}
+#define KQ_RECORD_SIZE 0
+#else
+/* libkqueue on Linux, where cmio_event is the epoll record: the kernel's
+ * records go to the buffer's scratch and are written as this OS's. */
 static int kq_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
 {
     struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
@@ -366,14 +391,13 @@ static int kq_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
         events->len = 0;
         return -errno;
     }
-    cmio_event *out = events->items;
-    for (int i = 0; i < n; i++) {
-        out[i].token = (cmio_token)rec[i].udata;
-        out[i].flags = to_flags(&rec[i]);
-    }
+    for (int i = 0; i < n; i++)
+        cmio__record_put(&events->items[i], (cmio_token)rec[i].udata, to_flags(&rec[i]));
     events->len = (size_t)n;
     return n;
 }
+#define KQ_RECORD_SIZE sizeof(struct kevent)
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Wakers                                                                   */
@@ -478,7 +502,7 @@ static void kq_waker_close(cmio__waker_sys *w)
 const cmio__selector cmio__selector_kqueue = {
     .name = "kqueue",
     .caps = CMIO__SEL_EDGE_NATIVE,
-    .record_size = sizeof(struct kevent),
+    .record_size = KQ_RECORD_SIZE,
     .open = kq_open,
     .clone = kq_clone,
     .close = kq_close,

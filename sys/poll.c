@@ -58,8 +58,9 @@
  *
  * SPDX-License-Identifier: MIT
  */
-#include "selector.h"
 #include "fdmap.h"
+#include "record.h"
+#include "selector.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -541,7 +542,13 @@ static int deliver(cmio__sys *sys, cmio_events *events)
         struct entry *e = &sys->entries[i];
         if (!e->pending)
             continue;
-        events->items[n++] = (cmio_event){.token = e->token, .flags = e->pending};
+        /* In this OS's record (sys/record.h); one that needs two records
+         * (kevent) and finds room for one waits, first of the next poll. */
+        if (n + cmio__records(e->pending) > events->capacity) {
+            sys->cursor = i;
+            break;
+        }
+        n += cmio__record_put(&events->items[n], e->token, e->pending);
         set_pending(sys, e, 0);
         sys->cursor = i + 1;
     }

@@ -74,6 +74,10 @@ typedef struct cmio__selector {
      * at most events->capacity of them, setting events->len (to 0 on
      * failure). Returns the count or a negative errno (-EINTR on a signal). */
     int (*select)(cmio__sys *sys, cmio_events *events, int timeout_ms);
+    /* Where select is exactly epoll_wait(2) on one descriptor into the
+     * caller's buffer, that descriptor (the header's inline cmio_poll_poll
+     * calls epoll_wait itself with a timeout of 0 or less); else NULL. */
+    int (*fast_fd)(cmio__sys *sys);
 
     /* Wakers: make one registered under token, wake it (any thread, never
      * blocks), release it. */

@@ -3,9 +3,9 @@
 
 int main()
 {
-    cmio_event e = {1, CMIO_EVENT_WRITABLE};
+    cmio_event e = cmio_event();
     cmio_poll *p = nullptr;
     int err = cmio_poll_new(&p);
     cmio_poll_free(p);
-    return (err == 0 && cmio_event_is_writable(&e) && !cmio_event_is_readable(&e)) ? 0 : 1;
+    return (err == 0 && !cmio_event_is_writable(&e) && cmio_event_flags(&e) == 0) ? 0 : 1;
 }

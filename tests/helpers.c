@@ -119,7 +119,7 @@ uint32_t wait_for(cmio_poll *p, cmio_events *ev, cmio_token token, uint32_t flag
         for (size_t i = 0; i < cmio_events_len(ev); i++) {
             const cmio_event *e = cmio_events_get(ev, i);
             if (cmio_event_token(e) == token)
-                seen |= e->flags;
+                seen |= cmio_event_flags(e);
         }
         if ((seen & flags) == flags && seen)
             return seen;
@@ -199,7 +199,7 @@ bool wait_seen(cmio_poll *p, cmio_events *ev, seen_flags *s, cmio_token token, u
         for (size_t i = 0; i < cmio_events_len(ev); i++) {
             const cmio_event *e = cmio_events_get(ev, i);
             if (cmio_event_token(e) < 8)
-                s->flags[cmio_event_token(e)] |= e->flags;
+                s->flags[cmio_event_token(e)] |= cmio_event_flags(e);
         }
     }
     return false;
@@ -355,7 +355,7 @@ void expect_events_at(cmio_poll *p, cmio_events *ev, const expect_event *want, s
             const cmio_event *e = cmio_events_get(ev, i);
             for (size_t k = 0; k < n; k++) {
                 if (!found[k] && cmio_event_token(e) == want[k].token &&
-                    (e->flags & want[k].flags) == want[k].flags) {
+                    (cmio_event_flags(e) & want[k].flags) == want[k].flags) {
                     found[k] = true;
                     missing--;
                     break;
@@ -375,7 +375,7 @@ void expect_no_events_at(cmio_poll *p, cmio_events *ev, const char *file, int li
     for (size_t i = 0; i < cmio_events_len(ev); i++) {
         const cmio_event *e = cmio_events_get(ev, i);
         fprintf(stderr, "%s:%d: unexpected event: token %lu, flags 0x%x\n", file, line,
-                (unsigned long)cmio_event_token(e), (unsigned)e->flags);
+                (unsigned long)cmio_event_token(e), (unsigned)cmio_event_flags(e));
     }
     ck_assert_msg(got == 0, "%s:%d: expected no events, poll returned %d", file, line, got);
 }

@@ -569,7 +569,7 @@ static void wait_ready(cmio_poll *p, uint32_t ready, bool read_closed)
                 ck_assert(cmio_event_is_read_closed(e));
             else
                 ck_assert(!cmio_event_is_read_closed(e) && !cmio_event_is_write_closed(e));
-            if (cmio_event_token(e) == 0 && (e->flags & ready)) {
+            if (cmio_event_token(e) == 0 && (cmio_event_flags(e) & ready)) {
                 found = true;
                 break;
             }

@@ -931,8 +931,8 @@ static uint32_t wait_all(cmio_poll *p, cmio_events *ev, cmio_token base, int n, 
             const cmio_event *e = cmio_events_get(ev, i);
             cmio_token t = cmio_event_token(e);
             if (t == TOK_LISTENER)
-                listener |= e->flags;
-            if (t >= base && t < base + (cmio_token)n && (e->flags & flag) && !seen[t - base]) {
+                listener |= cmio_event_flags(e);
+            if (t >= base && t < base + (cmio_token)n && (cmio_event_flags(e) & flag) && !seen[t - base]) {
                 seen[t - base] = true;
                 left--;
             }

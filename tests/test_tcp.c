@@ -155,9 +155,9 @@ START_TEST(test_connect_and_accept_report_events)
         for (size_t i = 0; i < cmio_events_len(ev); i++) {
             const cmio_event *e = cmio_events_get(ev, i);
             if (cmio_event_token(e) == LISTENER)
-                lseen |= e->flags;
+                lseen |= cmio_event_flags(e);
             else if (cmio_event_token(e) == CLIENT)
-                cseen |= e->flags;
+                cseen |= cmio_event_flags(e);
         }
     }
     ck_assert(lseen & CMIO_EVENT_READABLE);

@@ -674,7 +674,7 @@ static void do_poll(struct run *r, int which)
         fprintf(stderr, "  poll(cap %zu): %d event(s)", cap, n);
         for (int j = 0; j < n; j++) {
             const cmio_event *e = cmio_events_get(ev, (size_t)j);
-            fprintf(stderr, " [token %lu flags %#x]", (unsigned long)cmio_event_token(e), e->flags);
+            fprintf(stderr, " [token %lu flags %#x]", (unsigned long)cmio_event_token(e), cmio_event_flags(e));
         }
         fprintf(stderr, "\n");
         for (int i = 0; i < N_DESC; i++) {
@@ -697,7 +697,7 @@ static void do_poll(struct run *r, int which)
         struct desc *d = by_token(r, cmio_event_token(e));
         if (!d)
             violation(r, "event for token %lu, which no current registration holds (flags %#x)",
-                      (unsigned long)cmio_event_token(e), e->flags);
+                      (unsigned long)cmio_event_token(e), cmio_event_flags(e));
         check_flags(r, d, e);
         bool rd = cmio_event_is_readable(e) || cmio_event_is_read_closed(e);
         bool wr = cmio_event_is_writable(e) || cmio_event_is_write_closed(e);
@@ -729,7 +729,7 @@ static void do_poll(struct run *r, int which)
             d->streak = 0;
         } else if (++d->streak >= STREAK_LIMIT) {
             violation(r, "busy loop: %s reported %d times in a row with nothing new (flags %#x)",
-                      desc_name[i], d->streak, e->flags);
+                      desc_name[i], d->streak, cmio_event_flags(e));
         }
     }
 
