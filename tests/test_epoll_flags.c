@@ -75,8 +75,8 @@ START_TEST(test_interest_table_for_every_interest)
             want |= EPOLLOUT;
         if (i & CMIO_PRIORITY)
             want |= EPOLLPRI;
-        ck_assert_msg(ep_interest[i] == want, "interest %u: table %#x, want %#x", (unsigned)i,
-                      ep_interest[i], want);
+        ck_assert_msg(ep_interest[i] == want, "interest %u: table %#x, want %#x", (unsigned)i, ep_interest[i],
+                      want);
     }
 }
 END_TEST
@@ -92,4 +92,7 @@ static Suite *epoll_flags_suite(void)
     return s;
 }
 
-int main(void) { return run_suite(epoll_flags_suite()); }
+int main(void)
+{
+    return run_suite(epoll_flags_suite());
+}

@@ -229,7 +229,8 @@ START_TEST(test_stale_readiness_of_deregistered_descriptor_is_dropped)
     while (now_ms() < deadline) {
         ck_assert_int_ge(cmio_poll_poll(p, ev, QUIET_MS), 0);
         for (size_t i = 0; i < cmio_events_len(ev); i++)
-            ck_abort_msg("stale event with token %lu", (unsigned long)cmio_event_token(cmio_events_get(ev, i)));
+            ck_abort_msg("stale event with token %lu",
+                         (unsigned long)cmio_event_token(cmio_events_get(ev, i)));
     }
     close(a[0]);
     close(a[1]);
@@ -395,7 +396,13 @@ START_TEST(test_error_flag_when_peer_resets)
     uint32_t seen = wait_for(p, ev, 6, CMIO_EVENT_ERROR | CMIO_EVENT_READ_CLOSED, WAIT_MS);
     ck_assert(seen & CMIO_EVENT_ERROR);
     ck_assert(seen & CMIO_EVENT_READ_CLOSED);
-    ck_assert(seen & CMIO_EVENT_WRITE_CLOSED);
+    /* A hang-up reported whole (epoll, poll(2)) closes writing too; kqueue
+     * reports EV_EOF per filter, and only reading was registered (mio's
+     * reading of the record). */
+    if (cmio__poll_caps(p) & CMIO__SEL_HUP_WHOLE)
+        ck_assert(seen & CMIO_EVENT_WRITE_CLOSED);
+    else
+        ck_assert(!(seen & CMIO_EVENT_WRITE_CLOSED));
     close(sv[0]);
     cmio_events_free(ev);
     cmio_poll_free(p);
@@ -744,4 +751,7 @@ static Suite *registry_suite(void)
     return s;
 }
 
-int main(void) { return run_suite(registry_suite()); }
+int main(void)
+{
+    return run_suite(registry_suite());
+}
