@@ -15,9 +15,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0 /* the OS's way is SO_NOSIGPIPE, set at creation */
-#endif
 
 int cmio__neg_errno(void)
 {

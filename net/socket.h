@@ -11,7 +11,12 @@
 #include "../src/internal.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* the OS's way is SO_NOSIGPIPE, set at creation (cmio__socket) */
+#endif
 /* The usual door of a socket call: the struct is there and open. */
 #define CMIO__CHECK_SOCK(s) CMIO__CHECK((s) != NULL, -EINVAL); CMIO__CHECK((s)->fd >= 0, -EBADF)
 

@@ -11,6 +11,7 @@
  */
 #include "selector.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -54,6 +55,12 @@ static void ep_close(cmio__sys *sys)
 #define EP_INTEREST(i)                                                                             \
     (EPOLLET | (((i) & CMIO_READABLE) ? EPOLLIN | EPOLLRDHUP : 0u) |                                \
      (((i) & CMIO_WRITABLE) ? EPOLLOUT : 0u) | (((i) & CMIO_PRIORITY) ? EPOLLPRI : 0u))
+/* The header's accessors and sys/record.h read the record's bits by the
+ * kernel's names; the interest table uses the core's bits as indexes. */
+_Static_assert(CMIO_READABLE == 1 && CMIO_WRITABLE == 2 && CMIO_PRIORITY == 4, "interest bits index ep_interest");
+_Static_assert(EPOLLIN == 0x001 && EPOLLPRI == 0x002 && EPOLLOUT == 0x004 && EPOLLERR == 0x008 &&
+                   EPOLLHUP == 0x010 && EPOLLRDHUP == 0x2000,
+               "the epoll bits mio's rules are written for");
 static const uint32_t ep_interest[8] = {
     EP_INTEREST(0u), EP_INTEREST(1u), EP_INTEREST(2u), EP_INTEREST(3u),
     EP_INTEREST(4u), EP_INTEREST(5u), EP_INTEREST(6u), EP_INTEREST(7u),
@@ -61,6 +68,7 @@ static const uint32_t ep_interest[8] = {
 
 static int ctl(cmio__sys *sys, int op, int fd, cmio_token token, cmio_interest interest)
 {
+    assert(fd >= 0 && interest != 0 && (interest & ~7u) == 0); /* checked at the door (src/registry.c) */
     struct epoll_event ev = {.events = ep_interest[interest & 7u], .data.u64 = (uint64_t)token};
     return epoll_ctl(sys->epfd, op, fd, &ev) < 0 ? -errno : 0;
 }

@@ -62,6 +62,7 @@
 #include "record.h"
 #include "selector.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -226,6 +227,7 @@ static struct entry *find(cmio__sys *sys, int fd)
 
 static void set_pending(cmio__sys *sys, struct entry *e, uint32_t flags)
 {
+    assert(sys->npending <= sys->len);
     if (flags && !e->pending)
         sys->npending++;
     if (!flags && e->pending)
@@ -552,6 +554,7 @@ static int deliver(cmio__sys *sys, cmio_events *events)
         set_pending(sys, e, 0);
         sys->cursor = i + 1;
     }
+    assert(n <= events->capacity);
     events->len = n;
     return (int)n;
 }

@@ -71,8 +71,14 @@ typedef struct cmio__selector {
     int (*dereg)(cmio__sys *sys, int fd);
 
     /* Wait at most timeout_ms (negative: forever) and fill events->items,
-     * at most events->capacity of them, setting events->len (to 0 on
-     * failure). Returns the count or a negative errno (-EINTR on a signal). */
+     * in this OS's record (sys/record.h), at most events->capacity of them,
+     * setting events->len (to 0 on failure). Returns the count or a
+     * negative errno (-EINTR on a signal). Timeouts: with a negative one it
+     * returns only with events or an error (a backend woken for its own
+     * reasons waits on itself, as poll(2)'s does after a registration);
+     * with a positive one it may return 0 early, and the core
+     * (cmio__poll in src/poll.c) owns the loop that waits out the rest, so
+     * that a positive timeout never ends early; 0 looks once. */
     int (*select)(cmio__sys *sys, cmio_events *events, int timeout_ms);
     /* Where select is exactly epoll_wait(2) on one descriptor into the
      * caller's buffer, that descriptor (the header's inline cmio_poll_poll
