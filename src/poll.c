@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,18 +26,18 @@ const cmio__selector *const cmio__selectors[] = {
     NULL,
 };
 
-static const char *const backend_names[] = {
-#ifdef CMIO_HAVE_EPOLL
-    "epoll",
-#endif
-#ifdef CMIO_HAVE_KQUEUE
-    "kqueue",
-#endif
-#ifdef CMIO_HAVE_POLL
-    "poll",
-#endif
-    NULL,
-};
+/* cmio_backends(): the names of cmio__selectors, in its order, made once
+ * (the list above is the only one: a new backend is its file, its extern
+ * in sys/selector.h, its line above and its meson block). */
+enum { N_SELECTORS = sizeof(cmio__selectors) / sizeof(cmio__selectors[0]) };
+static const char *backend_names[N_SELECTORS];
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void name_backends(void)
+{
+    for (size_t i = 0; i < N_SELECTORS; i++)
+        backend_names[i] = cmio__selectors[i] ? cmio__selectors[i]->name : NULL;
+}
 
 atomic_uint cmio__rearm_users;
 
@@ -47,7 +48,11 @@ void cmio__rearm_slow(int fd, cmio_interest direction)
             (*s)->rearm(fd, direction);
 }
 
-const char *const *cmio_backends(void) { return backend_names; }
+const char *const *cmio_backends(void)
+{
+    pthread_once(&names_once, name_backends);
+    return backend_names;
+}
 
 size_t cmio__max_record_size(void)
 {
