@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -255,25 +254,11 @@ int cmio__take_error(int fd)
     return err < 0 ? err : -v;
 }
 
-/* A stream that is connecting is neither writable nor hung up; one that
- * never connected, was reset or was shut down shows POLLHUP or POLLERR
- * (Linux: TCP_CLOSE gives POLLHUP, as does an unconnected AF_UNIX stream). */
-static bool connecting(int fd)
-{
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
-    return poll(&p, 1, 0) == 0;
-}
-
 int cmio__stream_peer_addr(int fd, cmio_sockaddr *out)
 {
     int err = cmio__peer_addr(fd, out);
-    /* Still connecting: the next writable event is owed (mio's connect
-     * procedure). A stream that was reset, or never connected, answers
-     * -ENOTCONN for good: no re-arm (issue 9, defect 4). Only emulating
-     * backends care, so the probe is made only when one is open. */
-    if (err == -ENOTCONN && atomic_load_explicit(&cmio__rearm_users, memory_order_relaxed) != 0 &&
-        connecting(fd))
-        cmio__rearm_slow(fd, CMIO_WRITABLE);
+    if (err == -ENOTCONN)
+        cmio__not_connected(fd); /* the re-arm seam decides */
     return err;
 }
 

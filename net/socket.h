@@ -8,7 +8,8 @@
 #ifndef CMIO_NET_SOCKET_H
 #define CMIO_NET_SOCKET_H
 
-#include "../src/internal.h"
+#include "../src/check.h"
+#include "../src/rearm.h"
 
 #include <errno.h>
 #include <sys/socket.h>

@@ -39,14 +39,6 @@ static void name_backends(void)
         backend_names[i] = cmio__selectors[i] ? cmio__selectors[i]->name : NULL;
 }
 
-atomic_uint cmio__rearm_users;
-
-void cmio__rearm_slow(int fd, cmio_interest direction)
-{
-    for (const cmio__selector *const *s = cmio__selectors; *s; s++)
-        if ((*s)->rearm)
-            (*s)->rearm(fd, direction);
-}
 
 const char *const *cmio_backends(void)
 {

@@ -50,8 +50,11 @@ enum {
 };
 
 /* rearm's `direction` when fd's pending error was taken (take_error) or a
- * call on fd failed with an error other than -EAGAIN. */
+ * call on fd failed with an error other than -EAGAIN (also in src/rearm.h,
+ * the net layer's side of the seam). */
+#ifndef CMIO__ERROR_TAKEN
 #define CMIO__ERROR_TAKEN ((cmio_interest)0)
+#endif
 
 typedef struct cmio__selector {
     const char *name;   /* "epoll", "poll", "kqueue" */

@@ -1,0 +1,25 @@
+/*
+ * Argument checks at the door, one line each (sd-event's assert_return),
+ * and the attribute that keeps a slow path out of its caller. Shared by
+ * src/ and net/ (not installed).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef CMIO_SRC_CHECK_H
+#define CMIO_SRC_CHECK_H
+
+#define CMIO__CHECK(cond, err)                                                                    \
+    do {                                                                                          \
+        if (!(cond))                                                                              \
+            return (err);                                                                         \
+    } while (0)
+
+/* Keeps a slow path out of its caller, so that the fast path saves no
+ * registers it does not need (the per-event path of docs/benchmarks.md). */
+#if defined(__GNUC__) || defined(__clang__)
+#define CMIO__NOINLINE __attribute__((noinline))
+#else
+#define CMIO__NOINLINE
+#endif
+
+#endif /* CMIO_SRC_CHECK_H */
