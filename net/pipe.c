@@ -17,11 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) ||             \
-    defined(__DragonFly__)
-#define HAVE_PIPE2 1
-#endif
-
 int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx)
 {
     if (tx)
@@ -30,21 +25,9 @@ int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx)
         rx->fd = -1;
     CMIO__CHECK(tx != NULL && rx != NULL && (void *)tx != (void *)rx, -EINVAL);
     int p[2];
-#ifdef HAVE_PIPE2
-    if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
-        return cmio__neg_errno();
-#else
-    if (pipe(p) < 0)
-        return cmio__neg_errno();
-    int err = cmio__adopt(p[0]);
-    if (err == 0)
-        err = cmio__adopt(p[1]);
-    if (err < 0) {
-        close(p[0]);
-        close(p[1]);
+    int err = cmio__pipe(p);
+    if (err < 0)
         return err;
-    }
-#endif
     rx->fd = p[0];
     tx->fd = p[1];
     return 0;

@@ -15,15 +15,7 @@
 #include <unistd.h>
 
 
-int cmio__neg_errno(void)
-{
-    int e = errno;
-#if EWOULDBLOCK != EAGAIN
-    if (e == EWOULDBLOCK)
-        return -EAGAIN;
-#endif
-    return -e;
-}
+int cmio__neg_errno(void) { return cmio__errno(); }
 
 int cmio__io_error(int fd, cmio_interest direction)
 {
@@ -36,12 +28,9 @@ int cmio__io_error(int fd, cmio_interest direction)
 
 static int set_flags(int fd)
 {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-        return cmio__neg_errno();
-    int fdfl = fcntl(fd, F_GETFD);
-    if (fdfl < 0 || fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0)
-        return cmio__neg_errno();
+    int err = cmio__fd_nonblock_cloexec(fd);
+    if (err < 0)
+        return err;
 #ifdef SO_NOSIGPIPE
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one)); /* not a socket: ignored */

@@ -10,6 +10,7 @@
 
 #include "../src/check.h"
 #include "../src/rearm.h"
+#include "../sys/fd.h"
 
 #include <errno.h>
 #include <sys/socket.h>

@@ -24,7 +24,7 @@ struct cmio_poll {
 
 struct cmio_waker {
     const cmio__selector *sel;
-    cmio__waker_sys sys;
+    cmio__waker_sys *sys; /* the backend's */
 };
 
 /* The backends built in, the OS's default first, NULL-terminated. */

@@ -28,13 +28,13 @@ int cmio_waker_new(cmio_registry *r, cmio_token token, cmio_waker **out)
 int cmio_waker_wake(cmio_waker *w)
 {
     CMIO__CHECK(w != NULL, -EINVAL);
-    return w->sel->waker_wake(&w->sys);
+    return w->sel->waker_wake(w->sys);
 }
 
 void cmio_waker_free(cmio_waker *w)
 {
     if (!w)
         return;
-    w->sel->waker_close(&w->sys);
+    w->sel->waker_close(w->sys);
     free(w);
 }

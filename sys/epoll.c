@@ -5,18 +5,19 @@
  * events buffer itself, since cmio_event is the epoll record on Linux (no
  * copy, no translation: the header's accessors read the bits). A
  * registry clone holds a close-on-exec dup of the epoll descriptor, as mio's
- * does. A waker is an eventfd registered edge-triggered.
+ * does. A waker is the eventfd wake mechanism (sys/waker.h) registered
+ * edge-triggered.
  *
  * SPDX-License-Identifier: MIT
  */
 #include "selector.h"
+#include "waker.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 struct cmio__sys {
@@ -108,43 +109,38 @@ static int ep_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
 
 static int ep_fast_fd(cmio__sys *sys) { return sys->epfd; }
 
-static int ep_waker_open(cmio__sys *sys, cmio_token token, cmio__waker_sys *w)
+/* A waker: an eventfd (sys/waker_eventfd.c) registered edge-triggered.
+ * Closing its only descriptor removes it from the epoll set, so it may
+ * outlive the poll. */
+struct cmio__waker_sys {
+    cmio__wake wake;
+};
+
+static int ep_waker_open(cmio__sys *sys, cmio_token token, cmio__waker_sys **out)
 {
-    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (fd < 0)
-        return -errno;
-    int err = ctl(sys, EPOLL_CTL_ADD, fd, token, CMIO_READABLE);
+    cmio__waker_sys *w = malloc(sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    int err = cmio__wake_open(&w->wake);
+    if (err == 0) {
+        err = ctl(sys, EPOLL_CTL_ADD, w->wake.rd, token, CMIO_READABLE);
+        if (err < 0)
+            cmio__wake_close(&w->wake);
+    }
     if (err < 0) {
-        close(fd);
+        free(w);
         return err;
     }
-    *w = (cmio__waker_sys){.fd = fd, .aux = -1, .token = token};
+    *out = w;
     return 0;
 }
 
-static int ep_waker_wake(cmio__waker_sys *w)
-{
-    uint64_t one = 1;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (write(w->fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
-            return 0;
-        if (errno != EAGAIN)
-            return -errno;
-        /* The counter is full (2^64 - 2 wakes never read): empty it, which
-         * does not lose the wake since this write makes a new edge. */
-        uint64_t drained;
-        if (read(w->fd, &drained, sizeof(drained)) < 0 && errno != EAGAIN)
-            return -errno;
-    }
-    return -EAGAIN;
-}
+static int ep_waker_wake(cmio__waker_sys *w) { return cmio__wake_signal(&w->wake); }
 
 static void ep_waker_close(cmio__waker_sys *w)
 {
-    /* Closing the only descriptor of the eventfd removes it from the epoll
-     * set; the poll may be gone already, so its descriptor is not used. */
-    close(w->fd);
-    w->fd = -1;
+    cmio__wake_close(&w->wake);
+    free(w);
 }
 
 const cmio__selector cmio__selector_epoll = {

@@ -24,9 +24,11 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "fd.h"
 #include "fdmap.h"
 #include "record.h"
 #include "selector.h"
+#include "waker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,12 +180,6 @@ static bool still_there(int kq, const struct reg *r)
 /* Selector                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static int cloexec(int fd)
-{
-    int fl = fcntl(fd, F_GETFD);
-    return fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0 ? -errno : 0;
-}
-
 static int kq_open(cmio__sys **out)
 {
     cmio__sys *sys = calloc(1, sizeof(*sys));
@@ -200,7 +196,7 @@ static int kq_open(cmio__sys **out)
     if (err < 0)
         goto fail;
     sys->kq = kqueue();
-    err = sys->kq < 0 ? -errno : cloexec(sys->kq);
+    err = sys->kq < 0 ? -errno : cmio__fd_cloexec(sys->kq);
     if (err < 0) {
         if (sys->kq >= 0)
             close(sys->kq);
@@ -255,11 +251,10 @@ static void kq_close(cmio__sys *sys)
     free(sys);
 }
 
-static int check_fd(int fd) { return fcntl(fd, F_GETFD) < 0 ? -errno : 0; }
 
 static int kq_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
 {
-    int err = check_fd(fd);
+    int err = cmio__fd_open(fd);
     if (err < 0)
         return err;
     struct table *t = sys->t;
@@ -290,7 +285,7 @@ static int kq_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest intere
 
 static int kq_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
 {
-    int err = check_fd(fd);
+    int err = cmio__fd_open(fd);
     if (err < 0)
         return err;
     struct table *t = sys->t;
@@ -313,7 +308,7 @@ static int kq_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest inte
 
 static int kq_dereg(cmio__sys *sys, int fd)
 {
-    int err = check_fd(fd);
+    int err = cmio__fd_open(fd);
     struct table *t = sys->t;
     pthread_mutex_lock(&t->lock);
     struct reg *r = find(t, fd);
@@ -405,6 +400,13 @@ static int kq_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
 
 #ifdef EVFILT_USER
 
+/* A waker: an EVFILT_USER knote (ident: the waker's address) triggered
+ * through a dup of the kqueue descriptor, so that it outlives the poll. */
+struct cmio__waker_sys {
+    int kq;
+    cmio_token token;
+};
+
 static struct kevent user_change(const cmio__waker_sys *w, unsigned short flags, unsigned fflags)
 {
     struct kevent ev;
@@ -412,19 +414,26 @@ static struct kevent user_change(const cmio__waker_sys *w, unsigned short flags,
     return ev;
 }
 
-static int kq_waker_open(cmio__sys *sys, cmio_token token, cmio__waker_sys *w)
+static int kq_waker_open(cmio__sys *sys, cmio_token token, cmio__waker_sys **out)
 {
-    int fd = fcntl(sys->kq, F_DUPFD_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    *w = (cmio__waker_sys){.fd = fd, .aux = -1, .token = token};
-    struct kevent ch = user_change(w, EV_ADD | EV_CLEAR | EV_RECEIPT, 0);
-    int err = apply(fd, &ch, 1);
-    if (err < 0) {
-        close(fd);
-        w->fd = -1;
+    cmio__waker_sys *w = malloc(sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->kq = fcntl(sys->kq, F_DUPFD_CLOEXEC, 0);
+    w->token = token;
+    int err = w->kq < 0 ? -errno : 0;
+    if (err == 0) {
+        struct kevent ch = user_change(w, EV_ADD | EV_CLEAR | EV_RECEIPT, 0);
+        err = apply(w->kq, &ch, 1);
+        if (err < 0)
+            close(w->kq);
     }
-    return err;
+    if (err < 0) {
+        free(w);
+        return err;
+    }
+    *out = w;
+    return 0;
 }
 
 static int kq_waker_wake(cmio__waker_sys *w)
@@ -432,7 +441,7 @@ static int kq_waker_wake(cmio__waker_sys *w)
     struct kevent ch = user_change(w, 0, NOTE_TRIGGER);
     int rc;
     do
-        rc = kevent(w->fd, &ch, 1, NULL, 0, NULL);
+        rc = kevent(w->kq, &ch, 1, NULL, 0, NULL);
     while (rc < 0 && errno == EINTR);
     return rc < 0 ? -errno : 0;
 }
@@ -440,61 +449,44 @@ static int kq_waker_wake(cmio__waker_sys *w)
 static void kq_waker_close(cmio__waker_sys *w)
 {
     struct kevent ch = user_change(w, EV_DELETE | EV_RECEIPT, 0);
-    apply(w->fd, &ch, 1);
-    close(w->fd);
-    w->fd = -1;
+    apply(w->kq, &ch, 1);
+    close(w->kq);
+    free(w);
 }
 
-#else /* a pipe: OpenBSD, older NetBSD */
+#else /* OpenBSD, older NetBSD: the pipe wake mechanism (sys/waker.h) */
 
-static int kq_waker_open(cmio__sys *sys, cmio_token token, cmio__waker_sys *w)
+struct cmio__waker_sys {
+    cmio__wake wake;
+};
+
+static int kq_waker_open(cmio__sys *sys, cmio_token token, cmio__waker_sys **out)
 {
-    int p[2];
-    if (pipe(p) < 0)
-        return -errno;
-    int err = 0;
-    for (int i = 0; i < 2 && err == 0; i++) {
-        int fl = fcntl(p[i], F_GETFL);
-        if (fl < 0 || fcntl(p[i], F_SETFL, fl | O_NONBLOCK) < 0)
-            err = -errno;
-        else
-            err = cloexec(p[i]);
-    }
+    cmio__waker_sys *w = malloc(sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    int err = cmio__wake_open(&w->wake);
     if (err == 0) {
-        struct kevent ch = change(p[0], EVFILT_READ, EV_ADD | EV_CLEAR, token);
+        struct kevent ch = change(w->wake.rd, EVFILT_READ, EV_ADD | EV_CLEAR, token);
         err = apply(sys->kq, &ch, 1);
+        if (err < 0)
+            cmio__wake_close(&w->wake);
     }
     if (err < 0) {
-        close(p[0]);
-        close(p[1]);
+        free(w);
         return err;
     }
-    *w = (cmio__waker_sys){.fd = p[0], .aux = p[1], .token = token};
+    *out = w;
     return 0;
 }
 
-static int kq_waker_wake(cmio__waker_sys *w)
-{
-    char one = 1;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (write(w->aux, &one, 1) == 1)
-            return 0;
-        if (errno != EAGAIN)
-            return -errno;
-        /* Full: empty it, so that this write makes a new edge. */
-        char buf[256];
-        for (int i = 0; i < 1024 && read(w->fd, buf, sizeof(buf)) > 0; i++)
-            ;
-    }
-    return -EAGAIN;
-}
+static int kq_waker_wake(cmio__waker_sys *w) { return cmio__wake_signal(&w->wake); }
 
 static void kq_waker_close(cmio__waker_sys *w)
 {
     /* Closing the read end removes its knote. */
-    close(w->fd);
-    close(w->aux);
-    w->fd = w->aux = -1;
+    cmio__wake_close(&w->wake);
+    free(w);
 }
 
 #endif

@@ -58,9 +58,11 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "fd.h"
 #include "fdmap.h"
 #include "record.h"
 #include "selector.h"
+#include "waker.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -70,11 +72,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#ifdef __linux__
-#include <sys/eventfd.h>
-#define HAVE_EVENTFD 1
-#endif
 
 #ifndef POLLRDHUP
 #define POLLRDHUP 0 /* Linux's; elsewhere a peer's shutdown shows as POLLHUP or EOF */
@@ -118,7 +115,7 @@ struct cmio__sys {
 
     bool polling; /* the poll thread has a snapshot out, in or near poll(2) */
     bool woken;   /* the internal wake is written and not yet drained */
-    int wake_rd, wake_wr;
+    cmio__wake wake; /* the internal wake (sys/waker.h) */
 
     struct cmio__sys *prev, *next; /* the process's live selectors */
 };
@@ -126,74 +123,6 @@ struct cmio__sys {
 /* Every live selector of this backend, for the rearm hook. */
 static pthread_rwlock_t live_lock = PTHREAD_RWLOCK_INITIALIZER;
 static cmio__sys *live_head;
-
-/* ------------------------------------------------------------------------ */
-/* Wake descriptors: an eventfd, or a pipe where there is none              */
-/* ------------------------------------------------------------------------ */
-
-#ifndef HAVE_EVENTFD
-static int cloexec_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
-    if (fl < 0 || fdfl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-        fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0)
-        return -errno;
-    return 0;
-}
-#endif
-
-static int wake_open(int *rd, int *wr)
-{
-#ifdef HAVE_EVENTFD
-    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (fd < 0)
-        return -errno;
-    *rd = *wr = fd;
-    return 0;
-#else
-    int p[2];
-    if (pipe(p) < 0)
-        return -errno;
-    int err = cloexec_nonblock(p[0]);
-    if (err == 0)
-        err = cloexec_nonblock(p[1]);
-    if (err < 0) {
-        close(p[0]);
-        close(p[1]);
-        return err;
-    }
-    *rd = p[0];
-    *wr = p[1];
-    return 0;
-#endif
-}
-
-static void wake_close(int rd, int wr)
-{
-    close(rd);
-    if (wr != rd)
-        close(wr);
-}
-
-/* Make rd readable. A full eventfd counter or pipe is readable already. */
-static int wake_write(int wr)
-{
-#ifdef HAVE_EVENTFD
-    uint64_t one = 1;
-    ssize_t n = write(wr, &one, sizeof(one));
-#else
-    char one = 1;
-    ssize_t n = write(wr, &one, 1);
-#endif
-    return n > 0 || errno == EAGAIN ? 0 : -errno;
-}
-
-static void wake_drain(int rd)
-{
-    char buf[64];
-    for (int i = 0; i < 64 && read(rd, buf, sizeof(buf)) > 0; i++)
-        ;
-}
 
 /* ------------------------------------------------------------------------ */
 /* The state and its table                                                  */
@@ -215,7 +144,7 @@ static short to_poll(cmio_interest interest)
 /* With the lock held: wake the poll thread if it is in poll(2). */
 static void notify(cmio__sys *sys)
 {
-    if (sys->polling && !sys->woken && wake_write(sys->wake_wr) == 0)
+    if (sys->polling && !sys->woken && cmio__wake_signal(&sys->wake) == 0)
         sys->woken = true;
 }
 
@@ -297,7 +226,7 @@ static void remove_entry(cmio__sys *sys, struct entry *e)
 
 static void destroy(cmio__sys *sys)
 {
-    wake_close(sys->wake_rd, sys->wake_wr);
+    cmio__wake_close(&sys->wake);
     cmio__fdmap_free(&sys->map);
     free(sys->entries);
     free(sys->snap);
@@ -322,12 +251,12 @@ static int pl_open(cmio__sys **out)
     if (!sys->entries || !sys->snap || !sys->snap_gen ||
         cmio__fdmap_init(&sys->map, cmio__fdmap_slots(sys->cap)) < 0)
         goto fail;
-    err = wake_open(&sys->wake_rd, &sys->wake_wr);
+    err = cmio__wake_open(&sys->wake);
     if (err < 0)
         goto fail;
     err = -pthread_mutex_init(&sys->lock, NULL);
     if (err < 0) {
-        wake_close(sys->wake_rd, sys->wake_wr);
+        cmio__wake_close(&sys->wake);
         goto fail;
     }
     pthread_rwlock_wrlock(&live_lock);
@@ -382,11 +311,10 @@ static void pl_close(cmio__sys *sys)
 /* Registration                                                             */
 /* ------------------------------------------------------------------------ */
 
-static int check_fd(int fd) { return fcntl(fd, F_GETFD) < 0 ? -errno : 0; }
 
 static int pl_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
 {
-    int err = check_fd(fd);
+    int err = cmio__fd_open(fd);
     if (err < 0)
         return err;
     pthread_mutex_lock(&sys->lock);
@@ -397,7 +325,7 @@ static int pl_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest intere
 
 static int pl_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
 {
-    int err = check_fd(fd);
+    int err = cmio__fd_open(fd);
     if (err < 0)
         return err;
     pthread_mutex_lock(&sys->lock);
@@ -420,7 +348,7 @@ static int pl_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest inte
 
 static int pl_dereg(cmio__sys *sys, int fd)
 {
-    int err = check_fd(fd);
+    int err = cmio__fd_open(fd);
     pthread_mutex_lock(&sys->lock);
     struct entry *e = find(sys, fd);
     if (e && e->kind == KIND_FD)
@@ -493,7 +421,7 @@ static nfds_t snapshot(cmio__sys *sys)
         sys->spare = NULL;
         sys->spare_gen = NULL;
     }
-    sys->snap[0] = (struct pollfd){.fd = sys->wake_rd, .events = POLLIN};
+    sys->snap[0] = (struct pollfd){.fd = sys->wake.rd, .events = POLLIN};
     for (size_t i = 0; i < sys->len; i++) {
         const struct entry *e = &sys->entries[i];
         bool out = e->gone || e->err || (e->hup && !e->look);
@@ -508,7 +436,7 @@ static void take(cmio__sys *sys, struct entry *e, short revents)
 {
     if (e->kind == KIND_WAKER) {
         if (revents & POLLIN) {
-            wake_drain(e->fd);
+            cmio__wake_drain(&(cmio__wake){.rd = e->fd, .wr = -1});
             set_pending(sys, e, e->pending | CMIO_EVENT_READABLE);
         }
         return;
@@ -581,7 +509,7 @@ static int pl_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
             break;
         }
         if (sys->snap[0].revents) {
-            wake_drain(sys->wake_rd);
+            cmio__wake_drain(&sys->wake);
             sys->woken = false;
         }
         for (nfds_t k = 1; k < nfds && n > 0; k++) {
@@ -609,37 +537,50 @@ static int pl_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
 /* Wakers                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static int pl_waker_open(cmio__sys *sys, cmio_token token, cmio__waker_sys *w)
+/* A waker: its wake mechanism's read end in the table, and a reference on
+ * the state, so that it may outlive the poll. */
+struct cmio__waker_sys {
+    cmio__wake wake;
+    cmio__sys *owner;
+};
+
+static int pl_waker_open(cmio__sys *sys, cmio_token token, cmio__waker_sys **out)
 {
-    int rd = -1, wr = -1;
-    int err = wake_open(&rd, &wr);
-    if (err < 0)
+    cmio__waker_sys *w = malloc(sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    int err = cmio__wake_open(&w->wake);
+    if (err < 0) {
+        free(w);
         return err;
+    }
     pthread_mutex_lock(&sys->lock);
-    err = add(sys, rd, KIND_WAKER, token, CMIO_READABLE);
+    err = add(sys, w->wake.rd, KIND_WAKER, token, CMIO_READABLE);
     if (err == 0)
         sys->refs++;
     pthread_mutex_unlock(&sys->lock);
     if (err < 0) {
-        wake_close(rd, wr);
+        cmio__wake_close(&w->wake);
+        free(w);
         return err;
     }
-    *w = (cmio__waker_sys){.fd = rd, .aux = wr == rd ? -1 : wr, .token = token, .owner = sys};
+    w->owner = sys;
+    *out = w;
     return 0;
 }
 
-static int pl_waker_wake(cmio__waker_sys *w) { return wake_write(w->aux < 0 ? w->fd : w->aux); }
+static int pl_waker_wake(cmio__waker_sys *w) { return cmio__wake_signal(&w->wake); }
 
 static void pl_waker_close(cmio__waker_sys *w)
 {
     cmio__sys *sys = w->owner;
     pthread_mutex_lock(&sys->lock);
-    struct entry *e = find(sys, w->fd);
+    struct entry *e = find(sys, w->wake.rd);
     if (e && e->kind == KIND_WAKER)
         remove_entry(sys, e);
     pthread_mutex_unlock(&sys->lock);
-    wake_close(w->fd, w->aux < 0 ? w->fd : w->aux);
-    w->fd = w->aux = -1;
+    cmio__wake_close(&w->wake);
+    free(w);
     pl_close(sys);
 }
 

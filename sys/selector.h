@@ -19,14 +19,9 @@
  * reference on shared state), so any of them may be closed in any order. */
 typedef struct cmio__sys cmio__sys;
 
-/* The state a backend keeps for one waker (struct cmio_waker embeds it). */
-typedef struct cmio__waker_sys {
-    int fd;           /* eventfd, pipe read end, or dup of the kqueue */
-    int aux;          /* pipe write end where one is used, else -1 */
-    cmio_token token; /* the waker's token */
-    cmio__sys *owner; /* a reference on the selector state where the backend
-                       * keeps the waker in its own table (poll(2)), else NULL */
-} cmio__waker_sys;
+/* The state a backend keeps for one waker: each backend defines the struct
+ * (its wake mechanism, sys/waker.h, or its own, kqueue's EVFILT_USER). */
+typedef struct cmio__waker_sys cmio__waker_sys;
 
 /* Capability bits of a backend (libevent's EV_FEATURE_* in spirit). */
 enum {
@@ -90,7 +85,7 @@ typedef struct cmio__selector {
 
     /* Wakers: make one registered under token, wake it (any thread, never
      * blocks), release it. */
-    int (*waker_open)(cmio__sys *sys, cmio_token token, cmio__waker_sys *w);
+    int (*waker_open)(cmio__sys *sys, cmio_token token, cmio__waker_sys **out);
     int (*waker_wake)(cmio__waker_sys *w);
     void (*waker_close)(cmio__waker_sys *w);
 
