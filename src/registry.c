@@ -11,7 +11,7 @@
 
 #define KNOWN_INTEREST (CMIO_READABLE | CMIO_WRITABLE | CMIO_PRIORITY)
 
-/* The checks register and reregister share: DESIGN §4's errors. */
+/* The checks register and reregister share (docs/design.md §2). */
 static int check_interest(const cmio_registry *r, int fd, cmio_interest interest)
 {
     CMIO__CHECK(r != NULL, -EINVAL);

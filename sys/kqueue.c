@@ -8,7 +8,7 @@
  * holds a close-on-exec dup of the kqueue descriptor, as mio's does.
  *
  * kqueue lets EV_ADD of a knote that exists pass as a modification, and has
- * no way to ask whether a knote exists without changing it; DESIGN §4 wants
+ * no way to ask whether a knote exists without changing it; the header wants
  * -EEXIST for a second register and -ENOENT for reregistering what is not
  * registered. So the registrations are also kept in a table in user space
  * (fd, token, interest), shared by the poll and its clones under a mutex;

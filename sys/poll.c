@@ -11,7 +11,7 @@
  * clones and its wakers, so any of them may be released in any order.
  *
  * Edges. A poll reports an entry's readiness and disarms exactly the poll(2)
- * bits that fired, as mio's poll selector does (DESIGN §5): POLLIN,
+ * bits that fired, as mio's poll selector does (docs/design.md §4): POLLIN,
  * POLLRDHUP, POLLPRI and POLLOUT each on its own, so a peer's shutdown
  * (POLLRDHUP) is still reported after data that was reported and not
  * drained. A disarmed bit is no longer asked of poll(2), so a descriptor

@@ -63,7 +63,7 @@ typedef struct cmio__selector {
 
     /* Registration. Arguments were validated by the core: fd >= 0, interest
      * non-zero with known bits only, PRIORITY only where caps allow it. They
-     * return 0 or a negative errno with DESIGN §4's meaning. */
+     * return 0 or a negative errno as the header documents them. */
     int (*reg)(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest);
     int (*rereg)(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest);
     int (*dereg)(cmio__sys *sys, int fd);

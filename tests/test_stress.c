@@ -1047,7 +1047,7 @@ START_TEST(test_accept_under_emfile)
 
     /* A connection that arrives meanwhile is a new edge where the kernel
      * makes edges (epoll); a backend that emulates them keeps the listener
-     * disarmed until an accept returns -EAGAIN (DESIGN §5), so it says
+     * disarmed until an accept returns -EAGAIN (docs/design.md §4), so it says
      * nothing. Either way the connection queues and sends its id. */
     ck_assert(connect(late[3].fd, &addr.u.sa, addr.len) == 0 || errno == EINPROGRESS);
     cmio_token late_tok = TOK_EMFILE0 + EMFILE_QUEUED;

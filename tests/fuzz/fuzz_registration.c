@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: the registration state machine, checked against the
- * event contract (DESIGN §4 and §5).
+ * event contract (include/cmio.h, docs/design.md §4).
  *
  * The input is a program of operations over six descriptors ("ours"), each
  * the near end of a pair whose far end ("the peer") the program drives with
