@@ -8,7 +8,8 @@
  *   bench-IMPL wake     [wakes=20000]
  *   bench-IMPL echo     [conns=50] [round_trips=100000] [size=64] [client=PATH]
  *   every workload also takes [timeout=SECONDS] (default 300): the process is
- *   killed by SIGALRM past it.
+ *   killed by SIGALRM past it, and [io=own|raw] (default own): io=raw runs
+ *   the event-path variant (bench.h).
  *
  * The measured parts run inside the functions named bench_measured_*, which
  * `scripts/bench.sh instructions` gives to callgrind's --toggle-collect.
@@ -40,6 +41,8 @@
 #define NOINLINE __attribute__((noinline, noclone))
 #endif
 
+bool bench_io_raw;
+
 int bench_fail(const char *what, int err)
 {
     fprintf(stderr, "bench-%s: %s: %s\n", bench_this.name, what, strerror(err < 0 ? -err : err));
@@ -54,7 +57,7 @@ static int usage(const char *msg)
             "       bench-%s churn [fds=N] [rounds=N]\n"
             "       bench-%s wake [wakes=N]\n"
             "       bench-%s echo [conns=N] [round_trips=N] [size=N] [client=PATH]\n"
-            "       (each also [timeout=SECONDS])\n",
+            "       (each also [timeout=SECONDS] [io=own|raw])\n",
             bench_this.name, msg, bench_this.name, bench_this.name, bench_this.name, bench_this.name);
     return 2;
 }
@@ -108,6 +111,9 @@ static uint64_t cpu_ns(void)
 }
 
 static const char *backend(void) { return bench_this.backend ? bench_this.backend() : "-"; }
+
+/* What follows backend= on the line: the row kind, for event-path rows. */
+static const char *io_key(void) { return bench_io_raw ? " io=raw" : ""; }
 
 /* Enough descriptors for the largest runs. */
 static void raise_fd_limit(size_t need)
@@ -185,10 +191,10 @@ static int pingpong(struct params *p)
                 bench_this.name, pp.done, pp.events, in_flight, pp.active);
         goto close;
     }
-    printf("pingpong %s backend=%s pairs=%zu active=%zu events=%zu setup_ns_per_fd=%.1f "
+    printf("pingpong %s backend=%s%s pairs=%zu active=%zu events=%zu setup_ns_per_fd=%.1f "
            "work=%zu value=%.1f unit=ns/event\n",
-           bench_this.name, backend(), pp.pairs, pp.active, pp.events, (double)setup / (double)pp.pairs,
-           pp.events, (double)run / (double)pp.events);
+           bench_this.name, backend(), io_key(), pp.pairs, pp.active, pp.events,
+           (double)setup / (double)pp.pairs, pp.events, (double)run / (double)pp.events);
     rc = 0;
 close:
     bench_this.pingpong_close(&pp);
@@ -238,8 +244,8 @@ static int churn(struct params *p)
     if (err < 0)
         goto out;
     size_t ops = 3 * c.fds * c.rounds;
-    printf("churn %s backend=%s fds=%zu rounds=%zu work=%zu value=%.1f unit=ns/op\n", bench_this.name,
-           backend(), c.fds, c.rounds, ops, (double)run / (double)ops);
+    printf("churn %s backend=%s%s fds=%zu rounds=%zu work=%zu value=%.1f unit=ns/op\n", bench_this.name,
+           backend(), io_key(), c.fds, c.rounds, ops, (double)run / (double)ops);
     rc = 0;
 out:
     for (size_t i = 0; i < made; i++) {
@@ -295,8 +301,8 @@ static int wake(struct params *p)
     pthread_join(sender, NULL);
     uint64_t run = now_ns() - t0;
     bench_this.wake_close(&w);
-    printf("wake %s backend=%s wakes=%zu work=%zu value=%.1f unit=ns/wake\n", bench_this.name,
-           backend(), w.wakes, w.wakes, (double)run / (double)w.wakes);
+    printf("wake %s backend=%s%s wakes=%zu work=%zu value=%.1f unit=ns/wake\n", bench_this.name,
+           backend(), io_key(), w.wakes, w.wakes, (double)run / (double)w.wakes);
     rc = 0;
 out:
     sem_destroy(&w.ack);
@@ -409,9 +415,9 @@ static int echo(struct params *p, const char *argv0)
                 bench_this.name, client_trips, e.round_trips, (unsigned long long)e.bytes);
         goto out;
     }
-    printf("echo %s backend=%s conns=%zu size=%zu round_trips=%zu cpu_ns_per_round_trip=%.1f "
+    printf("echo %s backend=%s%s conns=%zu size=%zu round_trips=%zu cpu_ns_per_round_trip=%.1f "
            "work=%zu value=%.0f unit=round_trips/s\n",
-           bench_this.name, backend(), e.conns, e.size, e.round_trips,
+           bench_this.name, backend(), io_key(), e.conns, e.size, e.round_trips,
            (double)cpu / (double)e.round_trips, e.round_trips, client_rate);
     rc = 0;
 out:
@@ -427,6 +433,10 @@ int main(int argc, char **argv)
         return usage("no workload");
     struct params p = {argc - 2, argv + 2, false};
     alarm((unsigned)param(&p, "timeout", 300, 1, 86400));
+    const char *io = param_text(&p, "io");
+    if (io && strcmp(io, "raw") != 0 && strcmp(io, "own") != 0)
+        return usage("io must be own or raw");
+    bench_io_raw = io && strcmp(io, "raw") == 0;
     if (p.bad)
         return 2;
     signal(SIGPIPE, SIG_IGN);

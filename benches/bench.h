@@ -10,6 +10,14 @@
  * measured part handled, so that an instruction or system call count of the
  * run can be divided by it. docs/benchmarks.md describes each workload.
  *
+ * Two kinds of rows. By default each library does its I/O the way its users
+ * write it (cmio through its socket types). With the argument io=raw (the
+ * line then carries io=raw after backend=) every implementation does its
+ * I/O with read(2)/write(2)/accept4(2) on the raw descriptors, so that only
+ * the event loop differs: the event-path rows. The implementations whose
+ * I/O is raw anyway (the epoll loop, libev, libevent, libuv) run the same
+ * code either way.
+ *
  * SPDX-License-Identifier: MIT
  */
 #ifndef CMIO_BENCH_H
@@ -17,6 +25,7 @@
 
 #include <errno.h>
 #include <semaphore.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -48,6 +57,9 @@ static inline size_t bench_pingpong_next(bench_pingpong *pp)
     pp->rng = x;
     return (size_t)((x * UINT64_C(0x2545F4914F6CDD1D)) >> 33) % pp->pairs;
 }
+
+/* io=raw was given: do the I/O with raw system calls (see above). */
+extern bool bench_io_raw;
 
 /* Prints "bench-IMPL: what: strerror(err)" and returns -1; err is a
  * positive or negative errno value. */

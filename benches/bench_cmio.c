@@ -3,6 +3,13 @@
  * cmio_registry, cmio_events, cmio_waker, and cmio's socket types for the
  * I/O. Honours CMIO_BACKEND (cmio_poll_new).
  *
+ * With io=raw (bench.h), the event-path variant: the same loop over raw
+ * descriptors registered directly, with read(2)/write(2)/accept4(2) as the
+ * epoll loop does them (bench_pingpong_step, bench_echo_step), so that only
+ * the event loop differs from bench_epoll.c. On the poll(2) backend a raw
+ * descriptor is re-armed by reregistering it after its -EAGAIN, as cmio
+ * documents; churn and wake have no I/O and run the same code either way.
+ *
  * SPDX-License-Identifier: MIT
  */
 #include "bench.h"
@@ -13,6 +20,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 enum { MAX_EVENTS = 1024 };
 
@@ -89,8 +98,49 @@ static int pingpong_register(bench_pingpong *pp)
     return 0;
 }
 
+/* io=raw on the poll(2) backend: bench_pingpong_step with, before the
+ * write (which may go to this very pair), the read that says -EAGAIN and the
+ * reregistration that re-arms the raw descriptor. */
+static int pingpong_step_rearm(bench_pingpong *pp, size_t pair)
+{
+    char buf[PINGPONG_BUF], rest[1];
+    int fd = pp->fds[pair][0];
+    ssize_t got = read(fd, buf, sizeof(buf));
+    if (got < 0 && errno != EAGAIN)
+        return bench_fail("read", errno);
+    if (got == 0)
+        return bench_fail("read", EPIPE);
+    if (got > 0 && (read(fd, rest, sizeof(rest)) >= 0 || errno != EAGAIN))
+        return bench_fail("read", EIO);
+    int err = cmio_registry_reregister(registry, fd, pair, CMIO_READABLE);
+    if (err < 0)
+        return bench_fail("cmio_registry_reregister", err);
+    if (got < 0)
+        return 0;
+    if (write(pp->fds[bench_pingpong_next(pp)][1], buf, (size_t)got) != got)
+        return bench_fail("write", errno);
+    return ++pp->done == pp->events;
+}
+
+static int pingpong_run_raw(bench_pingpong *pp)
+{
+    for (;;) {
+        if (poll_events(-1) < 0)
+            return -1;
+        for (size_t i = 0; i < cmio_events_len(events); i++) {
+            size_t pair = cmio_event_token(cmio_events_get(events, i));
+            int r = read_to_eagain ? pingpong_step_rearm(pp, pair)
+                                   : bench_pingpong_step(pp, pp->fds[pair][0]);
+            if (r != 0)
+                return r > 0 ? 0 : -1;
+        }
+    }
+}
+
 static int pingpong_run(bench_pingpong *pp)
 {
+    if (bench_io_raw)
+        return pingpong_run_raw(pp);
     char buf[PINGPONG_BUF];
     for (;;) {
         if (poll_events(-1) < 0)
@@ -204,9 +254,12 @@ static int echo_open(bench_echo *e)
     conns = calloc(e->conns, sizeof(*conns));
     if (!conns)
         return bench_fail("calloc", ENOMEM);
+    for (size_t i = 0; i < e->conns; i++)
+        conns[i].fd = -1;
     listener = (cmio_tcp_listener){e->listen_fd}; /* the harness owns it */
     if (open_poll() < 0)
         return -1;
+    read_to_eagain = strcmp(backend_name, "poll") == 0;
     int err = cmio_registry_register(registry, listener.fd, 0, CMIO_READABLE);
     return err < 0 ? bench_fail("cmio_registry_register", err) : 0;
 }
@@ -251,8 +304,70 @@ static int serve(bench_echo *e, cmio_tcp_stream *s)
     }
 }
 
+/* io=raw: accept4(2) until -EAGAIN, as the epoll loop does. */
+static int accept_all_raw(bench_echo *e)
+{
+    for (;;) {
+        int fd = accept4(e->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                return bench_fail("accept4", errno);
+            if (errno == EINTR || !read_to_eagain)
+                return 0;
+            int err = cmio_registry_reregister(registry, e->listen_fd, 0, CMIO_READABLE);
+            return err < 0 ? bench_fail("cmio_registry_reregister", err) : 0;
+        }
+        if (e->accepted == e->conns) {
+            close(fd);
+            return bench_fail("accept4", EMFILE);
+        }
+        conns[e->accepted++].fd = fd;
+        int err = cmio_registry_register(registry, fd, e->accepted, CMIO_READABLE);
+        if (err < 0)
+            return bench_fail("cmio_registry_register", err);
+    }
+}
+
+/* io=raw: echo until -EAGAIN with read(2)/write(2); closes the connection
+ * at its end. */
+static int serve_raw(bench_echo *e, size_t slot)
+{
+    int fd = conns[slot].fd, r;
+    while ((r = bench_echo_step(e, fd)) == ECHO_AGAIN) {
+    }
+    if (r == ECHO_END) {
+        close(fd); /* end of stream, or reset */
+        conns[slot].fd = -1;
+        e->closed++;
+    } else if (r == ECHO_WAIT && read_to_eagain) {
+        int err = cmio_registry_reregister(registry, fd, slot + 1, CMIO_READABLE);
+        if (err < 0)
+            return bench_fail("cmio_registry_reregister", err);
+    }
+    return r < 0 ? -1 : 0;
+}
+
+static int echo_run_raw(bench_echo *e)
+{
+    while (e->closed < e->conns) {
+        if (poll_events(-1) < 0)
+            return -1;
+        for (size_t i = 0; i < cmio_events_len(events); i++) {
+            cmio_token token = cmio_event_token(cmio_events_get(events, i));
+            int err = token == 0                    ? accept_all_raw(e)
+                      : conns[token - 1].fd >= 0 ? serve_raw(e, token - 1)
+                                                 : 0;
+            if (err < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 static int echo_run(bench_echo *e)
 {
+    if (bench_io_raw)
+        return echo_run_raw(e);
     while (e->closed < e->conns) {
         if (poll_events(-1) < 0)
             return -1;

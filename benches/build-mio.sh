@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the mio implementation of the benchmarks (benches/mio, a small Rust
-# program) into OUTDIR/bench-mio, offline, from the crates Debian's
-# librust-mio-dev package installs in /usr/share/cargo/registry.
+# Builds the mio implementation of the benchmarks and the hand-written Rust
+# epoll loop (benches/mio, a small Rust crate with two programs) into
+# OUTDIR/bench-mio and OUTDIR/bench-epoll-rs, offline, from the crates
+# Debian's librust-mio-dev package installs in /usr/share/cargo/registry.
 #
 #   benches/build-mio.sh OUTDIR
 #
@@ -61,5 +62,7 @@ CONFIG
 
 CARGO_HOME=$work/cargo-home "$cargo" build --release --offline \
     --manifest-path "$work/crate/Cargo.toml" --target-dir "$work/target"
-cp -f "$work/target/release/bench-mio" "$out/bench-mio"
-echo "bench-mio: built $out/bench-mio" >&2
+for bin in bench-mio bench-epoll-rs; do
+    cp -f "$work/target/release/$bin" "$out/$bin"
+    echo "bench-mio: built $out/$bin" >&2
+done

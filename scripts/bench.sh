@@ -11,14 +11,24 @@
 #                                 counted by callgrind inside the measured part
 #   scripts/bench.sh syscalls     system calls per unit of work (strace -c), the
 #                                 difference between a run and one twice as long
-#   scripts/bench.sh report       runs the modes whose results are missing, then
+#   scripts/bench.sh report       runs the modes whose results are missing (both
+#                                 kinds of rows, whatever KINDS says), then
 #                                 writes docs/benchmarks.md and its chart
 #   scripts/bench.sh all          the three modes, then the report
 #
+# Two kinds of rows (docs/benchmarks.md): "user", each library doing its I/O
+# the way its users write it, every figure over the C epoll loop's; and
+# "event", the event path only (io=raw: every implementation, mio included,
+# does its I/O with raw read(2)/write(2)), every figure over its own
+# language's hand-written epoll loop: the C one (epoll) for cmio, libev,
+# libevent and libuv, the Rust one (epoll-rs) for mio.
+#
 # Environment: REPS (default 9), BUILDDIR (default build-bench), IMPLS (a
-# space-separated subset, e.g. "epoll cmio libev"), QUICK=1 for tiny counts
-# (a check of the script itself, not a measurement). Results are kept in
-# $BUILDDIR/results/ as tab-separated files.
+# space-separated subset, e.g. "epoll cmio libev"), KINDS (the kinds of rows
+# to run, default "user event"), QUICK=1 for tiny counts (a check of the
+# script itself, not a measurement). Results are kept in $BUILDDIR/results/
+# as tab-separated files (MODE.tsv for the user rows, MODE-event.tsv for the
+# event-path rows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -50,21 +60,69 @@ prepare() {
 }
 
 # The implementations, in table order: the floor first, then cmio (also on
-# its poll(2) backend where built), then the peers that were found.
+# its poll(2) backend where built), then the peers that were found; in the
+# event-path rows the Rust loop (epoll-rs) comes before mio, its floor.
+# impls is the current kind's list (use_kind).
 impls=()
+found=()
 find_impls() {
-    local want=${IMPLS:-epoll cmio cmio-poll libev libevent libuv mio} name
+    local want=${IMPLS:-epoll cmio cmio-poll libev libevent libuv epoll-rs mio} name
     for name in $want; do
         case $name in
         cmio-poll)
             [ -x "$bench/bench-cmio" ] &&
                 CMIO_BACKEND=poll "$bench/bench-cmio" wake wakes=1 >/dev/null 2>&1 &&
-                impls+=("$name")
+                found+=("$name")
             ;;
-        *) [ -x "$bench/bench-$name" ] && impls+=("$name") ;;
+        *) [ -x "$bench/bench-$name" ] && found+=("$name") ;;
         esac
     done
-    echo "== implementations: ${impls[*]}" >&2
+    echo "== implementations: ${found[*]}" >&2
+}
+
+# The kinds of rows to run, in order.
+kinds=()
+for kind in ${KINDS:-user event}; do
+    case $kind in
+    user | event) kinds+=("$kind") ;;
+    *)
+        echo "KINDS: user and/or event, not $kind" >&2
+        exit 2
+        ;;
+    esac
+done
+
+# use_kind KIND: the current kind. Sets impls (the user rows leave the Rust
+# loop out: it has no I/O of its own to compare), sfx (the results files'
+# suffix), io (the argument every run gets), floors (the implementations
+# whose floor is not the C loop, as impl=floor pairs) and base (the ratio
+# columns' title).
+kind=user sfx="" io="" floors="" base=/epoll
+use_kind() {
+    kind=$1
+    impls=()
+    local name
+    for name in "${found[@]}"; do
+        [ "$kind" = user ] && [ "$name" = epoll-rs ] && continue
+        impls+=("$name")
+    done
+    if [ "$kind" = user ]; then
+        sfx="" io="" floors="" base=/epoll
+    else
+        sfx=-event io=io=raw floors=mio=epoll-rs base=/floor
+    fi
+}
+
+# floor_of IMPL: the implementation whose figures IMPL's are divided by.
+floor_of() {
+    local pair
+    for pair in $floors; do
+        [ "${pair%%=*}" = "$1" ] && {
+            echo "${pair#*=}"
+            return
+        }
+    done
+    echo epoll
 }
 
 # run IMPL ARGS...: one benchmark line on stdout.
@@ -121,17 +179,20 @@ medians() {
 }
 
 # stats: reads "impl value extra" lines; prints per impl its median, spread,
-# ratio of medians to epoll's, and the extra figure's median and ratio.
+# ratio of medians to its floor's (epoll's, or the one floors names), and the
+# extra figure's median and ratio.
 stats() {
     local samples
     samples=$(cat)
-    join <(medians 2 <<<"$samples") <(medians 3 <<<"$samples") | awk '
+    join <(medians 2 <<<"$samples") <(medians 3 <<<"$samples") | awk -v floors="$floors" '
+        BEGIN { k = split(floors, fl, " "); for (j = 1; j <= k; j++) { split(fl[j], kv, "="); f[kv[1]] = kv[2] } }
         { m[$1] = $2; s[$1] = $3; e[$1] = $4; order[++n] = $1 }
         END {
             for (j = 1; j <= n; j++) {
                 i = order[j]
+                b = (i in f) ? f[i] : "epoll"
                 printf "%s\t%.1f\t%.1f\t%.3f\t%.1f\t%.3f\n", i, m[i], s[i],
-                    m["epoll"] ? m[i] / m["epoll"] : 0, e[i], e["epoll"] ? e[i] / e["epoll"] : 0
+                    m[b] ? m[i] / m[b] : 0, e[i], e[b] ? e[i] / e[b] : 0
             }
         }'
 }
@@ -141,14 +202,14 @@ table() {
     local title=$1 unit=$2 extra=$3 data impl
     data=$(cat)
     printf '\n%s (%s, %s runs each)\n' "$title" "$unit" "$reps"
-    printf '  %-10s %14s %8s %9s %16s %9s\n' impl median spread "/epoll" "$extra" "/epoll"
+    printf '  %-10s %14s %8s %9s %16s %9s\n' impl median spread "$base" "$extra" "$base"
     for impl in "${impls[@]}"; do
         awk -F'\t' -v i="$impl" '$1 == i { printf "  %-10s %14s %7s%% %9s %16s %9s\n", $1, $2, $3, $4, $5, $6 }' <<<"$data"
     done
 }
 
 mode_time() {
-    local out=$results/time.tsv label args line impl r unit extra
+    local out=$results/time$sfx.tsv label args line impl r unit extra
     : >"$out"
     while IFS=$'\t' read -r label args; do
         local samples=""
@@ -157,7 +218,7 @@ mode_time() {
             for impl in "${impls[@]}"; do
                 left_out "$impl" "$args" && continue
                 # shellcheck disable=SC2086
-                line=$(run "$impl" $args) || {
+                line=$(run "$impl" $args $io) || {
                     echo "bench-$impl failed: $args" >&2
                     exit 1
                 }
@@ -175,7 +236,7 @@ mode_time() {
         esac
         local s
         s=$(printf '%s' "$samples" | stats)
-        table "$label" "$unit" "$extra_name" <<<"$s"
+        table "$label${io:+ (event path)}" "$unit" "$extra_name" <<<"$s"
         awk -v l="$label" -v u="$unit" -v x="$extra_name" '{ print l "\t" u "\t" x "\t" $0 }' <<<"$s" >>"$out"
     done < <(rows time)
 }
@@ -184,13 +245,18 @@ mode_time() {
 
 mode_instructions() {
     install_missing valgrind
-    local out=$results/instructions.tsv label args impl line work total cg
+    local out=$results/instructions$sfx.tsv label args impl line work total cg
     cg=$(mktemp)
     : >"$out"
-    printf '\nuser-space instructions per unit of work, inside the measured part (callgrind)\n'
+    printf '\n%suser-space instructions per unit of work, inside the measured part (callgrind)\n' \
+        "${io:+event path: }"
     printf '  %-16s' row
     printf ' %12s' "${impls[@]}"
-    printf '   cmio/epoll\n'
+    if [ "$kind" = user ]; then
+        printf '   cmio/epoll\n'
+    else
+        printf '   cmio-epoll (ratio)  mio-epoll-rs (ratio)\n'
+    fi
     while IFS=$'\t' read -r label args; do
         printf '  %-16s' "$label"
         declare -A per=()
@@ -201,7 +267,7 @@ mode_instructions() {
             fi
             # shellcheck disable=SC2086
             line=$(run_under "$impl" valgrind --tool=callgrind --collect-atstart=no \
-                --toggle-collect='bench_measured_*' --callgrind-out-file="$cg" -- $args 2>/dev/null) || {
+                --toggle-collect='bench_measured_*' --callgrind-out-file="$cg" -- $args $io 2>/dev/null) || {
                 echo "bench-$impl failed under callgrind: $args" >&2
                 exit 1
             }
@@ -211,7 +277,11 @@ mode_instructions() {
             printf ' %12s' "${per[$impl]}"
             printf '%s\t%s\t%s\n' "$label" "$impl" "${per[$impl]}" >>"$out"
         done
-        if [ -n "${per[epoll]:-}" ] && [ -n "${per[cmio]:-}" ]; then
+        if [ "$kind" = event ]; then
+            overhead "${per[cmio]:-}" "${per[epoll]:-}"
+            overhead "${per[mio]:-}" "${per[epoll-rs]:-}"
+            printf '\n'
+        elif [ -n "${per[epoll]:-}" ] && [ -n "${per[cmio]:-}" ]; then
             awk -v c="${per[cmio]}" -v e="${per[epoll]}" 'BEGIN { printf "   %.3f\n", c / e }'
         else
             printf '\n'
@@ -219,6 +289,15 @@ mode_instructions() {
         unset per
     done < <(rows instructions)
     rm -f "$cg"
+}
+
+# overhead FIGURE FLOOR: "   +difference (ratio)", or "   -" without both.
+overhead() {
+    if [ -n "$1" ] && [ -n "$2" ]; then
+        awk -v v="$1" -v b="$2" 'BEGIN { printf "   %+10.1f (%.3f)", v - b, b ? v / b : 0 }'
+    else
+        printf '   %19s' -
+    fi
 }
 
 # run_under IMPL [TOOL TOOL-ARGS...] -- BENCH-ARGS...: the benchmark, under a
@@ -246,13 +325,15 @@ calls() { awk 'NF >= 5 && $1 ~ /^[0-9.]+$/ && $NF != "total" { print $NF, $4 }' 
 
 mode_syscalls() {
     install_missing strace
-    local out=$results/syscalls.tsv label args impl line work s1 s2 follow
+    local out=$results/syscalls$sfx.tsv label args impl line work s1 s2 follow
     s1=$(mktemp)
     s2=$(mktemp)
     : >"$out"
-    printf '\nsystem calls per unit of work (strace -c: a run twice as long minus a run)\n'
+    printf '\n%ssystem calls per unit of work (strace -c: a run twice as long minus a run)\n' \
+        "${io:+event path: }"
     while IFS=$'\t' read -r label args; do
         printf '\n%s\n' "$label"
+        declare -A sys=()
         # Only the wake workload has a second thread; the echo client is a
         # child process and must not be counted.
         follow=()
@@ -262,8 +343,8 @@ mode_syscalls() {
         for impl in "${impls[@]}"; do
             left_out "$impl" "$args" && continue
             # shellcheck disable=SC2086
-            line=$(run_under "$impl" strace -c "${follow[@]}" -o "$s1" -- $args) &&
-                run_under "$impl" strace -c "${follow[@]}" -o "$s2" -- $doubled >/dev/null || {
+            line=$(run_under "$impl" strace -c "${follow[@]}" -o "$s1" -- $args $io) &&
+                run_under "$impl" strace -c "${follow[@]}" -o "$s2" -- $doubled $io >/dev/null || {
                 echo "bench-$impl failed under strace: $args" >&2
                 exit 1
             }
@@ -274,9 +355,15 @@ mode_syscalls() {
                     END { printf "\t%.2f\t%.2f", t, nf }')
             detail=${per%%$'\t'*}
             local total=${per#*$'\t'}
-            printf '  %-10s %8s total %8s without futex   %s\n' "$impl" "${total%%$'\t'*}" "${total#*$'\t'}" "$detail"
+            sys[$impl]=${total%%$'\t'*}
+            local vs=""
+            if [ "$kind" = event ] && [ -n "${sys[$(floor_of "$impl")]:-}" ]; then
+                vs=$(awk -v v="${sys[$impl]}" -v b="${sys[$(floor_of "$impl")]}" 'BEGIN { printf " (%s %.2f)", "'"$base"'", b ? v / b : 0 }')
+            fi
+            printf '  %-10s %8s total%s %8s without futex   %s\n' "$impl" "${total%%$'\t'*}" "$vs" "${total#*$'\t'}" "$detail"
             printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$impl" "${total%%$'\t'*}" "${total#*$'\t'}" "$detail" >>"$out"
         done
+        unset sys
     done < <(rows syscalls)
     rm -f "$s1" "$s2"
 }
@@ -309,12 +396,17 @@ ratios() {
         { b = $base; for (i = 2; i <= NF; i++) $i = ($i == "-" || b == "-" || b + 0 == 0) ? "-" : sprintf("%.3f", $i / b); print }'
 }
 
+# The awk that reads floors into f[impl] = floor.
+floors_awk='BEGIN { k = split(floors, fl, " "); for (j = 1; j <= k; j++) { split(fl[j], kv, "="); f[kv[1]] = kv[2] } }'
+
 # md_table [with-ratios]: pivot's output as a markdown table; with an
-# argument, each figure is followed by its ratio to epoll's.
+# argument, each figure is followed by its ratio to its floor's (epoll's,
+# or the one floors names).
 md_table() {
-    awk -F'\t' -v ratio="${1:-}" '
+    awk -F'\t' -v ratio="${1:-}" -v floors="$floors" "$floors_awk"'
         NR == 1 {
-            for (i = 2; i <= NF; i++) if ($i == "epoll") base = i
+            for (i = 2; i <= NF; i++) col[$i] = i
+            for (i = 2; i <= NF; i++) base[i] = col[($i in f) ? f[$i] : "epoll"]
             line = "|"; sep = "|"
             for (i = 1; i <= NF; i++) { line = line " " $i " |"; sep = sep (i == 1 ? "---|" : "---:|") }
             print line; print sep; next
@@ -322,20 +414,63 @@ md_table() {
         {
             line = "| " $1 " |"
             for (i = 2; i <= NF; i++) {
-                cell = $i
-                if (ratio && base && $i != "-" && $base != "-" && $base + 0 != 0)
-                    cell = sprintf("%s (%.2f)", $i, $i / $base)
+                cell = $i; b = base[i]
+                if (ratio && b && $i != "-" && $b != "-" && $b + 0 != 0)
+                    cell = sprintf("%s (%.2f)", $i, $i / $b)
                 line = line " " cell " |"
             }
             print line
         }'
 }
 
+# md_overhead DIGITS: pivot's output as a markdown table of each library's
+# overhead over its floor (figure minus floor's, and in parentheses figure
+# over floor's), the floors left out; a last column says whether cmio's
+# overhead is no more than mio's.
+md_overhead() {
+    awk -F'\t' -v d="$1" -v floors="$floors" "$floors_awk"'
+        NR == 1 {
+            isfloor["epoll"] = 1
+            for (j in f) isfloor[f[j]] = 1
+            for (i = 2; i <= NF; i++) col[$i] = i
+            line = "| row |"; sep = "|---|"; n = 0
+            for (i = 2; i <= NF; i++) {
+                if ($i in isfloor) continue
+                b = col[($i in f) ? f[$i] : "epoll"]
+                if (!b) continue
+                use[++n] = i; base[i] = b; name[i] = $i
+                line = line " " $i " |"; sep = sep "---:|"
+            }
+            both = ("cmio" in col) && ("mio" in col)
+            if (both) { line = line " cmio <= mio |"; sep = sep ":---:|" }
+            print line; print sep; next
+        }
+        {
+            line = "| " $1 " |"
+            delete over
+            for (j = 1; j <= n; j++) {
+                i = use[j]; b = base[i]; cell = "-"
+                if ($i != "-" && $b != "-" && $b + 0 != 0) {
+                    over[name[i]] = $i - $b
+                    cell = sprintf("%+." d "f (%.2f)", $i - $b, $i / $b)
+                }
+                line = line " " cell " |"
+            }
+            if (both)
+                line = line " " (("cmio" in over) && ("mio" in over) ? (over["cmio"] <= over["mio"] ? "yes" : "no") : "-") " |"
+            print line
+        }'
+}
+
 mode_report() {
-    local mode_name
-    for mode_name in time instructions syscalls; do
-        [ -s "$results/$mode_name.tsv" ] || "mode_$mode_name"
+    local mode_name k
+    for k in user event; do
+        use_kind "$k"
+        for mode_name in time instructions syscalls; do
+            [ -s "$results/$mode_name$sfx.tsv" ] || "mode_$mode_name"
+        done
     done
+    use_kind user
     install_missing gnuplot-nox
     local doc=docs/benchmarks.md chart=docs/benchmarks.png
     echo "== writing $doc and $chart" >&2
@@ -396,6 +531,7 @@ scripts/bench.sh instructions  # user-space instructions per unit (callgrind)
 scripts/bench.sh syscalls      # system calls per unit (strace -c)
 scripts/bench.sh report        # this page and its chart (runs what is missing)
 scripts/bench.sh all           # all of the above, afresh
+KINDS=event scripts/bench.sh instructions  # the event-path rows only (KINDS=user: the others)
 \`\`\`
 
 Each installs what it needs (as root), builds \`benches/\` in release mode in
@@ -439,6 +575,28 @@ cmio does its I/O through its socket types (\`cmio_unix_stream_read\`,
 \`cmio_tcp_stream_write\`, ...), mio through its own; the C peers call
 read(2) and write(2) on the descriptor, having no I/O of their own in
 readiness mode.
+
+## Two kinds of rows
+
+- **As users write it** (the first tables): each library does its I/O its
+  own way, as above, and every figure is compared with the hand-written C
+  epoll loop's. This is what a program built on the library pays.
+- **Event path only** (the last section, \`io=raw\` on the command line,
+  \`io=raw\` on the output line): every implementation registers the raw
+  descriptors and does its I/O with the same raw read(2)/write(2)/accept4(2)
+  calls (\`libc::read\`/\`libc::write\` in Rust: mio through \`SourceFd\`), so
+  that only the event loop differs. On its poll(2) backend cmio then
+  re-arms a descriptor by reregistering it after its \`-EAGAIN\`, as it
+  documents for raw descriptors. churn and wake do no I/O and run the same
+  code in both kinds. Each library is compared with a hand-written,
+  edge-triggered epoll loop **in its own language**: cmio, libev, libevent
+  and libuv with the C loop (\`benches/bench_epoll.c\`), mio with the Rust
+  loop (\`epoll-rs\`, \`benches/mio/src/epoll_rs.rs\`, over the libc crate
+  alone). The two loops make the same system calls, but the two compilers
+  (and Rust's bounds checks, its \`Result\`s, its inlining) make the same
+  user-space work cost differently, so a library's own overhead is its
+  figure minus its own floor's; comparing mio with the C loop would charge
+  it for Rust itself.
 
 ## The machine
 
@@ -495,20 +653,71 @@ MD
         pivot "$results/time.tsv" 1 4 6 | md_table
         printf '\npingpong set-up (ns per registered descriptor) and the echo server'"'"'s CPU time (ns per round trip):\n\n'
         awk -F'\t' '$3 != "-"' "$results/time.tsv" | pivot /dev/stdin 1 4 8 | md_table ratio
+        report_event
     } >"$doc"
+}
+
+# report_event: the event-path section of docs/benchmarks.md, from the
+# results of the event kind that are there.
+report_event() {
+    use_kind event
+    [ -s "$results/instructions$sfx.tsv" ] || [ -s "$results/syscalls$sfx.tsv" ] ||
+        [ -s "$results/time$sfx.tsv" ] || return 0
+    cat <<MD
+
+## Event path only
+
+The same rows with \`io=raw\` (see "Two kinds of rows"): only the event loop
+differs. In parentheses, each figure over its own language's floor: the C
+epoll loop's (\`epoll\`) for cmio, libev, libevent and libuv, the Rust epoll
+loop's (\`epoll-rs\`) for mio; the Rust loop's own figure is shown over the
+C loop's, which is what the two compilers make of the same work. The overhead tables give each library's
+figure minus its floor's (and the ratio again); the budget (DESIGN §7) is
+cmio's overhead no more than mio's on every row, its last column.
+MD
+    if [ -s "$results/instructions$sfx.tsv" ]; then
+        printf '\n### Instructions per unit of work (callgrind)\n\n'
+        pivot "$results/instructions$sfx.tsv" 1 2 3 | md_table ratio
+        printf '\nOverhead over the own-language floor, instructions per unit:\n\n'
+        pivot "$results/instructions$sfx.tsv" 1 2 3 | md_overhead 1
+    fi
+    if [ -s "$results/syscalls$sfx.tsv" ]; then
+        printf '\n### System calls per unit of work (strace -c)\n\n'
+        pivot "$results/syscalls$sfx.tsv" 1 2 3 | md_table ratio
+        printf '\nOverhead over the own-language floor, system calls per unit:\n\n'
+        pivot "$results/syscalls$sfx.tsv" 1 2 3 | md_overhead 2
+        printf '\nWithout futex:\n\n'
+        pivot "$results/syscalls$sfx.tsv" 1 2 4 | md_table ratio
+        printf '\nBy call:\n\n'
+        awk -F'\t' '{ printf "- %s, %s: %s\n", $1, $2, $5 }' "$results/syscalls$sfx.tsv"
+    fi
+    if [ -s "$results/time$sfx.tsv" ]; then
+        printf '\n### Wall time\n\nMedians of %s interleaved runs, over the own-language floor in parentheses:\n\n' "$reps"
+        pivot "$results/time$sfx.tsv" 1 4 5 | md_table ratio
+        printf '\nSpread of the runs, (max - min) / median, in percent:\n\n'
+        pivot "$results/time$sfx.tsv" 1 4 6 | md_table
+    fi
+    use_kind user
+}
+
+# for_kinds FUNCTION: runs it for each kind of rows in KINDS.
+for_kinds() {
+    local k
+    for k in "${kinds[@]}"; do
+        use_kind "$k"
+        "$1"
+    done
 }
 
 prepare
 find_impls
 case $mode in
-time) mode_time ;;
-instructions) mode_instructions ;;
-syscalls) mode_syscalls ;;
+time | instructions | syscalls) for_kinds "mode_$mode" ;;
 report) mode_report ;;
 all)
-    mode_time
-    mode_instructions
-    mode_syscalls
+    for_kinds mode_time
+    for_kinds mode_instructions
+    for_kinds mode_syscalls
     mode_report
     ;;
 esac

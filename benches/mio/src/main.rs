@@ -9,10 +9,15 @@
 //! functions named `bench_measured_*`, which `scripts/bench.sh instructions`
 //! gives to callgrind's --toggle-collect as it does for the C binaries.
 //!
+//! With io=raw, the event-path variant (see ../bench.h): the descriptors
+//! are raw, registered through `SourceFd`, and the I/O is libc::read and
+//! libc::write (common.rs, shared with the hand-written epoll loop
+//! bench-epoll-rs), so that only the event loop differs. churn and wake do
+//! no I/O and run the same code either way.
+//!
 //! SPDX-License-Identifier: MIT
 
 use std::cell::UnsafeCell;
-use std::ffi::CStr;
 use std::io::{self, Read, Write};
 use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::process::CommandExt;
@@ -24,139 +29,11 @@ use mio::net::{TcpListener, TcpStream, UnixStream};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
+mod common;
+use common::*;
+
 const NAME: &str = "mio";
 const BACKEND: &str = "epoll";
-
-// The sizes of bench.h.
-const PINGPONG_BUF: usize = 256;
-const PINGPONG_MAX_ACTIVE: usize = PINGPONG_BUF;
-const ECHO_BUF: usize = 4096;
-const ECHO_MAX_CONNS: usize = 4096;
-const MAX_EVENTS: usize = 1024;
-
-// ---- errors and output ---------------------------------------------------
-
-/// An error already reported on stderr.
-pub struct Failed;
-
-pub type Res<T> = Result<T, Failed>;
-
-fn strerror(err: i32) -> String {
-    // SAFETY: strerror returns a NUL-terminated static or thread-local text.
-    unsafe { CStr::from_ptr(libc::strerror(err)) }.to_string_lossy().into_owned()
-}
-
-/// Prints "bench-mio: what: strerror(err)" (err positive or negative).
-fn fail(what: &str, err: i32) -> Failed {
-    eprintln!("bench-{}: {}: {}", NAME, what, strerror(err.abs()));
-    Failed
-}
-
-fn fail_io(what: &str, e: &io::Error) -> Failed {
-    fail(what, e.raw_os_error().unwrap_or(libc::EIO))
-}
-
-fn errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
-/// printf's "%.*f", so that the numbers print exactly as bench.c prints them.
-fn fmt_f(x: f64, precision: i32) -> String {
-    let mut buf = [0 as libc::c_char; 64];
-    // SAFETY: the format takes an int and a double; buf is large enough
-    // for the values printed here and snprintf truncates anyway.
-    let n = unsafe {
-        libc::snprintf(
-            buf.as_mut_ptr(),
-            buf.len(),
-            b"%.*f\0".as_ptr() as *const libc::c_char,
-            precision as libc::c_int,
-            x,
-        )
-    };
-    if n < 0 {
-        return format!("{:.*}", precision as usize, x);
-    }
-    // SAFETY: snprintf NUL-terminated buf.
-    unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
-}
-
-fn usage(msg: &str) -> i32 {
-    let n = NAME;
-    eprintln!(
-        "bench-{n}: {msg}\n\
-         usage: bench-{n} pingpong [pairs=N] [active=N] [events=N]\n       \
-         bench-{n} churn [fds=N] [rounds=N]\n       \
-         bench-{n} wake [wakes=N]\n       \
-         bench-{n} echo [conns=N] [round_trips=N] [size=N] [client=PATH]\n       \
-         (each also [timeout=SECONDS])",
-        n = n,
-        msg = msg
-    );
-    2
-}
-
-// ---- key=value arguments -------------------------------------------------
-
-struct Params {
-    args: Vec<String>,
-    bad: bool,
-}
-
-impl Params {
-    fn text(&self, key: &str) -> Option<&str> {
-        self.args.iter().find_map(|a| {
-            let rest = a.strip_prefix(key)?;
-            rest.strip_prefix('=')
-        })
-    }
-
-    fn get(&mut self, key: &str, def: usize, min: usize, max: usize) -> usize {
-        let text = match self.text(key) {
-            Some(t) => t,
-            None => return def,
-        };
-        match text.parse::<u64>() {
-            Ok(v) if v >= min as u64 && v <= max as u64 => v as usize,
-            _ => {
-                eprintln!(
-                    "bench-{}: {} must be a whole number in [{}, {}]",
-                    NAME, key, min, max
-                );
-                self.bad = true;
-                def
-            }
-        }
-    }
-}
-
-// ---- helpers -------------------------------------------------------------
-
-fn elapsed_ns(t0: Instant) -> f64 {
-    t0.elapsed().as_nanos() as f64
-}
-
-/// User plus system CPU time of this process, in nanoseconds.
-fn cpu_ns() -> u64 {
-    // SAFETY: getrusage fills the zeroed struct.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    (ru.ru_utime.tv_sec as u64 + ru.ru_stime.tv_sec as u64) * 1_000_000_000
-        + (ru.ru_utime.tv_usec as u64 + ru.ru_stime.tv_usec as u64) * 1000
-}
-
-/// Enough descriptors for the largest runs.
-fn raise_fd_limit(need: usize) {
-    let need = need as libc::rlim_t;
-    // SAFETY: plain system calls on a local struct.
-    unsafe {
-        let mut rl: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) == 0 && rl.rlim_cur < need {
-            rl.rlim_cur = if need < rl.rlim_max { need } else { rl.rlim_max };
-            libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
-        }
-    }
-}
 
 /// Poll, retrying on a signal.
 #[inline]
@@ -362,37 +239,17 @@ pub fn bench_measured_churn(fds: &[RawFd], rounds: usize, poll: &mut Poll, event
     Ok(())
 }
 
-struct Pipes(Vec<[libc::c_int; 2]>);
-
-impl Drop for Pipes {
-    fn drop(&mut self) {
-        for p in &self.0 {
-            // SAFETY: the pipes are ours alone.
-            unsafe {
-                libc::close(p[0]);
-                libc::close(p[1]);
-            }
-        }
-    }
-}
-
-fn churn(p: &mut Params) -> i32 {
+fn churn(p: &mut Params, raw: bool) -> i32 {
     let nfds = p.get("fds", 1000, 1, 100_000);
     let rounds = p.get("rounds", 100, 1, usize::MAX / 3 / 100_000);
     if p.bad {
         return 2;
     }
     raise_fd_limit(2 * nfds + 64);
-    let mut pipes = Pipes(Vec::with_capacity(nfds));
-    for _ in 0..nfds {
-        let mut fds: [libc::c_int; 2] = [-1; 2];
-        // SAFETY: pipe2 fills fds.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } < 0 {
-            fail("pipe2", errno());
-            return 1;
-        }
-        pipes.0.push(fds);
-    }
+    let pipes = match Pipes::new(nfds) {
+        Some(p) => p,
+        None => return 1,
+    };
     let fd: Vec<RawFd> = pipes.0.iter().map(|p| p[0]).collect();
     let (mut poll, mut evs) = match new_poll() {
         Ok(x) => x,
@@ -408,9 +265,10 @@ fn churn(p: &mut Params) -> i32 {
     }
     let ops = 3 * nfds * rounds;
     println!(
-        "churn {} backend={} fds={} rounds={} work={} value={} unit=ns/op",
+        "churn {} backend={}{} fds={} rounds={} work={} value={} unit=ns/op",
         NAME,
         BACKEND,
+        io_key(raw),
         nfds,
         rounds,
         ops,
@@ -420,20 +278,6 @@ fn churn(p: &mut Params) -> i32 {
 }
 
 // ---- wake ----------------------------------------------------------------
-
-/// A POSIX semaphore shared by the two threads (bench.c uses one too, so the
-/// handshake costs the same system calls).
-pub struct Sem(UnsafeCell<libc::sem_t>);
-
-// SAFETY: sem_t is made for use from several threads at once.
-unsafe impl Sync for Sem {}
-unsafe impl Send for Sem {}
-
-impl Sem {
-    fn get(&self) -> *mut libc::sem_t {
-        self.0.get()
-    }
-}
 
 pub struct WakeShared {
     wakes: usize,
@@ -470,7 +314,7 @@ pub fn bench_measured_wake(w: &WakeShared, done: &mut usize, poll: &mut Poll, ev
     Ok(())
 }
 
-fn wake(p: &mut Params) -> i32 {
+fn wake(p: &mut Params, raw: bool) -> i32 {
     let wakes = p.get("wakes", 20_000, 1, usize::MAX / 2);
     if p.bad {
         return 2;
@@ -517,9 +361,10 @@ fn wake(p: &mut Params) -> i32 {
     drop(evs);
     drop(poll);
     println!(
-        "wake {} backend={} wakes={} work={} value={} unit=ns/wake",
+        "wake {} backend={}{} wakes={} work={} value={} unit=ns/wake",
         NAME,
         BACKEND,
+        io_key(raw),
         wakes,
         wakes,
         fmt_f(run / wakes as f64, 1)
@@ -611,28 +456,6 @@ pub fn bench_measured_echo(e: &mut Echo, poll: &mut Poll, events: &mut Events) -
         }
     }
     Ok(())
-}
-
-/// The load client (default: bench-echo-client beside this binary).
-fn client_path(p: &Params, argv0: &str) -> String {
-    if let Some(path) = p.text("client") {
-        return path.to_string();
-    }
-    let dir = match argv0.rfind('/') {
-        Some(i) => &argv0[..=i],
-        None => "",
-    };
-    format!("{}bench-echo-client", dir)
-}
-
-/// strtoul/strtod on the text after `key` (0 if there is no number).
-fn number_after(line: &str, key: &str) -> Option<f64> {
-    let at = line.find(key)? + key.len();
-    let rest = &line[at..];
-    let end = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'))
-        .unwrap_or(rest.len());
-    Some(rest[..end].parse::<f64>().unwrap_or(0.0))
 }
 
 fn echo(p: &mut Params, argv0: &str) -> i32 {
@@ -756,6 +579,81 @@ fn echo(p: &mut Params, argv0: &str) -> i32 {
     0
 }
 
+// ---- event path (io=raw) -------------------------------------------------
+
+#[no_mangle]
+#[inline(never)]
+pub fn bench_measured_pingpong_raw(pp: &mut RawPingpong, poll: &mut Poll, events: &mut Events) -> Res<()> {
+    loop {
+        poll_events(poll, events, None)?;
+        for event in events.iter() {
+            if pp.step(event.token().0)? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn pingpong_raw(p: &mut Params) -> i32 {
+    raw_pingpong(
+        p,
+        true,
+        new_poll,
+        |(poll, _), pp| {
+            for (i, fds) in pp.fds.iter().enumerate() {
+                if let Err(e) = poll.registry().register(&mut SourceFd(&fds[0]), Token(i), Interest::READABLE) {
+                    return Err(fail_io("register", &e));
+                }
+            }
+            Ok(())
+        },
+        |(poll, events), pp| bench_measured_pingpong_raw(pp, poll, events),
+    )
+}
+
+fn accept_all_raw(e: &mut RawEcho, registry: &mio::Registry) -> Res<()> {
+    while let Some((fd, token)) = e.accept()? {
+        if let Err(err) = registry.register(&mut SourceFd(&fd), Token(token), Interest::READABLE) {
+            return Err(fail_io("register", &err));
+        }
+    }
+    Ok(())
+}
+
+#[no_mangle]
+#[inline(never)]
+pub fn bench_measured_echo_raw(e: &mut RawEcho, poll: &mut Poll, events: &mut Events) -> Res<()> {
+    let mut buf = [0u8; ECHO_BUF];
+    while e.closed < e.conns {
+        poll_events(poll, events, None)?;
+        for event in events.iter() {
+            let token = event.token().0;
+            if token == 0 {
+                accept_all_raw(e, poll.registry())?;
+            } else if e.conn[token - 1] >= 0 {
+                e.serve(token - 1, &mut buf)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn echo_raw(p: &mut Params, argv0: &str) -> i32 {
+    raw_echo(
+        p,
+        argv0,
+        true,
+        |listen_fd| {
+            let (poll, events) = new_poll()?;
+            match poll.registry().register(&mut SourceFd(&listen_fd), Token(0), Interest::READABLE) {
+                Ok(()) => Ok((poll, events)),
+                Err(e) => Err(fail_io("register", &e)),
+            }
+        },
+        |(poll, events), e| bench_measured_echo_raw(e, poll, events),
+    )
+}
+
 // ---- main ----------------------------------------------------------------
 
 fn run(args: &[String]) -> i32 {
@@ -771,6 +669,10 @@ fn run(args: &[String]) -> i32 {
     unsafe {
         libc::alarm(timeout as libc::c_uint);
     }
+    let raw = match p.io_raw() {
+        Some(raw) => raw,
+        None => return usage("io must be own or raw"),
+    };
     if p.bad {
         return 2;
     }
@@ -779,9 +681,11 @@ fn run(args: &[String]) -> i32 {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
     match args[1].as_str() {
+        "pingpong" if raw => pingpong_raw(&mut p),
         "pingpong" => pingpong(&mut p),
-        "churn" => churn(&mut p),
-        "wake" => wake(&mut p),
+        "churn" => churn(&mut p, raw),
+        "wake" => wake(&mut p, raw),
+        "echo" if raw => echo_raw(&mut p, &args[0]),
         "echo" => echo(&mut p, &args[0]),
         _ => usage("unknown workload"),
     }
