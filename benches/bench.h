@@ -30,6 +30,16 @@
 #include <stdint.h>
 #include <unistd.h>
 
+/* The poll of a loop, in the loop: each implementation's wrapper of its
+ * library's poll call (the EINTR retry and the error report) is inlined
+ * into the loop that calls it, as a user's loop calls the poll directly,
+ * whatever the compiler's size heuristics would choose. */
+#if defined(__GNUC__) || defined(__clang__)
+#define BENCH_POLL_INLINE static inline __attribute__((always_inline))
+#else
+#define BENCH_POLL_INLINE static inline
+#endif
+
 /* pingpong: libev's benchmark. `pairs` socketpairs; the read end of each,
  * fds[i][0], is watched for reading; `active` one-byte messages circulate.
  * Each readiness event reads what is there (one read of PINGPONG_BUF bytes,

@@ -55,7 +55,7 @@ static void close_poll(void)
     poll_ = NULL;
 }
 
-static int poll_events(int timeout_ms)
+BENCH_POLL_INLINE int poll_events(int timeout_ms)
 {
     for (;;) {
         int n = cmio_poll_poll(poll_, events, timeout_ms);

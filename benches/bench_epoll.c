@@ -42,7 +42,7 @@ static int ctl(int op, int fd, uint32_t what, uint64_t token)
 }
 
 /* Wait, retrying on a signal. */
-static int wait_events(int timeout_ms)
+BENCH_POLL_INLINE int wait_events(int timeout_ms)
 {
     for (;;) {
         int n = epoll_wait(epfd, events, MAX_EVENTS, timeout_ms);
