@@ -540,20 +540,37 @@ pub fn raw_echo<L>(
         Err(Failed) => return 1,
     };
 
-    let mut child = match spawn_client(&client, port, conns, round_trips, size) {
+    let child = match spawn_client(&client, port, conns, round_trips, size) {
         Some(c) => c,
         None => return 1,
     };
     let c0 = cpu_ns();
     let res = run(&mut lp, &mut e);
     let cpu = cpu_ns() - c0;
-    if res.is_err() {
+    drop(lp);
+    echo_finish(child, res.is_err(), cpu, e.bytes, conns, size, round_trips, raw)
+}
+
+/// The end of an echo run, for both binaries' echo workloads: stop the
+/// client if the server failed, else read its line, check its round trips
+/// and the bytes echoed, and print the result line. Returns the exit status.
+#[allow(clippy::too_many_arguments)]
+pub fn echo_finish(
+    mut child: Child,
+    failed: bool,
+    cpu: u64,
+    bytes: u64,
+    conns: usize,
+    size: usize,
+    round_trips: usize,
+    raw: bool,
+) -> i32 {
+    if failed {
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
         let _ = child.wait();
         return 1;
     }
-    drop(lp);
     let mut line = String::new();
     if let Some(mut out) = child.stdout.take() {
         let _ = out.read_to_string(&mut line);
@@ -573,10 +590,10 @@ pub fn raw_echo<L>(
     // The client stops at its total with a message in flight on the other
     // connections, which the server echoed too.
     let least = round_trips as u64 * size as u64;
-    if client_trips != round_trips as u64 || e.bytes < least || e.bytes > least + (conns * size) as u64 {
+    if client_trips != round_trips as u64 || bytes < least || bytes > least + (conns * size) as u64 {
         eprintln!(
             "bench-{}: echo: {} of {} round trips, {} bytes echoed",
-            NAME, client_trips, round_trips, e.bytes
+            NAME, client_trips, round_trips, bytes
         );
         return 1;
     }

@@ -20,8 +20,6 @@
 use std::cell::UnsafeCell;
 use std::io::{self, Read, Write};
 use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -500,83 +498,14 @@ fn echo(p: &mut Params, argv0: &str) -> i32 {
         return 1;
     }
 
-    // The client: ADDRESS CONNECTIONS ROUND_TRIPS SECONDS SIZE; its one line
-    // comes back through a pipe. Like execl, a name without a slash is not
-    // looked up in PATH.
-    let program = if client.contains('/') {
-        client.clone()
-    } else {
-        format!("./{}", client)
+    let child = match spawn_client(&client, port, conns, round_trips, size) {
+        Some(c) => c,
+        None => return 1,
     };
-    let mut child = match Command::new(&program)
-        .arg0(&client)
-        .arg(format!("127.0.0.1:{}", port))
-        .arg(conns.to_string())
-        .arg(round_trips.to_string())
-        .arg("3600")
-        .arg(size.to_string())
-        .stdout(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(err) => {
-            eprintln!(
-                "bench-{}: {}: {}",
-                NAME,
-                client,
-                strerror(err.raw_os_error().unwrap_or(libc::EIO))
-            );
-            return 1;
-        }
-    };
-
     let c0 = cpu_ns();
     let res = bench_measured_echo(&mut e, &mut poll, &mut evs);
     let cpu = cpu_ns() - c0;
-    if res.is_err() {
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-        let _ = child.wait();
-        return 1;
-    }
-    let mut line = String::new();
-    if let Some(mut out) = child.stdout.take() {
-        let _ = out.read_to_string(&mut line);
-    }
-    let status = child.wait();
-    let line = line.trim_end_matches('\n');
-    let trips = number_after(line, "round_trips=");
-    let rate = number_after(line, "round_trips_per_second=");
-    let ok = matches!(&status, Ok(s) if s.success());
-    let (client_trips, client_rate) = match (ok, trips, rate) {
-        (true, Some(t), Some(r)) => (t as u64, r),
-        _ => {
-            eprintln!("bench-{}: echo: the client failed ({})", NAME, line);
-            return 1;
-        }
-    };
-    // The client stops at its total with a message in flight on the other
-    // connections, which the server echoed too.
-    let least = round_trips as u64 * size as u64;
-    if client_trips != round_trips as u64 || e.bytes < least || e.bytes > least + (conns * size) as u64 {
-        eprintln!(
-            "bench-{}: echo: {} of {} round trips, {} bytes echoed",
-            NAME, client_trips, round_trips, e.bytes
-        );
-        return 1;
-    }
-    println!(
-        "echo {} backend={} conns={} size={} round_trips={} cpu_ns_per_round_trip={} work={} value={} unit=round_trips/s",
-        NAME,
-        BACKEND,
-        conns,
-        size,
-        round_trips,
-        fmt_f(cpu as f64 / round_trips as f64, 1),
-        round_trips,
-        fmt_f(client_rate, 0)
-    );
-    0
+    echo_finish(child, res.is_err(), cpu, e.bytes, conns, size, round_trips, false)
 }
 
 // ---- event path (io=raw) -------------------------------------------------
