@@ -89,6 +89,36 @@ pub fn usage(msg: &str) -> i32 {
 }
 
 /// What follows backend= on a line: the row kind of an event-path row.
+/// The start of both binaries' run(): the workload's parameters (args[2..]),
+/// the time limit (SIGALRM), io=own|raw, and SIGPIPE ignored. Err holds the
+/// exit status of a usage error.
+pub fn start(args: &[String]) -> Result<(Params, bool), i32> {
+    if args.len() < 2 {
+        return Err(usage("no workload"));
+    }
+    let mut p = Params {
+        args: args[2..].to_vec(),
+        bad: false,
+    };
+    let timeout = p.get("timeout", 300, 1, 86_400);
+    // SAFETY: plain system calls; SIGALRM's default action ends the process.
+    unsafe {
+        libc::alarm(timeout as libc::c_uint);
+    }
+    let raw = match p.io_raw() {
+        Some(raw) => raw,
+        None => return Err(usage("io must be own or raw")),
+    };
+    if p.bad {
+        return Err(2);
+    }
+    // SAFETY: ignoring SIGPIPE (Rust's runtime does so too).
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    Ok((p, raw))
+}
+
 pub fn io_key(raw: bool) -> &'static str {
     if raw {
         " io=raw"

@@ -322,29 +322,10 @@ fn echo(p: &mut Params, argv0: &str, raw: bool) -> i32 {
 // ---- main ----------------------------------------------------------------
 
 fn run(args: &[String]) -> i32 {
-    if args.len() < 2 {
-        return usage("no workload");
-    }
-    let mut p = Params {
-        args: args[2..].to_vec(),
-        bad: false,
+    let (mut p, raw) = match start(args) {
+        Ok(x) => x,
+        Err(status) => return status,
     };
-    let timeout = p.get("timeout", 300, 1, 86_400);
-    // SAFETY: plain system calls; SIGALRM's default action ends the process.
-    unsafe {
-        libc::alarm(timeout as libc::c_uint);
-    }
-    let raw = match p.io_raw() {
-        Some(raw) => raw,
-        None => return usage("io must be own or raw"),
-    };
-    if p.bad {
-        return 2;
-    }
-    // SAFETY: ignoring SIGPIPE (Rust's runtime does so too).
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-    }
     match args[1].as_str() {
         "pingpong" => pingpong(&mut p, raw),
         "churn" => churn(&mut p, raw),
