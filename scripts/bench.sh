@@ -672,7 +672,7 @@ differs. In parentheses, each figure over its own language's floor: the C
 epoll loop's (\`epoll\`) for cmio, libev, libevent and libuv, the Rust epoll
 loop's (\`epoll-rs\`) for mio; the Rust loop's own figure is shown over the
 C loop's, which is what the two compilers make of the same work. The overhead tables give each library's
-figure minus its floor's (and the ratio again); the budget (DESIGN §7) is
+figure minus its floor's (and the ratio again); the budget is
 cmio's overhead no more than mio's on every row, its last column.
 MD
     if [ -s "$results/instructions$sfx.tsv" ]; then
