@@ -511,7 +511,7 @@ GNUPLOT
     local cpu os kernel cc_version peers
     cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
     os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")
-    kernel=$(uname -r)
+    kernel=$(uname -r | sed "s/-.*//") # the version, not the build's local name
     cc_version=$(cc --version | head -1)
     peers=$(dpkg-query -W -f='${Package} ${Version}, ' libev-dev libevent-dev libuv1-dev librust-mio-dev 2>/dev/null | sed 's/, $//')
     {
