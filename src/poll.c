@@ -39,7 +39,6 @@ static void name_backends(void)
         backend_names[i] = cmio__selectors[i] ? cmio__selectors[i]->name : NULL;
 }
 
-
 const char *const *cmio_backends(void)
 {
     pthread_once(&names_once, name_backends);
