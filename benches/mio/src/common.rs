@@ -268,6 +268,56 @@ pub fn number_after(line: &str, key: &str) -> Option<f64> {
 
 // ---- event path: pingpong ------------------------------------------------
 
+/// bench_pingpong_next: xorshift64* from bench.h's fixed seed, so that every
+/// implementation picks the same sequence of pairs.
+pub struct Prng(u64);
+
+impl Prng {
+    pub fn new() -> Prng {
+        Prng(0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// The next pair, reduced `% pairs`.
+    #[inline]
+    pub fn next(&mut self, pairs: usize) -> usize {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % pairs
+    }
+}
+
+/// pingpong's parameters (pairs, active, events), checked as bench.c does,
+/// and the descriptor limit raised for them; Err holds the exit status.
+pub fn pingpong_params(p: &mut Params) -> Result<(usize, usize, usize), i32> {
+    let pairs = p.get("pairs", 100, 1, 100_000);
+    let active = p.get("active", 1, 1, PINGPONG_MAX_ACTIVE);
+    let events = p.get("events", 100_000, 1, usize::MAX / 2);
+    if p.bad {
+        return Err(2);
+    }
+    if active > pairs {
+        return Err(usage("active must not exceed pairs"));
+    }
+    raise_fd_limit(2 * pairs + 64);
+    Ok((pairs, active, events))
+}
+
+/// A non-blocking, close-on-exec AF_UNIX stream socketpair; None (reported)
+/// on failure.
+pub fn socketpair_nonblocking() -> Option<[libc::c_int; 2]> {
+    let mut fds: [libc::c_int; 2] = [-1; 2];
+    let flags = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: socketpair fills fds.
+    if unsafe { libc::socketpair(libc::AF_UNIX, flags, 0, fds.as_mut_ptr()) } < 0 {
+        fail("socketpair", errno());
+        return None;
+    }
+    Some(fds)
+}
+
 /// pingpong over raw socketpairs (bench_pingpong), closed on drop.
 pub struct RawPingpong {
     pub pairs: usize,
@@ -275,7 +325,7 @@ pub struct RawPingpong {
     pub events: usize,
     /// [read end, write end] of each socketpair; the read ends are watched.
     pub fds: Vec<[libc::c_int; 2]>,
-    rng: u64,
+    rng: Prng,
     pub done: usize,
 }
 
@@ -292,15 +342,9 @@ impl Drop for RawPingpong {
 }
 
 impl RawPingpong {
-    /// bench_pingpong_next: xorshift64*, reduced `% pairs`.
     #[inline]
     fn next(&mut self) -> usize {
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % self.pairs
+        self.rng.next(self.pairs)
     }
 
     /// bench_pingpong_step: one event on pair `pair`'s read end: read what is
@@ -327,6 +371,51 @@ impl RawPingpong {
     }
 }
 
+/// The churn workload of both binaries: `open` makes the loop, `run`
+/// registers, reregisters and deregisters the read ends of `fds` pipes for
+/// `rounds` (the measured part); the loop is dropped before the line.
+pub fn raw_churn<L>(
+    p: &mut Params,
+    raw: bool,
+    open: impl FnOnce() -> Res<L>,
+    run: impl FnOnce(&mut L, &[libc::c_int], usize) -> Res<()>,
+) -> i32 {
+    let nfds = p.get("fds", 1000, 1, 100_000);
+    let rounds = p.get("rounds", 100, 1, usize::MAX / 3 / 100_000);
+    if p.bad {
+        return 2;
+    }
+    raise_fd_limit(2 * nfds + 64);
+    let pipes = match Pipes::new(nfds) {
+        Some(p) => p,
+        None => return 1,
+    };
+    let fd: Vec<libc::c_int> = pipes.0.iter().map(|p| p[0]).collect();
+    let mut lp = match open() {
+        Ok(l) => l,
+        Err(Failed) => return 1,
+    };
+    let t0 = Instant::now();
+    let res = run(&mut lp, &fd, rounds);
+    let run_ns = elapsed_ns(t0);
+    drop(lp);
+    if res.is_err() {
+        return 1;
+    }
+    let ops = 3 * nfds * rounds;
+    println!(
+        "churn {} backend={}{} fds={} rounds={} work={} value={} unit=ns/op",
+        NAME,
+        BACKEND,
+        io_key(raw),
+        nfds,
+        rounds,
+        ops,
+        fmt_f(run_ns / ops as f64, 1)
+    );
+    0
+}
+
 /// The pingpong workload over raw descriptors: `open` makes the loop,
 /// `register` watches every read end (timed as the set-up), `run` handles
 /// events until `done == events` (the measured part).
@@ -337,33 +426,23 @@ pub fn raw_pingpong<L>(
     register: impl FnOnce(&mut L, &RawPingpong) -> Res<()>,
     run: impl FnOnce(&mut L, &mut RawPingpong) -> Res<()>,
 ) -> i32 {
-    let pairs = p.get("pairs", 100, 1, 100_000);
-    let active = p.get("active", 1, 1, PINGPONG_MAX_ACTIVE);
-    let events = p.get("events", 100_000, 1, usize::MAX / 2);
-    if p.bad {
-        return 2;
-    }
-    if active > pairs {
-        return usage("active must not exceed pairs");
-    }
-    raise_fd_limit(2 * pairs + 64);
+    let (pairs, active, events) = match pingpong_params(p) {
+        Ok(x) => x,
+        Err(status) => return status,
+    };
     let mut pp = RawPingpong {
         pairs,
         active,
         events,
         fds: Vec::with_capacity(pairs),
-        rng: 0x9E37_79B9_7F4A_7C15,
+        rng: Prng::new(),
         done: 0,
     };
     for _ in 0..pairs {
-        let mut fds: [libc::c_int; 2] = [-1; 2];
-        let flags = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
-        // SAFETY: socketpair fills fds.
-        if unsafe { libc::socketpair(libc::AF_UNIX, flags, 0, fds.as_mut_ptr()) } < 0 {
-            fail("socketpair", errno());
-            return 1;
+        match socketpair_nonblocking() {
+            Some(fds) => pp.fds.push(fds),
+            None => return 1,
         }
-        pp.fds.push(fds);
     }
     let mut lp = match open() {
         Ok(l) => l,

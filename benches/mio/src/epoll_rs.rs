@@ -138,40 +138,7 @@ pub fn bench_measured_churn(fds: &[libc::c_int], rounds: usize, ep: &mut Epoll) 
 }
 
 fn churn(p: &mut Params, raw: bool) -> i32 {
-    let nfds = p.get("fds", 1000, 1, 100_000);
-    let rounds = p.get("rounds", 100, 1, usize::MAX / 3 / 100_000);
-    if p.bad {
-        return 2;
-    }
-    raise_fd_limit(2 * nfds + 64);
-    let pipes = match Pipes::new(nfds) {
-        Some(p) => p,
-        None => return 1,
-    };
-    let fd: Vec<libc::c_int> = pipes.0.iter().map(|p| p[0]).collect();
-    let mut ep = match Epoll::new() {
-        Ok(ep) => ep,
-        Err(Failed) => return 1,
-    };
-    let t0 = Instant::now();
-    let res = bench_measured_churn(&fd, rounds, &mut ep);
-    let run = elapsed_ns(t0);
-    drop(ep);
-    if res.is_err() {
-        return 1;
-    }
-    let ops = 3 * nfds * rounds;
-    println!(
-        "churn {} backend={}{} fds={} rounds={} work={} value={} unit=ns/op",
-        NAME,
-        BACKEND,
-        io_key(raw),
-        nfds,
-        rounds,
-        ops,
-        fmt_f(run / ops as f64, 1)
-    );
-    0
+    raw_churn(p, raw, Epoll::new, |ep, fd, rounds| bench_measured_churn(fd, rounds, ep))
 }
 
 // ---- wake ----------------------------------------------------------------

@@ -60,20 +60,14 @@ pub struct Pingpong {
     events: usize,
     /// (read end, write end) of each socketpair.
     ends: Vec<(UnixStream, UnixStream)>,
-    rng: u64,
+    rng: Prng,
     done: usize,
 }
 
 impl Pingpong {
-    /// bench_pingpong_next: xorshift64*, reduced `% pairs`.
     #[inline]
     fn next(&mut self) -> usize {
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % self.pairs
+        self.rng.next(self.pairs)
     }
 }
 
@@ -107,32 +101,23 @@ pub fn bench_measured_pingpong(pp: &mut Pingpong, poll: &mut Poll, events: &mut 
 }
 
 fn pingpong(p: &mut Params) -> i32 {
-    let pairs = p.get("pairs", 100, 1, 100_000);
-    let active = p.get("active", 1, 1, PINGPONG_MAX_ACTIVE);
-    let events = p.get("events", 100_000, 1, usize::MAX / 2);
-    if p.bad {
-        return 2;
-    }
-    if active > pairs {
-        return usage("active must not exceed pairs");
-    }
-    raise_fd_limit(2 * pairs + 64);
+    let (pairs, active, events) = match pingpong_params(p) {
+        Ok(x) => x,
+        Err(status) => return status,
+    };
     let mut pp = Pingpong {
         pairs,
         active,
         events,
         ends: Vec::with_capacity(pairs),
-        rng: 0x9E37_79B9_7F4A_7C15,
+        rng: Prng::new(),
         done: 0,
     };
     for _ in 0..pairs {
-        let mut fds: [libc::c_int; 2] = [-1; 2];
-        let flags = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
-        // SAFETY: socketpair fills fds.
-        if unsafe { libc::socketpair(libc::AF_UNIX, flags, 0, fds.as_mut_ptr()) } < 0 {
-            fail("socketpair", errno());
-            return 1;
-        }
+        let fds = match socketpair_nonblocking() {
+            Some(fds) => fds,
+            None => return 1,
+        };
         // SAFETY: both descriptors are new and owned by nothing else.
         let (r, w) = unsafe {
             (
@@ -238,41 +223,7 @@ pub fn bench_measured_churn(fds: &[RawFd], rounds: usize, poll: &mut Poll, event
 }
 
 fn churn(p: &mut Params, raw: bool) -> i32 {
-    let nfds = p.get("fds", 1000, 1, 100_000);
-    let rounds = p.get("rounds", 100, 1, usize::MAX / 3 / 100_000);
-    if p.bad {
-        return 2;
-    }
-    raise_fd_limit(2 * nfds + 64);
-    let pipes = match Pipes::new(nfds) {
-        Some(p) => p,
-        None => return 1,
-    };
-    let fd: Vec<RawFd> = pipes.0.iter().map(|p| p[0]).collect();
-    let (mut poll, mut evs) = match new_poll() {
-        Ok(x) => x,
-        Err(Failed) => return 1,
-    };
-    let t0 = Instant::now();
-    let res = bench_measured_churn(&fd, rounds, &mut poll, &mut evs);
-    let run = elapsed_ns(t0);
-    drop(evs);
-    drop(poll);
-    if res.is_err() {
-        return 1;
-    }
-    let ops = 3 * nfds * rounds;
-    println!(
-        "churn {} backend={}{} fds={} rounds={} work={} value={} unit=ns/op",
-        NAME,
-        BACKEND,
-        io_key(raw),
-        nfds,
-        rounds,
-        ops,
-        fmt_f(run / ops as f64, 1)
-    );
-    0
+    raw_churn(p, raw, new_poll, |(poll, evs), fd, rounds| bench_measured_churn(fd, rounds, poll, evs))
 }
 
 // ---- wake ----------------------------------------------------------------
