@@ -15,11 +15,9 @@
 #include <unistd.h>
 
 
-int cmio__neg_errno(void) { return cmio__errno(); }
-
 int cmio__io_error(int fd, cmio_interest direction)
 {
-    int err = cmio__neg_errno();
+    int err = cmio__errno();
     /* Any other error: a socket call returns (and clears) a pending error
      * first, so a reported one is taken. */
     cmio__would_block(fd, err == -EAGAIN ? direction : CMIO__ERROR_TAKEN);
@@ -58,11 +56,11 @@ int cmio__socket(int domain, int type, int protocol)
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
     int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     if (fd >= 0 || errno != EINVAL)
-        return fd >= 0 ? fd : cmio__neg_errno();
+        return fd >= 0 ? fd : cmio__errno();
 #endif
     fd = socket(domain, type, protocol);
     if (fd < 0)
-        return cmio__neg_errno();
+        return cmio__errno();
     int err = set_flags(fd);
     if (err < 0) {
         close(fd);
@@ -77,10 +75,10 @@ static int socketpair_nonblocking(int type, int sv[2])
     if (socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0)
         return 0;
     if (errno != EINVAL)
-        return cmio__neg_errno();
+        return cmio__errno();
 #endif
     if (socketpair(AF_UNIX, type, 0, sv) < 0)
-        return cmio__neg_errno();
+        return cmio__errno();
     int err = set_flags(sv[0]);
     if (err == 0)
         err = set_flags(sv[1]);
@@ -128,7 +126,7 @@ int cmio__accept(int fd, cmio_sockaddr *peer)
 #else
     int c = accept(fd, &a->u.sa, &a->len);
     if (c >= 0 && set_flags(c) < 0) {
-        int err = cmio__neg_errno();
+        int err = cmio__errno();
         close(c);
         return err;
     }
@@ -167,11 +165,11 @@ int cmio__bind(const cmio_sockaddr *addr, int type, bool listening)
     int one = 1, err = 0;
     if (listening && addr->u.sa.sa_family != AF_UNIX &&
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-        err = cmio__neg_errno();
+        err = cmio__errno();
     if (!err && bind(fd, &addr->u.sa, addr->len) < 0)
-        err = cmio__neg_errno();
+        err = cmio__errno();
     if (!err && listening && listen(fd, SOMAXCONN) < 0)
-        err = cmio__neg_errno();
+        err = cmio__errno();
     if (err) {
         close(fd);
         return err;
@@ -190,7 +188,7 @@ int cmio__connect(const cmio_sockaddr *addr, int type)
      * backlog is full and nothing is connecting, so it is an error (mio's
      * WouldBlock), not "in progress" (issue 9, defect 1). */
     if (connect(fd, &addr->u.sa, addr->len) < 0 && errno != EINPROGRESS) {
-        int err = cmio__neg_errno();
+        int err = cmio__errno();
         close(fd);
         return err;
     }
@@ -202,7 +200,7 @@ int cmio__local_addr(int fd, cmio_sockaddr *out)
     CMIO__CHECK(out != NULL, -EINVAL);
     memset(out, 0, sizeof(*out));
     out->len = sizeof(out->u);
-    return getsockname(fd, &out->u.sa, &out->len) < 0 ? cmio__neg_errno() : 0;
+    return getsockname(fd, &out->u.sa, &out->len) < 0 ? cmio__errno() : 0;
 }
 
 int cmio__peer_addr(int fd, cmio_sockaddr *out)
@@ -210,18 +208,18 @@ int cmio__peer_addr(int fd, cmio_sockaddr *out)
     CMIO__CHECK(out != NULL, -EINVAL);
     memset(out, 0, sizeof(*out));
     out->len = sizeof(out->u);
-    return getpeername(fd, &out->u.sa, &out->len) < 0 ? cmio__neg_errno() : 0;
+    return getpeername(fd, &out->u.sa, &out->len) < 0 ? cmio__errno() : 0;
 }
 
 int cmio__get_int(int fd, int level, int name, int *value)
 {
     socklen_t len = sizeof(*value);
-    return getsockopt(fd, level, name, value, &len) < 0 ? cmio__neg_errno() : 0;
+    return getsockopt(fd, level, name, value, &len) < 0 ? cmio__errno() : 0;
 }
 
 int cmio__set_int(int fd, int level, int name, int value)
 {
-    return setsockopt(fd, level, name, &value, sizeof(value)) < 0 ? cmio__neg_errno() : 0;
+    return setsockopt(fd, level, name, &value, sizeof(value)) < 0 ? cmio__errno() : 0;
 }
 
 int cmio__get_bool(int fd, int level, int name, bool *out)
@@ -256,7 +254,7 @@ int cmio__shutdown(int fd, cmio_shutdown how)
     static const int map[] = {[CMIO_SHUTDOWN_READ] = SHUT_RD, [CMIO_SHUTDOWN_WRITE] = SHUT_WR,
                               [CMIO_SHUTDOWN_BOTH] = SHUT_RDWR};
     CMIO__CHECK((unsigned)how <= CMIO_SHUTDOWN_BOTH, -EINVAL);
-    return shutdown(fd, map[how]) < 0 ? cmio__neg_errno() : 0;
+    return shutdown(fd, map[how]) < 0 ? cmio__errno() : 0;
 }
 
 static int family(int fd)

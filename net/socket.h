@@ -22,9 +22,7 @@
 /* The usual door of a socket call: the struct is there and open. */
 #define CMIO__CHECK_SOCK(s) CMIO__CHECK((s) != NULL, -EINVAL); CMIO__CHECK((s)->fd >= 0, -EBADF)
 
-/* -errno, with EWOULDBLOCK reported as EAGAIN. */
-int cmio__neg_errno(void);
-/* The error of a failed I/O call on fd, as cmio__neg_errno(); on -EAGAIN it
+/* The error of a failed I/O call on fd, as cmio__errno() (sys/fd.h); on -EAGAIN it
  * also tells emulating backends to re-arm fd's `direction` (CMIO_READABLE
  * for reads, receives, accepts; CMIO_WRITABLE for writes, sends), on any
  * other error that fd's pending error is taken. Every I/O path of net/

@@ -53,7 +53,7 @@ int cmio_udp_socket_connect(cmio_udp_socket *s, const cmio_sockaddr *addr)
     do
         rc = connect(s->fd, &addr->u.sa, addr->len);
     while (rc < 0 && errno == EINTR);
-    return rc < 0 ? cmio__neg_errno() : 0;
+    return rc < 0 ? cmio__errno() : 0;
 }
 
 ssize_t cmio_udp_socket_send(cmio_udp_socket *s, const void *buf, size_t len)
@@ -146,7 +146,7 @@ static int membership_v4(cmio_udp_socket *s, int name, const struct in_addr *mul
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(multiaddr != NULL && iface != NULL, -EINVAL);
     struct ip_mreq m = {.imr_multiaddr = *multiaddr, .imr_interface = *iface};
-    return setsockopt(s->fd, IPPROTO_IP, name, &m, sizeof(m)) < 0 ? cmio__neg_errno() : 0;
+    return setsockopt(s->fd, IPPROTO_IP, name, &m, sizeof(m)) < 0 ? cmio__errno() : 0;
 }
 
 static int membership_v6(cmio_udp_socket *s, int name, const struct in6_addr *multiaddr, unsigned iface)
@@ -154,7 +154,7 @@ static int membership_v6(cmio_udp_socket *s, int name, const struct in6_addr *mu
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(multiaddr != NULL, -EINVAL);
     struct ipv6_mreq m = {.ipv6mr_multiaddr = *multiaddr, .ipv6mr_interface = iface};
-    return setsockopt(s->fd, IPPROTO_IPV6, name, &m, sizeof(m)) < 0 ? cmio__neg_errno() : 0;
+    return setsockopt(s->fd, IPPROTO_IPV6, name, &m, sizeof(m)) < 0 ? cmio__errno() : 0;
 }
 
 int cmio_udp_socket_join_multicast_v4(cmio_udp_socket *s, const struct in_addr *multiaddr,

@@ -60,7 +60,7 @@ int cmio_unix_datagram_connect(cmio_unix_datagram *s, const char *path)
     do
         r = connect(s->fd, &addr.u.sa, addr.len);
     while (r < 0 && errno == EINTR);
-    return r < 0 ? cmio__neg_errno() : 0;
+    return r < 0 ? cmio__errno() : 0;
 }
 
 ssize_t cmio_unix_datagram_send(cmio_unix_datagram *s, const void *buf, size_t len)
