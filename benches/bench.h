@@ -44,7 +44,10 @@
  * fds[i][0], is watched for reading; `active` one-byte messages circulate.
  * Each readiness event reads what is there (one read of PINGPONG_BUF bytes,
  * which drains the socket since at most `active` <= PINGPONG_BUF bytes are in
- * flight) and writes as many bytes to fds[j][1], j from the shared PRNG.
+ * flight) and forwards each byte read on its own to fds[j][1], j from the
+ * shared PRNG, so that the messages stay apart: two that meet in one socket
+ * leave it for two pairs, and about `active` sockets are readable at every
+ * poll (bytes forwarded together would merge into one message for good).
  * The run stops after `events` events. */
 enum { PINGPONG_BUF = 256, PINGPONG_MAX_ACTIVE = PINGPONG_BUF };
 
@@ -75,6 +78,16 @@ extern bool bench_io_raw;
  * positive or negative errno value. */
 int bench_fail(const char *what, int err);
 
+/* Forwards the n bytes read, each to its own next pair (see above), with
+ * write(2). Returns 0, or -1 on a failed write (after bench_fail). */
+static inline int bench_pingpong_forward(bench_pingpong *pp, const char *buf, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (write(pp->fds[bench_pingpong_next(pp)][1], buf + k, 1) != 1)
+            return bench_fail("write", errno);
+    return 0;
+}
+
 /* One pingpong event on fd (a pair's read end), for the implementations
  * that do plain read(2)/write(2): read what is there and forward it. Returns
  * 1 when that was the last event, 0 to go on (also when there was nothing
@@ -88,8 +101,8 @@ static inline int bench_pingpong_step(bench_pingpong *pp, int fd)
         return 0;
     if (got <= 0)
         return bench_fail("read", got < 0 ? errno : EPIPE);
-    if (write(pp->fds[bench_pingpong_next(pp)][1], buf, (size_t)got) != got)
-        return bench_fail("write", errno);
+    if (bench_pingpong_forward(pp, buf, (size_t)got) < 0)
+        return -1;
     return ++pp->done == pp->events;
 }
 

@@ -117,20 +117,33 @@ static int pingpong_step_rearm(bench_pingpong *pp, size_t pair)
         return bench_fail("cmio_registry_reregister", err);
     if (got < 0)
         return 0;
-    if (write(pp->fds[bench_pingpong_next(pp)][1], buf, (size_t)got) != got)
-        return bench_fail("write", errno);
+    if (bench_pingpong_forward(pp, buf, (size_t)got) < 0)
+        return -1;
     return ++pp->done == pp->events;
 }
 
 static int pingpong_run_raw(bench_pingpong *pp)
 {
+    cmio_events *ev = events;
     for (;;) {
         if (poll_events(-1) < 0)
             return -1;
-        for (size_t i = 0; i < cmio_events_len(events); i++) {
-            size_t pair = cmio_event_token(cmio_events_get(events, i));
-            int r = read_to_eagain ? pingpong_step_rearm(pp, pair)
-                                   : bench_pingpong_step(pp, pp->fds[pair][0]);
+        for (const cmio_event *e = cmio_events_begin(ev), *end = cmio_events_end(ev); e != end; e++) {
+            int r = bench_pingpong_step(pp, pp->fds[cmio_event_token(e)][0]);
+            if (r != 0)
+                return r > 0 ? 0 : -1;
+        }
+    }
+}
+
+static int pingpong_run_raw_rearm(bench_pingpong *pp)
+{
+    cmio_events *ev = events;
+    for (;;) {
+        if (poll_events(-1) < 0)
+            return -1;
+        for (const cmio_event *e = cmio_events_begin(ev), *end = cmio_events_end(ev); e != end; e++) {
+            int r = pingpong_step_rearm(pp, cmio_event_token(e));
             if (r != 0)
                 return r > 0 ? 0 : -1;
         }
@@ -140,13 +153,14 @@ static int pingpong_run_raw(bench_pingpong *pp)
 static int pingpong_run(bench_pingpong *pp)
 {
     if (bench_io_raw)
-        return pingpong_run_raw(pp);
+        return read_to_eagain ? pingpong_run_raw_rearm(pp) : pingpong_run_raw(pp);
     char buf[PINGPONG_BUF];
+    cmio_events *ev = events;
     for (;;) {
         if (poll_events(-1) < 0)
             return -1;
-        for (size_t i = 0; i < cmio_events_len(events); i++) {
-            size_t pair = cmio_event_token(cmio_events_get(events, i));
+        for (const cmio_event *e = cmio_events_begin(ev), *end = cmio_events_end(ev); e != end; e++) {
+            size_t pair = cmio_event_token(e);
             ssize_t got = cmio_unix_stream_read(&pairs[pair][0], buf, sizeof(buf));
             if (got == -EAGAIN)
                 continue;
@@ -154,9 +168,11 @@ static int pingpong_run(bench_pingpong *pp)
                 return bench_fail("read", got < 0 ? (int)got : EPIPE);
             if (read_to_eagain && cmio_unix_stream_read(&pairs[pair][0], buf, sizeof(buf)) != -EAGAIN)
                 return bench_fail("read", EIO);
-            ssize_t put = cmio_unix_stream_write(&pairs[bench_pingpong_next(pp)][1], buf, (size_t)got);
-            if (put != got)
-                return bench_fail("write", put < 0 ? (int)put : EIO);
+            for (ssize_t k = 0; k < got; k++) {
+                ssize_t put = cmio_unix_stream_write(&pairs[bench_pingpong_next(pp)][1], buf + k, 1);
+                if (put != 1)
+                    return bench_fail("write", put < 0 ? (int)put : EIO);
+            }
             if (++pp->done == pp->events)
                 return 0;
         }
@@ -181,18 +197,21 @@ static int churn_open(bench_churn *c)
 
 static int churn_run(bench_churn *c)
 {
+    cmio_registry *reg = registry;
+    const int *fd = c->fd;
+    size_t n = c->fds;
     int err = 0;
     for (size_t r = 0; r < c->rounds; r++) {
-        for (size_t i = 0; i < c->fds && err == 0; i++)
-            err = cmio_registry_register(registry, c->fd[i], i, CMIO_READABLE);
+        for (size_t i = 0; i < n && err == 0; i++)
+            err = cmio_registry_register(reg, fd[i], i, CMIO_READABLE);
         if (err < 0 || poll_events(0) < 0)
             return err < 0 ? bench_fail("cmio_registry_register", err) : -1;
-        for (size_t i = 0; i < c->fds && err == 0; i++)
-            err = cmio_registry_reregister(registry, c->fd[i], i, CMIO_WRITABLE);
+        for (size_t i = 0; i < n && err == 0; i++)
+            err = cmio_registry_reregister(reg, fd[i], i, CMIO_WRITABLE);
         if (err < 0 || poll_events(0) < 0)
             return err < 0 ? bench_fail("cmio_registry_reregister", err) : -1;
-        for (size_t i = 0; i < c->fds && err == 0; i++)
-            err = cmio_registry_deregister(registry, c->fd[i]);
+        for (size_t i = 0; i < n && err == 0; i++)
+            err = cmio_registry_deregister(reg, fd[i]);
         if (err < 0 || poll_events(0) < 0)
             return err < 0 ? bench_fail("cmio_registry_deregister", err) : -1;
     }
@@ -230,7 +249,7 @@ static int wake_run(bench_wake *w)
     while (w->done < w->wakes) {
         if (poll_events(-1) < 0)
             return -1;
-        for (size_t i = 0; i < cmio_events_len(events); i++)
+        for (const cmio_event *e = cmio_events_begin(events), *end = cmio_events_end(events); e != end; e++)
             bench_wake_ack(w);
     }
     return 0;
@@ -304,15 +323,17 @@ static int serve(bench_echo *e, cmio_tcp_stream *s)
     }
 }
 
-/* io=raw: accept4(2) until -EAGAIN, as the epoll loop does. */
-static int accept_all_raw(bench_echo *e)
+/* io=raw: accept4(2) until -EAGAIN, as the epoll loop does; rearm: the
+ * poll(2) backend's re-arm of a raw descriptor (read_to_eagain), a constant
+ * where it is inlined. */
+BENCH_POLL_INLINE int accept_all_raw(bench_echo *e, bool rearm)
 {
     for (;;) {
         int fd = accept4(e->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EINTR)
                 return bench_fail("accept4", errno);
-            if (errno == EINTR || !read_to_eagain)
+            if (errno == EINTR || !rearm)
                 return 0;
             int err = cmio_registry_reregister(registry, e->listen_fd, 0, CMIO_READABLE);
             return err < 0 ? bench_fail("cmio_registry_reregister", err) : 0;
@@ -329,8 +350,8 @@ static int accept_all_raw(bench_echo *e)
 }
 
 /* io=raw: echo until -EAGAIN with read(2)/write(2); closes the connection
- * at its end. */
-static int serve_raw(bench_echo *e, size_t slot)
+ * at its end. rearm as for accept_all_raw. */
+BENCH_POLL_INLINE int serve_raw(bench_echo *e, size_t slot, bool rearm)
 {
     int fd = conns[slot].fd, r;
     while ((r = bench_echo_step(e, fd)) == ECHO_AGAIN) {
@@ -339,7 +360,7 @@ static int serve_raw(bench_echo *e, size_t slot)
         close(fd); /* end of stream, or reset */
         conns[slot].fd = -1;
         e->closed++;
-    } else if (r == ECHO_WAIT && read_to_eagain) {
+    } else if (r == ECHO_WAIT && rearm) {
         int err = cmio_registry_reregister(registry, fd, slot + 1, CMIO_READABLE);
         if (err < 0)
             return bench_fail("cmio_registry_reregister", err);
@@ -347,15 +368,16 @@ static int serve_raw(bench_echo *e, size_t slot)
     return r < 0 ? -1 : 0;
 }
 
-static int echo_run_raw(bench_echo *e)
+BENCH_POLL_INLINE int echo_loop_raw(bench_echo *e, bool rearm)
 {
+    cmio_events *ev = events;
     while (e->closed < e->conns) {
         if (poll_events(-1) < 0)
             return -1;
-        for (size_t i = 0; i < cmio_events_len(events); i++) {
-            cmio_token token = cmio_event_token(cmio_events_get(events, i));
-            int err = token == 0                    ? accept_all_raw(e)
-                      : conns[token - 1].fd >= 0 ? serve_raw(e, token - 1)
+        for (const cmio_event *x = cmio_events_begin(ev), *end = cmio_events_end(ev); x != end; x++) {
+            cmio_token token = cmio_event_token(x);
+            int err = token == 0                    ? accept_all_raw(e, rearm)
+                      : conns[token - 1].fd >= 0 ? serve_raw(e, token - 1, rearm)
                                                  : 0;
             if (err < 0)
                 return -1;
@@ -364,15 +386,21 @@ static int echo_run_raw(bench_echo *e)
     return 0;
 }
 
+static int echo_run_raw(bench_echo *e)
+{
+    return read_to_eagain ? echo_loop_raw(e, true) : echo_loop_raw(e, false);
+}
+
 static int echo_run(bench_echo *e)
 {
     if (bench_io_raw)
         return echo_run_raw(e);
+    cmio_events *ev = events;
     while (e->closed < e->conns) {
         if (poll_events(-1) < 0)
             return -1;
-        for (size_t i = 0; i < cmio_events_len(events); i++) {
-            cmio_token token = cmio_event_token(cmio_events_get(events, i));
+        for (const cmio_event *x = cmio_events_begin(ev), *end = cmio_events_end(ev); x != end; x++) {
+            cmio_token token = cmio_event_token(x);
             int err = token == 0                    ? accept_all(e)
                       : conns[token - 1].fd >= 0 ? serve(e, &conns[token - 1])
                                                  : 0;

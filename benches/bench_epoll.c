@@ -97,19 +97,21 @@ static int churn_open(bench_churn *c)
 
 static int churn_run(bench_churn *c)
 {
+    const int *fd = c->fd;
+    size_t n = c->fds;
     for (size_t r = 0; r < c->rounds; r++) {
-        for (size_t i = 0; i < c->fds; i++)
-            if (ctl(EPOLL_CTL_ADD, c->fd[i], EPOLLIN | EPOLLRDHUP | EPOLLET, i) < 0)
+        for (size_t i = 0; i < n; i++)
+            if (ctl(EPOLL_CTL_ADD, fd[i], EPOLLIN | EPOLLRDHUP | EPOLLET, i) < 0)
                 return -1;
         if (wait_events(0) < 0)
             return -1;
-        for (size_t i = 0; i < c->fds; i++)
-            if (ctl(EPOLL_CTL_MOD, c->fd[i], EPOLLOUT | EPOLLET, i) < 0)
+        for (size_t i = 0; i < n; i++)
+            if (ctl(EPOLL_CTL_MOD, fd[i], EPOLLOUT | EPOLLET, i) < 0)
                 return -1;
         if (wait_events(0) < 0)
             return -1;
-        for (size_t i = 0; i < c->fds; i++)
-            if (ctl(EPOLL_CTL_DEL, c->fd[i], 0, 0) < 0)
+        for (size_t i = 0; i < n; i++)
+            if (ctl(EPOLL_CTL_DEL, fd[i], 0, 0) < 0)
                 return -1;
         if (wait_events(0) < 0)
             return -1;

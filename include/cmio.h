@@ -394,6 +394,29 @@ static inline const cmio_event *cmio_events_get(const cmio_events *events, size_
     return events && i < events->len ? &events->items[i] : (const cmio_event *)0;
 }
 
+/**
+ * The first event of the last poll, and one past its last (mio's
+ * Events::iter): the cheapest way through a buffer, since the end is read
+ * once while cmio_events_len() and cmio_events_get() read the buffer again
+ * after every call the loop makes:
+ *
+ *     const cmio_event *e = cmio_events_begin(events), *end = cmio_events_end(events);
+ *     for (; e != end; e++) ... cmio_event_token(e) ...
+ *
+ * Both are NULL for NULL (an empty range). Valid until the next poll or
+ * clear. Inline. Errors: none. Thread-safe: reads the buffer (not while a
+ * poll fills it).
+ */
+static inline const cmio_event *cmio_events_begin(const cmio_events *events)
+{
+    return events ? events->items : (const cmio_event *)0;
+}
+/** One past the last event of the last poll; see cmio_events_begin(). */
+static inline const cmio_event *cmio_events_end(const cmio_events *events)
+{
+    return events ? events->items + events->len : (const cmio_event *)0;
+}
+
 /** Empty the buffer (its capacity stays). Accepts NULL. Inline.
  *  Errors: none. Writes the buffer: not while a poll fills it or another
  *  thread reads it. */

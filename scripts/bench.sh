@@ -548,10 +548,13 @@ was done and prints one line; only the event loop differs
 (\`benches/bench_<impl>.c\`, \`benches/mio/\`).
 
 - **pingpong** (libev's benchmark): N socketpairs, A one-byte messages in
-  flight. Each readiness event reads what is there and writes as many bytes
-  into the pair a fixed-seed PRNG picks (the same sequence everywhere), for a
-  fixed number of events; ns per event. \`setup\` is the time to register the
-  N descriptors, per descriptor.
+  flight. Each readiness event reads what is there and forwards each byte
+  on its own into the pair a fixed-seed PRNG picks (the same sequence
+  everywhere), for a fixed number of events; ns per event. Forwarding byte
+  by byte keeps the A messages apart (two that meet in a socket leave it
+  for two pairs), so about A pairs are readable at every poll: with
+  A = 100 a poll returns some 95 events, with A = 1 one. \`setup\` is the
+  time to register the N descriptors, per descriptor.
 - **echo**: a single-threaded TCP echo server on 127.0.0.1, driven by one
   shared load client (\`examples/tcp_client.c\`) with C connections, one
   64-byte message in flight on each, for a fixed number of round trips; round

@@ -86,9 +86,8 @@ static int ep_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest inte
 
 static int ep_dereg(cmio__sys *sys, int fd)
 {
-    /* A non-NULL event keeps kernels before 2.6.9 happy, as everyone does. */
-    struct epoll_event ev = {0};
-    return epoll_ctl(sys->epfd, EPOLL_CTL_DEL, fd, &ev) < 0 ? -errno : 0;
+    /* No event: kernels since 2.6.9 ignore it (glibc needs 3.2), as mio passes none. */
+    return epoll_ctl(sys->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
 }
 
 /* The kernel writes the caller's events buffer: cmio_event is struct

@@ -162,6 +162,8 @@ START_TEST(test_events_new_rejects_bad_arguments)
     ck_assert_uint_eq(cmio_events_len(NULL), 0);
     ck_assert_uint_eq(cmio_events_capacity(NULL), 0);
     ck_assert_ptr_null(cmio_events_get(NULL, 0));
+    ck_assert_ptr_null(cmio_events_begin(NULL));
+    ck_assert_ptr_null(cmio_events_end(NULL));
     /* The per-event accessors take an event (documented): the NULL-safe
      * door is cmio_events_get, which gives NULL out of range. */
 }
@@ -191,6 +193,47 @@ START_TEST(test_events_capacity_is_exact_and_clear_empties)
     ck_assert_uint_eq(cmio_events_capacity(ev), 3);
     close(sv[0]);
     close(sv[1]);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+/* begin/end walk exactly the events cmio_events_get() gives, in order;
+ * an empty or cleared buffer is an empty range. */
+START_TEST(test_events_begin_end_walk_what_get_gives)
+{
+    enum { N = 5 };
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(8);
+    ck_assert_ptr_eq(cmio_events_begin(ev), cmio_events_end(ev));
+    int pairs[N][2];
+    for (int k = 0; k < N; k++) {
+        stream_pair(pairs[k]);
+        ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), pairs[k][0], (cmio_token)(10 + k), CMIO_WRITABLE), 0);
+    }
+    unsigned seen = 0;
+    int64_t deadline = now_ms() + WAIT_MS;
+    for (int polls = 0; seen != (1u << N) - 1 && polls < 100 && now_ms() < deadline; polls++) {
+        int n = cmio_poll_poll(p, ev, WAIT_MS);
+        ck_assert_int_ge(n, 0);
+        ck_assert_int_eq(cmio_events_end(ev) - cmio_events_begin(ev), n);
+        size_t i = 0;
+        for (const cmio_event *e = cmio_events_begin(ev), *end = cmio_events_end(ev); e != end; e++, i++) {
+            ck_assert_ptr_eq(e, cmio_events_get(ev, i));
+            cmio_token t = cmio_event_token(e);
+            ck_assert(t >= 10 && t < 10 + N);
+            ck_assert(cmio_event_is_writable(e));
+            seen |= 1u << (t - 10);
+        }
+        ck_assert_uint_eq(i, cmio_events_len(ev));
+    }
+    ck_assert_uint_eq(seen, (1u << N) - 1);
+    cmio_events_clear(ev);
+    ck_assert_ptr_eq(cmio_events_begin(ev), cmio_events_end(ev));
+    for (int k = 0; k < N; k++) {
+        close(pairs[k][0]);
+        close(pairs[k][1]);
+    }
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -301,6 +344,7 @@ static Suite *poll_suite(void)
     add_backend_test(tc, test_poll_interrupted_by_signal_returns_eintr);
     tcase_add_test(tc, test_events_new_rejects_bad_arguments);
     add_backend_test(tc, test_events_capacity_is_exact_and_clear_empties);
+    add_backend_test(tc, test_events_begin_end_walk_what_get_gives);
     add_backend_test(tc, test_readiness_beyond_capacity_is_delivered_later);
     add_backend_test(tc, test_ready_descriptors_take_turns_when_capacity_is_short);
     tcase_add_test(tc, test_strerror_describes_negative_and_positive_errno);

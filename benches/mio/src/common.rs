@@ -348,12 +348,12 @@ impl RawPingpong {
     }
 
     /// bench_pingpong_step: one event on pair `pair`'s read end: read what is
-    /// there (one read drains it) and forward it. Ok(true) after the last
-    /// event.
+    /// there (one read drains it, into the caller's buffer, made once per
+    /// run as C's is never zeroed) and forward each byte. Ok(true) after the
+    /// last event.
     #[inline]
-    pub fn step(&mut self, pair: usize) -> Res<bool> {
-        let mut buf = [0u8; PINGPONG_BUF];
-        // SAFETY: reads into the local buffer.
+    pub fn step(&mut self, pair: usize, buf: &mut [u8; PINGPONG_BUF]) -> Res<bool> {
+        // SAFETY: reads into the caller's buffer.
         let got = unsafe { libc::read(self.fds[pair][0], buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
         if got <= 0 {
             if got < 0 && errno() == libc::EAGAIN {
@@ -361,10 +361,13 @@ impl RawPingpong {
             }
             return Err(fail("read", if got < 0 { errno() } else { libc::EPIPE }));
         }
-        let to = self.next();
-        // SAFETY: writes from the local buffer.
-        if unsafe { libc::write(self.fds[to][1], buf.as_ptr() as *const libc::c_void, got as usize) } != got {
-            return Err(fail("write", errno()));
+        // Each byte on its own to its own next pair (bench_pingpong_forward).
+        for k in 0..got as usize {
+            let to = self.next();
+            // SAFETY: writes one byte of that buffer.
+            if unsafe { libc::write(self.fds[to][1], buf[k..].as_ptr() as *const libc::c_void, 1) } != 1 {
+                return Err(fail("write", errno()));
+            }
         }
         self.done += 1;
         Ok(self.done == self.events)

@@ -61,7 +61,9 @@ impl Epoll {
         Ok(())
     }
 
-    /// Wait, retrying on a signal; the number of events.
+    /// Wait, retrying on a signal; the number of events. The failure path
+    /// is out of line (`wait_failed`), as C's is, so that the loop around
+    /// it keeps its registers.
     #[inline]
     fn wait(&mut self, timeout_ms: libc::c_int) -> Res<usize> {
         loop {
@@ -70,16 +72,19 @@ impl Epoll {
             if n >= 0 {
                 return Ok(n as usize);
             }
-            if errno() != libc::EINTR {
-                return Err(fail("epoll_wait", errno()));
-            }
+            wait_failed()?;
         }
     }
+}
 
-    /// The token of event i.
-    #[inline]
-    fn token(&self, i: usize) -> usize {
-        self.events[i].u64 as usize
+/// epoll_wait failed: Ok to retry (EINTR), else the failure.
+#[cold]
+#[inline(never)]
+fn wait_failed() -> Res<()> {
+    if errno() == libc::EINTR {
+        Ok(())
+    } else {
+        Err(fail("epoll_wait", errno()))
     }
 }
 
@@ -90,10 +95,11 @@ const READ_ET: libc::c_int = libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET;
 #[no_mangle]
 #[inline(never)]
 pub fn bench_measured_pingpong(pp: &mut RawPingpong, ep: &mut Epoll) -> Res<()> {
+    let mut buf = [0u8; PINGPONG_BUF];
     loop {
         let n = ep.wait(-1)?;
-        for i in 0..n {
-            if pp.step(ep.token(i))? {
+        for ev in &ep.events[..n] {
+            if pp.step(ev.u64 as usize, &mut buf)? {
                 return Ok(());
             }
         }
@@ -258,8 +264,8 @@ pub fn bench_measured_echo(e: &mut RawEcho, ep: &mut Epoll) -> Res<()> {
     let mut buf = [0u8; ECHO_BUF];
     while e.closed < e.conns {
         let n = ep.wait(-1)?;
-        for i in 0..n {
-            let token = ep.token(i);
+        for ev in &ep.events[..n] {
+            let token = ev.u64 as usize;
             if token == 0 {
                 while let Some((fd, t)) = e.accept()? {
                     ep.ctl(libc::EPOLL_CTL_ADD, fd, READ_ET, t as u64)?;

@@ -86,11 +86,14 @@ pub fn bench_measured_pingpong(pp: &mut Pingpong, poll: &mut Poll, events: &mut 
                 Err(ref e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(fail_io("read", &e)),
             };
-            let to = pp.next();
-            match (&pp.ends[to].1).write(&buf[..got]) {
-                Ok(n) if n == got => {}
-                Ok(_) => return Err(fail("write", libc::EIO)),
-                Err(e) => return Err(fail_io("write", &e)),
+            // Each byte on its own to its own next pair (bench_pingpong_forward).
+            for k in 0..got {
+                let to = pp.next();
+                match (&pp.ends[to].1).write(&buf[k..k + 1]) {
+                    Ok(1) => {}
+                    Ok(_) => return Err(fail("write", libc::EIO)),
+                    Err(e) => return Err(fail_io("write", &e)),
+                }
             }
             pp.done += 1;
             if pp.done == pp.events {
@@ -464,10 +467,11 @@ fn echo(p: &mut Params, argv0: &str) -> i32 {
 #[no_mangle]
 #[inline(never)]
 pub fn bench_measured_pingpong_raw(pp: &mut RawPingpong, poll: &mut Poll, events: &mut Events) -> Res<()> {
+    let mut buf = [0u8; PINGPONG_BUF];
     loop {
         poll_events(poll, events, None)?;
         for event in events.iter() {
-            if pp.step(event.token().0)? {
+            if pp.step(event.token().0, &mut buf)? {
                 return Ok(());
             }
         }
