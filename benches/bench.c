@@ -57,8 +57,10 @@ static int usage(const char *msg)
             "       bench-%s churn [fds=N] [rounds=N]\n"
             "       bench-%s wake [wakes=N]\n"
             "       bench-%s echo [conns=N] [round_trips=N] [size=N] [client=PATH]\n"
+            "       bench-%s timers [timers=N] [max_ms=N]\n"
             "       (each also [timeout=SECONDS] [io=own|raw])\n",
-            bench_this.name, msg, bench_this.name, bench_this.name, bench_this.name, bench_this.name);
+            bench_this.name, msg, bench_this.name, bench_this.name, bench_this.name, bench_this.name,
+            bench_this.name);
     return 2;
 }
 
@@ -309,6 +311,59 @@ out:
     return rc;
 }
 
+/* ---- timers ------------------------------------------------------------ */
+
+NOINLINE int bench_measured_timers(bench_timers *t) { return bench_this.timers->run(t); }
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int timers(struct params *p)
+{
+    bench_timers t = {
+        .timers = param(p, "timers", 10000, 2, 10000000),
+        .max_ms = param(p, "max_ms", 100, 1, 3600000),
+        .rng = UINT64_C(0x9E3779B97F4A7C15),
+    };
+    if (p->bad)
+        return 2;
+    size_t expiring = t.timers - t.timers / 2;
+    t.due = calloc(t.timers, sizeof(*t.due));
+    t.late = calloc(expiring, sizeof(*t.late));
+    int rc = 1;
+    if (!t.due || !t.late) {
+        bench_fail("calloc", ENOMEM);
+        goto out;
+    }
+    if (bench_this.timers->open(&t) < 0)
+        goto out;
+    uint64_t c0 = cpu_ns();
+    int err = bench_measured_timers(&t);
+    uint64_t cpu = cpu_ns() - c0;
+    bench_this.timers->close(&t);
+    if (err < 0)
+        goto out;
+    if (t.fired != expiring) {
+        fprintf(stderr, "bench-%s: timers: %zu of %zu expired\n", bench_this.name, t.fired, expiring);
+        goto out;
+    }
+    size_t m = t.timed;
+    qsort(t.late, m, sizeof(*t.late), cmp_i64);
+    printf("timers %s backend=%s%s timers=%zu max_ms=%zu work=%zu value=%.1f unit=cpu-ns/timer "
+           "late_p50_us=%.1f late_p99_us=%.1f late_max_us=%.1f timed=%zu early=%zu\n",
+           bench_this.name, backend(), io_key(), t.timers, t.max_ms, t.timers, (double)cpu / (double)t.timers,
+           m ? (double)t.late[m / 2] / 1e3 : 0.0, m ? (double)t.late[m - 1 - m / 100] / 1e3 : 0.0,
+           m ? (double)t.late[m - 1] / 1e3 : 0.0, m, t.early);
+    rc = 0;
+out:
+    free(t.due);
+    free(t.late);
+    return rc;
+}
+
 /* ---- echo -------------------------------------------------------------- */
 
 NOINLINE int bench_measured_echo(bench_echo *e) { return bench_this.echo_run(e); }
@@ -450,6 +505,8 @@ int main(int argc, char **argv)
         have = bench_this.wake_run != NULL;
     else if (strcmp(w, "echo") == 0)
         have = bench_this.echo_run != NULL;
+    else if (strcmp(w, "timers") == 0)
+        have = bench_this.timers != NULL;
     else
         known = false;
     if (!known)
@@ -461,6 +518,7 @@ int main(int argc, char **argv)
     int rc = w[0] == 'p'   ? pingpong(&p)
              : w[0] == 'c' ? churn(&p)
              : w[0] == 'w' ? wake(&p)
+             : w[0] == 't' ? timers(&p)
                            : echo(&p, argv[0]);
     fflush(stdout);
     return rc;

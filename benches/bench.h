@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The poll of a loop, in the loop: each implementation's wrapper of its
@@ -173,6 +174,71 @@ static inline int bench_echo_step(bench_echo *e, int fd)
     return ECHO_END;
 }
 
+/* timers: `timers` timers, each armed once with a deadline of 1..max_ms ms
+ * from the shared PRNG (bench_timers_after), every other one cancelled
+ * right after the arming pass; then the implementation calls
+ * bench_timers_started and waits until the others have all expired
+ * (bench_timers_fired for each). Per timer: one arm, and one cancel or one
+ * expiry. The line gives CPU ns per timer, the lateness of the expiries
+ * whose deadline came after the arming pass (the others wait for it to
+ * end), and the expiries that came before their deadline (early). */
+typedef struct bench_timers {
+    size_t timers, max_ms;
+    uint64_t rng;
+    int64_t stamp;  /* the clock, read every 1024 arms */
+    int64_t *due;   /* ns, CLOCK_MONOTONIC, per timer */
+    int64_t started; /* when the arming pass ended */
+    int64_t *late;  /* ns, per expiry due after started */
+    size_t timed;   /* entries of late */
+    size_t fired;   /* expiries so far */
+    size_t early;   /* expiries before their deadline */
+    void *impl;
+} bench_timers;
+
+static inline int64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The delay of timer i in ms, from the PRNG; notes its deadline (against a
+ * clock read every 1024 timers, so no later than the true one). */
+static inline uint64_t bench_timers_after(bench_timers *t, size_t i)
+{
+    if ((i & 1023) == 0)
+        t->stamp = bench_now_ns();
+    uint64_t x = t->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    t->rng = x;
+    uint64_t ms = 1 + ((x * UINT64_C(0x2545F4914F6CDD1D)) >> 33) % t->max_ms;
+    t->due[i] = t->stamp + (int64_t)ms * 1000000;
+    return ms;
+}
+
+/* The arming and cancelling passes are over; the waiting begins. */
+static inline void bench_timers_started(bench_timers *t) { t->started = bench_now_ns(); }
+
+/* Timer i expired: note its lateness. Returns 1 after the last expiry. */
+static inline int bench_timers_fired(bench_timers *t, size_t i)
+{
+    int64_t late = bench_now_ns() - t->due[i];
+    if (late < 0)
+        t->early++;
+    if (t->due[i] >= t->started)
+        t->late[t->timed++] = late;
+    return ++t->fired == t->timers - t->timers / 2;
+}
+
+/* An implementation's timers (NULL where it has none). */
+typedef struct bench_timer_ops {
+    int (*open)(bench_timers *t); /* make the loop and t->timers disarmed timers */
+    int (*run)(bench_timers *t);  /* arm all, cancel the odd ones, until the rest expired: measured */
+    void (*close)(bench_timers *t);
+} bench_timer_ops;
+
 /* One implementation. A workload it cannot run is NULL. Every function
  * returns 0 or -1 (after printing why to stderr). */
 typedef struct bench_impl {
@@ -197,11 +263,19 @@ typedef struct bench_impl {
     int (*echo_open)(bench_echo *e); /* make the loop, watch listen_fd */
     int (*echo_run)(bench_echo *e);
     void (*echo_close)(bench_echo *e);
+
+    const bench_timer_ops *timers;
 } bench_impl;
 
 /* Each bench_<impl>.c defines it, as BENCH_IMPL(name) over static functions
- * named after the fields (pingpong_open, ..., echo_close, backend). */
+ * named after the fields (pingpong_open, ..., echo_close, backend); a file
+ * with timers #undefs BENCH_TIMER_OPS and defines it as the address of its
+ * ops first. */
 extern const bench_impl bench_this;
+
+#ifndef BENCH_TIMER_OPS
+#define BENCH_TIMER_OPS NULL
+#endif
 
 #define BENCH_IMPL(impl_name)                                                                      \
     const bench_impl bench_this = {                                                                \
@@ -221,6 +295,7 @@ extern const bench_impl bench_this;
         .echo_open = echo_open,                                                                    \
         .echo_run = echo_run,                                                                      \
         .echo_close = echo_close,                                                                  \
+        .timers = BENCH_TIMER_OPS,                                                                 \
     }
 
 /* The measured parts, one per workload (bench.c): never inlined, so that
@@ -230,5 +305,6 @@ int bench_measured_churn(bench_churn *c);
 int bench_measured_wake(bench_wake *w);
 void *bench_measured_wake_sender(void *w);
 int bench_measured_echo(bench_echo *e);
+int bench_measured_timers(bench_timers *t);
 
 #endif /* CMIO_BENCH_H */

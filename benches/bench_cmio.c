@@ -420,4 +420,69 @@ static void echo_close(bench_echo *e)
     close_poll();
 }
 
+/* ---- timers ------------------------------------------------------------ */
+
+static cmio_timer **tm;
+static size_t tm_made;
+
+static int timers_open(bench_timers *t)
+{
+    tm = calloc(t->timers, sizeof(*tm));
+    if (!tm)
+        return bench_fail("calloc", ENOMEM);
+    if (open_poll() < 0)
+        return -1;
+    for (tm_made = 0; tm_made < t->timers; tm_made++) {
+        int err = cmio_timer_new(registry, tm_made, &tm[tm_made]);
+        if (err < 0)
+            return bench_fail("cmio_timer_new", err);
+    }
+    return 0;
+}
+
+static int timers_run(bench_timers *t)
+{
+    size_t n = t->timers;
+    for (size_t i = 0; i < n; i++) {
+        int err = cmio_timer_set(tm[i], bench_timers_after(t, i), 0);
+        if (err < 0)
+            return bench_fail("cmio_timer_set", err);
+    }
+    for (size_t i = 1; i < n; i += 2) {
+        int err = cmio_timer_cancel(tm[i]);
+        if (err < 0)
+            return bench_fail("cmio_timer_cancel", err);
+    }
+    bench_timers_started(t);
+    cmio_events *ev = events;
+    for (;;) {
+        if (poll_events(-1) < 0)
+            return -1;
+        for (const cmio_event *e = cmio_events_begin(ev), *end = cmio_events_end(ev); e != end; e++) {
+            size_t i = cmio_event_token(e);
+            uint64_t count;
+            int err = cmio_timer_read(tm[i], &count);
+            if (err < 0)
+                return bench_fail("cmio_timer_read", err);
+            if (bench_timers_fired(t, i))
+                return 0;
+        }
+    }
+}
+
+static void timers_close(bench_timers *t)
+{
+    (void)t;
+    for (size_t i = 0; i < tm_made; i++)
+        cmio_timer_free(tm[i]);
+    free(tm);
+    tm = NULL;
+    tm_made = 0;
+    close_poll();
+}
+
+static const bench_timer_ops timer_ops = {timers_open, timers_run, timers_close};
+#undef BENCH_TIMER_OPS
+#define BENCH_TIMER_OPS (&timer_ops)
+
 BENCH_IMPL("cmio");

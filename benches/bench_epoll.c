@@ -9,10 +9,12 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 enum { MAX_EVENTS = 1024 };
@@ -237,5 +239,141 @@ static void echo_close(bench_echo *e)
     conn_fd = NULL;
     close_epoll();
 }
+
+/* ---- timers ------------------------------------------------------------ */
+
+/* The hand-written equivalent of a timer library: a binary min-heap of
+ * deadlines (with each timer's place, for cancelling) over one timerfd
+ * armed at the earliest, absolute on CLOCK_MONOTONIC, in epoll. */
+static int tfd = -1;
+static size_t *heap, *place, heap_len; /* place[i]: timer i's index, or SIZE_MAX */
+static int64_t *deadline, armed;
+
+static int timers_open(bench_timers *t)
+{
+    heap = calloc(t->timers, sizeof(*heap));
+    place = calloc(t->timers, sizeof(*place));
+    deadline = calloc(t->timers, sizeof(*deadline));
+    if (!heap || !place || !deadline)
+        return bench_fail("calloc", ENOMEM);
+    for (size_t i = 0; i < t->timers; i++)
+        place[i] = SIZE_MAX;
+    heap_len = 0;
+    armed = INT64_MAX;
+    if (open_epoll() < 0)
+        return -1;
+    tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (tfd < 0)
+        return bench_fail("timerfd_create", errno);
+    return ctl(EPOLL_CTL_ADD, tfd, EPOLLIN | EPOLLET, 0);
+}
+
+static void heap_set(size_t k, size_t id)
+{
+    heap[k] = id;
+    place[id] = k;
+}
+
+static void sift_up(size_t k)
+{
+    size_t id = heap[k];
+    for (; k > 0 && deadline[heap[(k - 1) / 2]] > deadline[id]; k = (k - 1) / 2)
+        heap_set(k, heap[(k - 1) / 2]);
+    heap_set(k, id);
+}
+
+static void sift_down(size_t k)
+{
+    size_t id = heap[k];
+    for (;;) {
+        size_t c = 2 * k + 1;
+        if (c >= heap_len)
+            break;
+        if (c + 1 < heap_len && deadline[heap[c + 1]] < deadline[heap[c]])
+            c++;
+        if (deadline[heap[c]] >= deadline[id])
+            break;
+        heap_set(k, heap[c]);
+        k = c;
+    }
+    heap_set(k, id);
+}
+
+static void heap_remove(size_t id)
+{
+    size_t k = place[id];
+    place[id] = SIZE_MAX;
+    size_t last = heap[--heap_len];
+    if (last == id)
+        return;
+    heap_set(k, last);
+    sift_up(k);
+    sift_down(place[last]);
+}
+
+/* Arm the timerfd for the earliest deadline if it changed. */
+static int timerfd_rearm(void)
+{
+    int64_t when = heap_len ? deadline[heap[0]] : INT64_MAX;
+    if (when == armed)
+        return 0;
+    armed = when;
+    struct itimerspec its = {{0, 0}, {0, 0}};
+    if (when != INT64_MAX) {
+        its.it_value.tv_sec = when / 1000000000;
+        its.it_value.tv_nsec = when % 1000000000;
+    }
+    return timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ? bench_fail("timerfd_settime", errno) : 0;
+}
+
+static int timers_run(bench_timers *t)
+{
+    size_t n = t->timers;
+    for (size_t i = 0; i < n; i++) {
+        deadline[i] = bench_now_ns() + (int64_t)bench_timers_after(t, i) * 1000000;
+        heap_set(heap_len++, i);
+        sift_up(heap_len - 1);
+        if (heap[0] == i && deadline[i] < armed && timerfd_rearm() < 0)
+            return -1;
+    }
+    for (size_t i = 1; i < n; i += 2)
+        heap_remove(i); /* the timerfd may fire for a cancelled one: see below */
+    bench_timers_started(t);
+    for (;;) {
+        int got = wait_events(-1);
+        if (got < 0)
+            return -1;
+        uint64_t ticks;
+        (void)!read(tfd, &ticks, sizeof(ticks));
+        armed = INT64_MAX;
+        int64_t now = bench_now_ns();
+        while (heap_len && deadline[heap[0]] <= now) {
+            size_t id = heap[0];
+            heap_remove(id);
+            if (bench_timers_fired(t, id))
+                return 0;
+        }
+        if (timerfd_rearm() < 0)
+            return -1;
+    }
+}
+
+static void timers_close(bench_timers *t)
+{
+    (void)t;
+    if (tfd >= 0)
+        close(tfd);
+    tfd = -1;
+    close_epoll();
+    free(heap);
+    free(place);
+    free(deadline);
+    heap = place = NULL;
+    deadline = NULL;
+}
+
+static const bench_timer_ops timer_ops = {timers_open, timers_run, timers_close};
+#undef BENCH_TIMER_OPS
+#define BENCH_TIMER_OPS (&timer_ops)
 
 BENCH_IMPL("epoll");

@@ -383,4 +383,65 @@ static void echo_close(bench_echo *e)
     echo = NULL;
 }
 
+/* ---- timers ------------------------------------------------------------ */
+
+/* uv_timer_t handles (libuv keeps them in a heap, against the loop time in
+ * milliseconds), the loop time brought up to date before the arming pass;
+ * uv_run returns when the last armed timer has expired. */
+static uv_timer_t *uw;
+static size_t uw_inited;
+static bench_timers *uw_run;
+
+static void utimer_cb(uv_timer_t *h)
+{
+    if (bench_timers_fired(uw_run, (size_t)(h - uw)))
+        uv_stop(loop);
+}
+
+static int timers_open(bench_timers *t)
+{
+    uw = calloc(t->timers, sizeof(*uw));
+    if (!uw)
+        return bench_fail("calloc", ENOMEM);
+    if (open_loop() < 0)
+        return -1;
+    for (uw_inited = 0; uw_inited < t->timers; uw_inited++) {
+        int err = uv_timer_init(loop, &uw[uw_inited]);
+        if (err < 0)
+            return bench_fail("uv_timer_init", err);
+    }
+    return 0;
+}
+
+static int timers_run(bench_timers *t)
+{
+    uw_run = t;
+    uv_update_time(loop);
+    for (size_t i = 0; i < t->timers; i++) {
+        int err = uv_timer_start(&uw[i], utimer_cb, bench_timers_after(t, i), 0);
+        if (err < 0)
+            return bench_fail("uv_timer_start", err);
+    }
+    for (size_t i = 1; i < t->timers; i += 2)
+        uv_timer_stop(&uw[i]);
+    bench_timers_started(t);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return failed ? -1 : 0;
+}
+
+static void timers_close(bench_timers *t)
+{
+    (void)t;
+    for (size_t i = 0; i < uw_inited; i++)
+        uv_close((uv_handle_t *)&uw[i], NULL);
+    close_loop();
+    free(uw);
+    uw = NULL;
+    uw_inited = 0;
+}
+
+static const bench_timer_ops timer_ops = {timers_open, timers_run, timers_close};
+#undef BENCH_TIMER_OPS
+#define BENCH_TIMER_OPS (&timer_ops)
+
 BENCH_IMPL("libuv");

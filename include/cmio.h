@@ -254,7 +254,15 @@ static inline int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeo
 CMIO_API int cmio__poll(cmio_poll *poll, cmio_events *events, int timeout_ms);
 
 /* Not API: what the inline cmio_poll_poll() reads of a poll, its first
- * member: the epoll descriptor when the poll's backend is epoll, else -1. */
+ * member: the epoll descriptor when the poll's backend is epoll and no
+ * timer was made on it, else -1. Written by another thread when that
+ * thread makes the poll's first timer, hence the relaxed load (a plain
+ * load on every machine cmio runs on). */
+#if defined(__GNUC__) || defined(__clang__)
+#define CMIO__LOAD_RELAXED(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+#else
+#define CMIO__LOAD_RELAXED(field) (field)
+#endif
 struct cmio__poll_head {
     int epoll_fd;
 };
@@ -263,7 +271,7 @@ static inline int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeo
 {
 #if defined(CMIO_EVENT_RECORD_EPOLL)
     if (poll != 0 && events != 0 && timeout_ms <= 0) {
-        int fd = ((const struct cmio__poll_head *)(const void *)poll)->epoll_fd;
+        int fd = CMIO__LOAD_RELAXED(((const struct cmio__poll_head *)(const void *)poll)->epoll_fd);
         if (fd >= 0) {
             int n = epoll_wait(fd, &events->items->ev, (int)events->capacity, timeout_ms < 0 ? -1 : 0);
             if (n >= 0) {
@@ -607,6 +615,93 @@ CMIO_API int cmio_waker_wake(cmio_waker *w);
  * called while another thread may still call cmio_waker_wake() on it.
  */
 CMIO_API void cmio_waker_free(cmio_waker *w);
+
+/* ------------------------------------------------------------------------ */
+/* Timers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A timer (amy's set_timeout / set_interval / cancel_timeout, mio 0.3's
+ * timer): its expiries are delivered by cmio_poll_poll() as readable events
+ * with the timer's token. All the timers of a poll share one binary heap
+ * and one kernel timer armed at the earliest deadline (a timerfd on Linux;
+ * elsewhere the poll's own timeout), so a timer costs no descriptor, and
+ * arming or cancelling one costs O(log n) and a system call only when the
+ * earliest deadline moves earlier. Timers that came due while the events
+ * buffer was full are delivered, first, by the next poll.
+ *
+ * Semantics (DESIGN §3c): never early, measured from the call to
+ * cmio_timer_set(); an event when the timer's first expiry since the last
+ * cmio_timer_read() (or set) happens, and none for later expiries until it
+ * is read: cmio_timer_read() returns how many expirations passed and makes
+ * the next expiry give a new event. After cmio_timer_cancel() or
+ * cmio_timer_free() returns, no poll that starts afterwards reports the
+ * timer.
+ *
+ * Once a poll has a timer, its polls go through the out-of-line
+ * cmio__poll() (no inline epoll_wait): some 20 more instructions a poll.
+ * A poll already blocked in another thread when its first timer is made
+ * sees timers from its next call (wake it with a cmio_waker if it must);
+ * every later timer, set, reset or cancel reaches a blocked poll at once.
+ */
+typedef struct cmio_timer cmio_timer;
+
+/**
+ * Make a disarmed timer on r's poll whose events carry `token`. The only
+ * allocation of the timer API (the timer, and room for it in the poll's
+ * heap, which grows by doubling); the poll's first timer also opens and
+ * registers its kernel timer (a timerfd on Linux, a wake descriptor
+ * elsewhere).
+ *
+ * Errors: -EINVAL if r or out is NULL; -EBADF if r's poll was freed;
+ * -ENOMEM; -EMFILE/-ENFILE and the registration's errors for the poll's
+ * first timer. Thread-safe: any thread, any registry of the poll.
+ */
+CMIO_API int cmio_timer_new(cmio_registry *r, cmio_token token, cmio_timer **out);
+
+/**
+ * (Re)arm t: the first expiry after_ms milliseconds after this call (0: the
+ * next poll reports it), then, if interval_ms is not 0, every interval_ms
+ * after the previous deadline (no drift; expiries a slow reader missed are
+ * counted, not queued). Replaces any earlier deadline and discards unread
+ * expirations, also of a timer that fired and was not read. Deadlines
+ * beyond the clock's range never come.
+ *
+ * Errors: -EINVAL if t is NULL. Thread-safe: any thread. Allocates
+ * nothing; one system call when t becomes the poll's earliest deadline
+ * (timerfd_settime, or a wake of the poll elsewhere), none otherwise.
+ */
+CMIO_API int cmio_timer_set(cmio_timer *t, uint64_t after_ms, uint64_t interval_ms);
+
+/**
+ * Disarm t and discard its unread expirations; after it returns no poll
+ * that starts reports t until it is set again. Cancelling a disarmed timer
+ * does nothing.
+ *
+ * Errors: -EINVAL if t is NULL. Thread-safe: any thread. Allocates nothing
+ * and makes no system call (a cancelled earliest deadline is left to fire
+ * and finds nothing due).
+ */
+CMIO_API int cmio_timer_cancel(cmio_timer *t);
+
+/**
+ * The number of expirations since the last read (or set), into
+ * *expirations, and reset it: 1 for a one-shot timer, one or more for an
+ * interval timer whose events were not read at once. The timer's next
+ * expiry gives a new event.
+ *
+ * Errors: -EINVAL if t or expirations is NULL; -EAGAIN if none.
+ * Thread-safe: any thread. Allocates nothing, no system call.
+ */
+CMIO_API int cmio_timer_read(cmio_timer *t, uint64_t *expirations);
+
+/**
+ * Cancel and release t. Accepts NULL. Events for its token already in an
+ * events buffer stay there; no poll that starts afterwards reports it.
+ * Errors: none. Not to be called while another thread uses t. May be
+ * called after its poll was freed.
+ */
+CMIO_API void cmio_timer_free(cmio_timer *t);
 
 /* ======================================================================== */
 /* Net: non-blocking sockets and pipes with mio's interface                 */

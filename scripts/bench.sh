@@ -131,12 +131,12 @@ run() { run_under "$1" -- "${@:2}"; }
 # The rows: a label and the workload's arguments. Counts are sized for about
 # a second a run on a small machine; under callgrind and strace, smaller.
 rows() {
-    local m=$1 ev=50000 rt1=5000 rt=30000 rounds=20 wakes=5000
+    local m=$1 ev=50000 rt1=5000 rt=30000 rounds=20 wakes=5000 tm=10000 tmbig=100000
     if [ "$m" != time ]; then
         ev=20000 rt1=2000 rt=10000 rounds=5 wakes=2000
     fi
     if [ -n "${QUICK:-}" ]; then
-        ev=2000 rt1=200 rt=1000 rounds=2 wakes=200
+        ev=2000 rt1=200 rt=1000 rounds=2 wakes=200 tm=200 tmbig=400
     fi
     # 10000 pairs take 20000 descriptors and a few: where the hard limit is
     # lower (some containers), the largest thousand that fits.
@@ -156,7 +156,12 @@ rows() {
     printf 'echo-500\techo conns=500 round_trips=%s\n' "$rt"
     printf 'churn-1000\tchurn fds=1000 rounds=%s\n' "$rounds"
     printf 'wake\twake wakes=%s\n' "$wakes"
+    printf 'timers-10k\ttimers timers=%s max_ms=100\n' "$tm"
+    printf 'timers-100k\ttimers timers=%s max_ms=200\n' "$tmbig"
 }
+
+# skipped LINE: the implementation has no such workload (mio has no timers).
+skipped() { [[ $1 == *" skipped: "* ]]; }
 
 # left_out IMPL ARGS: whether a row is left out for an implementation. The
 # poll(2) backend is O(registered descriptors) per poll: on the 9000-pair
@@ -222,9 +227,11 @@ mode_time() {
                     echo "bench-$impl failed: $args" >&2
                     exit 1
                 }
+                skipped "$line" && continue
                 unit=$(field "$line" unit)
                 extra=$(field "$line" setup_ns_per_fd)
                 [ -n "$extra" ] || extra=$(field "$line" cpu_ns_per_round_trip)
+                [ -n "$extra" ] || extra=$(field "$line" late_p99_us)
                 samples+="$impl $(field "$line" value) ${extra:-0}"$'\n'
             done
         done
@@ -233,6 +240,7 @@ mode_time() {
         case $label in
         pingpong*) extra_name=setup-ns/fd ;;
         echo*) extra_name=cpu-ns/rt ;;
+        timers*) extra_name=late-p99-us ;;
         esac
         local s
         s=$(printf '%s' "$samples" | stats)
@@ -271,6 +279,10 @@ mode_instructions() {
                 echo "bench-$impl failed under callgrind: $args" >&2
                 exit 1
             }
+            if skipped "$line"; then
+                printf ' %12s' -
+                continue
+            fi
             work=$(field "$line" work)
             total=$(awk '/^totals:/ { print $2 }' "$cg")
             per[$impl]=$(awk -v t="$total" -v w="$work" 'BEGIN { printf "%.1f", t / w }')
@@ -339,7 +351,7 @@ mode_syscalls() {
         follow=()
         [ "${label%%-*}" = wake ] && follow=(-f)
         local doubled
-        doubled=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(events|round_trips|rounds|wakes)=/) { split($i, kv, "="); $i = kv[1] "=" kv[2] * 2 } print }' <<<"$args")
+        doubled=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(events|round_trips|rounds|wakes|timers)=/) { split($i, kv, "="); $i = kv[1] "=" kv[2] * 2 } print }' <<<"$args")
         for impl in "${impls[@]}"; do
             left_out "$impl" "$args" && continue
             # shellcheck disable=SC2086
@@ -348,6 +360,7 @@ mode_syscalls() {
                 echo "bench-$impl failed under strace: $args" >&2
                 exit 1
             }
+            skipped "$line" && continue
             work=$(field "$line" work)
             local per detail
             per=$(join -a2 -e 0 -o 0,1.2,2.2 <(calls "$s1" | sort) <(calls "$s2" | sort) |
@@ -565,6 +578,16 @@ was done and prints one line; only the event loop differs
   apply their changes there); ns per operation.
 - **wake**: another thread wakes the blocked loop, then waits on a
   semaphore until the loop has seen the wake; ns per round trip.
+- **timers**: arm N timers (10,000, 100,000) with deadlines of 1 to 100 (200)
+  ms from the PRNG, cancel every other one, wait until the rest have
+  expired; per timer (one arm and one cancel or expiry): CPU ns, and the
+  lateness of the expiries due after the arming pass (p99 in the tables;
+  the line also gives the median, the maximum and how many came before
+  their deadline). The floor (\`epoll\`) is a hand-written binary heap over
+  one timerfd; libev's \`ev_timer\` and libuv's \`uv_timer_t\` keep
+  the loop's time in a cached clock (libuv's in whole milliseconds), so
+  some of their expiries come before the deadline; libevent and mio are
+  left out (mio has no timers).
 
 Triggering: cmio, epoll, libevent (\`EV_ET\`) and mio are edge-triggered and
 read until \`EAGAIN\` in echo; libev and libuv (\`uv_poll_t\`) are

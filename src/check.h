@@ -22,4 +22,12 @@
 #define CMIO__NOINLINE
 #endif
 
+/* A relaxed store into a plain field that the header's inline code reads
+ * with a relaxed load (struct cmio__poll_head). */
+#if defined(__GNUC__) || defined(__clang__)
+#define CMIO__STORE_RELAXED(field, value) __atomic_store_n(&(field), (value), __ATOMIC_RELAXED)
+#else
+#define CMIO__STORE_RELAXED(field, value) ((field) = (value))
+#endif
+
 #endif /* CMIO_SRC_CHECK_H */

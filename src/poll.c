@@ -77,6 +77,12 @@ int cmio_poll_new_with_backend(cmio_poll **out, const char *name)
         free(poll);
         return err;
     }
+    err = cmio__timers_new(poll, sel, poll->registry.sys, &poll->registry.timers);
+    if (err < 0) {
+        sel->close(poll->registry.sys);
+        free(poll);
+        return err;
+    }
     poll->registry.sel = sel;
     poll->registry.owned_by_poll = true;
     /* The inline fast path of cmio_poll_poll() (include/cmio.h). */
@@ -102,6 +108,7 @@ void cmio_poll_free(cmio_poll *poll)
 {
     if (!poll)
         return;
+    cmio__timers_poll_gone(poll->registry.timers);
     poll->registry.sel->close(poll->registry.sys);
     free(poll);
 }
@@ -140,6 +147,8 @@ int cmio__poll(cmio_poll *poll, cmio_events *events, int timeout_ms)
             events->len = 0;
         return -EINVAL;
     }
+    if (cmio__timers_active(poll->registry.timers))
+        return cmio__timers_poll(poll->registry.timers, events, timeout_ms);
     /* The selector sets events->len, also on failure. */
     if (timeout_ms <= 0)
         return poll->registry.sel->select(poll->registry.sys, events, timeout_ms < 0 ? -1 : 0);

@@ -53,6 +53,8 @@ int cmio_registry_try_clone(const cmio_registry *r, cmio_registry **out)
         return err;
     }
     clone->sel = r->sel;
+    clone->timers = r->timers;
+    cmio__timers_ref(clone->timers);
     *out = clone;
     return 0;
 }
@@ -62,5 +64,6 @@ void cmio_registry_free(cmio_registry *r)
     if (!r || r->owned_by_poll)
         return;
     r->sel->close(r->sys);
+    cmio__timers_unref(r->timers);
     free(r);
 }

@@ -112,12 +112,47 @@ START_TEST(test_steady_state_allocates_nothing)
 }
 END_TEST
 
+/* Timers: set, cancel, read and the polls that deliver them allocate
+ * nothing after cmio_timer_new. */
+START_TEST(test_timers_allocate_nothing_after_new)
+{
+    enum { N = 40 };
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(8);
+    cmio_timer *t[N];
+    for (int k = 0; k < N; k++)
+        ck_assert_int_eq(cmio_timer_new(cmio_poll_registry(p), (cmio_token)k, &t[k]), 0);
+
+    start_counting();
+    long results = 0;
+    uint64_t n;
+    for (int round = 0; round < 3; round++) {
+        for (int k = 0; k < N; k++)
+            results |= cmio_timer_set(t[k], (uint64_t)(k % 3), k % 2 ? 1 : 0);
+        for (int k = 0; k < N; k += 4)
+            results |= cmio_timer_cancel(t[k]);
+        for (int k = 0; k < 20; k++)
+            results |= cmio_poll_poll(p, ev, 1) < 0;
+        for (int k = 0; k < N; k++)
+            (void)cmio_timer_read(t[k], &n);
+    }
+    long allocs = stop_counting();
+    ck_assert_int_eq(results, 0);
+    ck_assert_int_eq(allocs, 0);
+    for (int k = 0; k < N; k++)
+        cmio_timer_free(t[k]);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
 static Suite *alloc_suite(void)
 {
     Suite *s = suite_create("alloc");
     TCase *tc = tcase_create("alloc");
     tcase_add_test(tc, test_interposition_counts);
     add_backend_test(tc, test_steady_state_allocates_nothing);
+    add_backend_test(tc, test_timers_allocate_nothing_after_new);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1168,6 +1168,175 @@ START_TEST(test_accept_under_emfile)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* 100,000 timers on one poll                                               */
+/* ------------------------------------------------------------------------ */
+
+static int count_open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 65536; fd++)
+        n += fcntl(fd, F_GETFD) >= 0;
+    return n;
+}
+
+/* Arm 100,000 timers with pseudo-random deadlines of 1..200 ms, cancel every
+ * other one, and receive the rest: each exactly once, none early, none
+ * cancelled; the poll's timers take one descriptor in all. */
+START_TEST(test_100k_timers)
+{
+    long n = scaled(100000);
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(1024);
+    cmio_timer **t = calloc((size_t)n, sizeof(*t));
+    int64_t *due = calloc((size_t)n, sizeof(*due));
+    unsigned char *seen = calloc((size_t)n, 1);
+    ck_assert(t && due && seen);
+    int fds_before = count_open_fds();
+    for (long k = 0; k < n; k++)
+        ck_assert_int_eq(cmio_timer_new(cmio_poll_registry(p), (cmio_token)k, &t[k]), 0);
+    ck_assert_int_le(count_open_fds() - fds_before, 1);
+    uint32_t x = 12345;
+    for (long k = 0; k < n; k++) {
+        x = mix32(x + (uint32_t)k);
+        uint64_t after = 1 + x % 200;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        due[k] = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (int64_t)after * 1000000;
+        ck_assert_int_eq(cmio_timer_set(t[k], after, 0), 0);
+    }
+    for (long k = 1; k < n; k += 2)
+        ck_assert_int_eq(cmio_timer_cancel(t[k]), 0);
+    long want = (n + 1) / 2, got = 0;
+    int64_t deadline = now_ms() + 20000;
+    for (int polls = 0; got < want && polls < 100000 && now_ms() < deadline; polls++) {
+        int r = cmio_poll_poll(p, ev, 100);
+        ck_assert_int_ge(r, 0);
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        for (const cmio_event *e = cmio_events_begin(ev); e != cmio_events_end(ev); e++) {
+            cmio_token k = cmio_event_token(e);
+            ck_assert_uint_lt(k, (cmio_token)n);
+            ck_assert_msg(k % 2 == 0, "cancelled timer %lu reported", (unsigned long)k);
+            ck_assert_msg(!seen[k], "timer %lu reported twice", (unsigned long)k);
+            ck_assert_msg(now >= due[k], "timer %lu early by %lld ns", (unsigned long)k, (long long)(due[k] - now));
+            seen[k] = 1;
+            got++;
+        }
+    }
+    ck_assert_int_eq(got, want);
+    ck_assert_int_eq(cmio_poll_poll(p, ev, 50), 0);
+    for (long k = 0; k < n; k++)
+        cmio_timer_free(t[k]);
+    free(t);
+    free(due);
+    free(seen);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+/* Timers set and cancelled from four threads while the poll thread
+ * receives: every event is one of ours and readable; once the threads are
+ * done and every timer cancelled, no poll reports any; then each timer,
+ * set once more with no delay, is reported exactly once. */
+enum { STORM_THREADS = 4, STORM_TIMERS = 64 };
+
+struct timer_storm {
+    cmio_timer *t[STORM_THREADS][STORM_TIMERS];
+    long ops;
+    atomic_int done;
+    int thread_index;
+};
+
+struct storm_arg {
+    struct timer_storm *st;
+    int index;
+};
+
+static void *timer_storm_work(void *arg)
+{
+    struct storm_arg *a = arg;
+    uint32_t x = 77u + (uint32_t)a->index;
+    for (long k = 0; k < a->st->ops; k++) {
+        x = mix32(x + (uint32_t)k);
+        cmio_timer *t = a->st->t[a->index][x % STORM_TIMERS];
+        int rc = (x >> 8) % 3 == 0 ? cmio_timer_cancel(t) : cmio_timer_set(t, (x >> 12) % 3, (x >> 14) % 2);
+        if (rc != 0)
+            break;
+    }
+    atomic_fetch_add(&a->st->done, 1);
+    return NULL;
+}
+
+START_TEST(test_timer_storm)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(64);
+    static struct timer_storm st;
+    memset(&st, 0, sizeof(st));
+    st.ops = scaled(200000);
+    atomic_init(&st.done, 0);
+    for (int th = 0; th < STORM_THREADS; th++)
+        for (int k = 0; k < STORM_TIMERS; k++)
+            ck_assert_int_eq(cmio_timer_new(cmio_poll_registry(p), (cmio_token)(th * STORM_TIMERS + k), &st.t[th][k]), 0);
+    ck_assert_int_eq(cmio_poll_poll(p, ev, 0), 0);
+    pthread_t tid[STORM_THREADS];
+    struct storm_arg args[STORM_THREADS];
+    for (int th = 0; th < STORM_THREADS; th++) {
+        args[th] = (struct storm_arg){&st, th};
+        ck_assert_int_eq(pthread_create(&tid[th], NULL, timer_storm_work, &args[th]), 0);
+    }
+    long events = 0;
+    int64_t deadline = now_ms() + 60000;
+    while (atomic_load(&st.done) < STORM_THREADS && now_ms() < deadline) {
+        int n = cmio_poll_poll(p, ev, 5);
+        ck_assert_int_ge(n, 0);
+        for (const cmio_event *e = cmio_events_begin(ev); e != cmio_events_end(ev); e++) {
+            cmio_token tok = cmio_event_token(e);
+            ck_assert_uint_lt(tok, STORM_THREADS * STORM_TIMERS);
+            ck_assert(cmio_event_is_readable(e));
+            uint64_t c;
+            (void)cmio_timer_read(st.t[tok / STORM_TIMERS][tok % STORM_TIMERS], &c);
+            events++;
+        }
+    }
+    for (int th = 0; th < STORM_THREADS; th++)
+        pthread_join(tid[th], NULL);
+    ck_assert_int_eq(atomic_load(&st.done), STORM_THREADS);
+    ck_assert_int_gt(events, 0);
+    for (int th = 0; th < STORM_THREADS; th++)
+        for (int k = 0; k < STORM_TIMERS; k++)
+            ck_assert_int_eq(cmio_timer_cancel(st.t[th][k]), 0);
+    ck_assert_int_eq(cmio_poll_poll(p, ev, 30), 0);
+    static int seen[STORM_THREADS * STORM_TIMERS];
+    memset(seen, 0, sizeof(seen));
+    for (int th = 0; th < STORM_THREADS; th++)
+        for (int k = 0; k < STORM_TIMERS; k++)
+            ck_assert_int_eq(cmio_timer_set(st.t[th][k], 0, 0), 0);
+    int total = 0;
+    deadline = now_ms() + WAIT_MS;
+    while (total < STORM_THREADS * STORM_TIMERS && now_ms() < deadline) {
+        int n = cmio_poll_poll(p, ev, 10);
+        ck_assert_int_ge(n, 0);
+        for (const cmio_event *e = cmio_events_begin(ev); e != cmio_events_end(ev); e++) {
+            cmio_token tok = cmio_event_token(e);
+            ck_assert_uint_lt(tok, STORM_THREADS * STORM_TIMERS);
+            ck_assert_int_eq(seen[tok]++, 0);
+            total++;
+        }
+    }
+    ck_assert_int_eq(total, STORM_THREADS * STORM_TIMERS);
+    ck_assert_int_eq(cmio_poll_poll(p, ev, 20), 0);
+    for (int th = 0; th < STORM_THREADS; th++)
+        for (int k = 0; k < STORM_TIMERS; k++)
+            cmio_timer_free(st.t[th][k]);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
 /* One case per test, so that one can be run alone (CK_RUN_CASE=waker_storm). */
 static void add_case(Suite *s, const char *name, const TTest *test)
 {
@@ -1184,6 +1353,8 @@ static Suite *suite(void)
     add_case(s, "register_storm", test_register_deregister_storm);
     add_case(s, "waker_storm", test_waker_storm);
     add_case(s, "accept_emfile", test_accept_under_emfile);
+    add_case(s, "timers_100k", test_100k_timers);
+    add_case(s, "timer_storm", test_timer_storm);
     return s;
 }
 
