@@ -2,14 +2,15 @@
  * cmio_signals: signals as events (DESIGN §3c; mio 0.3's signal-hook-mio).
  *
  * Three mechanisms, one chosen per object at cmio_signals_new():
- *  - kqueue: where the backend has signals_add (sys/selector.h), one
+ *  - signalfd (Linux, every backend): a descriptor registered under the
+ *    token, read one struct signalfd_siginfo at a time.
+ *  - kqueue: where there is no signalfd and the backend has signals_add
+ *    (sys/selector.h: kqueue on the BSDs and macOS), one
  *    EVFILT_SIGNAL knote per signal, with the token as udata. The knote
  *    counts delivery attempts and leaves the signal pending (it is blocked),
  *    so a read takes it with sigtimedwait() and a zero timeout; without
  *    sigtimedwait (macOS, OpenBSD) with sigpending() and a sigwait() on one
  *    signal that is pending.
- *  - signalfd (Linux, every backend): a descriptor registered under the
- *    token, read one struct signalfd_siginfo at a time.
  *  - the helper thread (any POSIX system, and what tests force on Linux
  *    through cmio__signals_use_fallback): a thread that sigwait()s on the
  *    set and writes each signal's number, one byte, into a pipe whose read
@@ -229,14 +230,19 @@ int cmio_signals_new(cmio_registry *r, cmio_token token, const sigset_t *set, cm
     s->stop_signo = first;
     s->fd = s->wr = -1;
     s->sel = r->sel;
+    /* A signalfd wherever the OS has one, whatever the backend (also the
+     * kqueue backend over libkqueue on Linux, whose EVFILT_SIGNAL takes the
+     * signal itself, through a signalfd of its own, and leaves nothing for
+     * sigtimedwait()); else the backend's own signal events; else the
+     * helper thread. */
     if (atomic_load(&force_fallback))
         s->mech = CMIO__SIGNALS_THREAD;
-    else if (r->sel->signals_add)
-        s->mech = CMIO__SIGNALS_KQUEUE;
 #ifdef CMIO_HAVE_SIGNALFD
     else
         s->mech = CMIO__SIGNALS_SIGNALFD;
 #else
+    else if (r->sel->signals_add)
+        s->mech = CMIO__SIGNALS_KQUEUE;
     else
         s->mech = CMIO__SIGNALS_THREAD;
 #endif
