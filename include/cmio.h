@@ -623,13 +623,13 @@ CMIO_API void cmio_waker_free(cmio_waker *w);
  * checks the calling thread's mask; it cannot see the other threads'.
  *
  * The mechanism, per OS: on Linux (every backend) a signalfd registered
- * under the token; on the BSDs and macOS with the kqueue backend one
- * EVFILT_SIGNAL knote per signal with the token as its udata (where the OS
- * has no signalfd), read with
- * sigtimedwait() (macOS, OpenBSD: sigpending() and sigwait() on one pending
- * signal); elsewhere (the poll(2) backend on a system without signalfd) a
- * helper thread that sigwait()s on the set and writes each signal's number
- * into a pipe whose read end is registered under the token.
+ * under the token; on the BSDs and macOS with the kqueue backend (where the
+ * OS has no signalfd) one EVFILT_SIGNAL knote per signal with the token as
+ * its udata, read with sigtimedwait() (macOS, OpenBSD: sigpending() and
+ * sigwait() on one pending signal); elsewhere (the poll(2) backend on a
+ * system without signalfd) a helper thread that sigwait()s on the set and
+ * writes each signal's number into a pipe whose read end is registered
+ * under the token.
  */
 #include <signal.h>
 
