@@ -490,10 +490,11 @@ static inline cmio_token cmio_event_token(const cmio_event *e)
 {
     return (cmio_token)e->kev.udata;
 }
-/** The descriptor became readable (a read filter, or a waker's user filter). Inline; e must not be NULL. */
+/** The descriptor became readable (a read filter, a waker's user filter, or a cmio_signals set's signal
+ *  filter). Inline; e must not be NULL. */
 static inline bool cmio_event_is_readable(const cmio_event *e)
 {
-    return e->kev.filter == EVFILT_READ
+    return e->kev.filter == EVFILT_READ || e->kev.filter == EVFILT_SIGNAL
 #ifdef EVFILT_USER
            || e->kev.filter == EVFILT_USER
 #endif
@@ -702,6 +703,106 @@ CMIO_API int cmio_timer_read(cmio_timer *t, uint64_t *expirations);
  * called after its poll was freed.
  */
 CMIO_API void cmio_timer_free(cmio_timer *t);
+
+/* ------------------------------------------------------------------------ */
+/* Signals                                                                  */
+/* ------------------------------------------------------------------------ */
+/*
+ * Signals as events (mio 0.3 users had them through signal-hook-mio; amy's
+ * signals). The program blocks the signals it wants as events in every
+ * thread first: pthread_sigmask(SIG_BLOCK, ...) in main before any thread is
+ * created, so that every thread inherits the mask. That is signalfd's rule,
+ * and cmio asks it on every OS: a signal of the set that some thread left
+ * unblocked is delivered to that thread the usual way (its default action
+ * often ends the process) and never reaches the set. cmio_signals_new()
+ * checks the calling thread's mask; it cannot see the other threads'.
+ *
+ * The mechanism, per OS: on Linux (every backend) a signalfd registered
+ * under the token; on the BSDs and macOS with the kqueue backend (where the
+ * OS has no signalfd) one EVFILT_SIGNAL knote per signal with the token as
+ * its udata, read with sigtimedwait() (macOS, OpenBSD: sigpending() and
+ * sigwait() on one pending signal); elsewhere (the poll(2) backend on a
+ * system without signalfd) a helper thread that sigwait()s on the set and
+ * writes each signal's number into a pipe whose read end is registered
+ * under the token.
+ */
+#include <signal.h>
+
+/** A set of signals delivered as events (one cmio_token). */
+typedef struct cmio_signals cmio_signals;
+
+/**
+ * Deliver the signals of `set` as readable events with `token` on the poll
+ * of `r`. Every signal of the set must already be blocked in the calling
+ * thread (and, by the caller's care, in every other thread; see the section
+ * above). SIGKILL and SIGSTOP cannot be caught and are refused. The object
+ * holds its own reference on the poll's selector (as a registry clone does),
+ * so `r` may be a clone that is freed first. It is not a descriptor the user
+ * sees: cmio_registry_deregister() does not apply to it; cmio_signals_free()
+ * removes it.
+ *
+ * Events are edge-triggered like every other: after an event, call
+ * cmio_signals_read() until it returns -EAGAIN. A signal of the set that is
+ * already pending when this is called is reported by an event with signalfd
+ * and the helper thread; EVFILT_SIGNAL records only signals sent after its
+ * knote exists, so on kqueue read once after creating to collect those.
+ *
+ * Several sets may be registered with one poll, under different tokens, if
+ * they have no signal in common on kqueue (-EEXIST otherwise; one knote per
+ * signal and queue); with signalfd and the helper thread a signal two sets
+ * share is returned by whichever reads it first.
+ *
+ * Errors: -EINVAL if r, set or out is NULL, if the set is empty, holds
+ * SIGKILL or SIGSTOP, or holds a signal that is not blocked in the calling
+ * thread; -EEXIST (kqueue) as above; -ENOMEM; -EMFILE/-ENFILE; -EAGAIN if
+ * the helper thread cannot be created; the registration's errors.
+ * Thread-safe. Allocates the object, a selector reference (on epoll and
+ * kqueue a dup of its descriptor) and the mechanism: a signalfd; nothing
+ * more on kqueue; a pipe and a thread for the helper.
+ */
+CMIO_API int cmio_signals_new(cmio_registry *r, cmio_token token, const sigset_t *set, cmio_signals **out);
+
+/**
+ * Take one delivered signal of the set: its number in *signo, and 0; or
+ * -EAGAIN when none is pending. Each delivered signal is returned once;
+ * signals outside the set are never taken. Standard signals (not real-time
+ * ones) coalesce in the kernel: a signal sent again while it is still
+ * pending is one delivery, so sending SIGUSR1 twice before a read gives one
+ * SIGUSR1 (real-time signals are queued and each is returned).
+ *
+ * Which signals a read can take: those sent to the process (kill(), a
+ * terminal's ^C), and those sent to one thread (pthread_kill(), raise())
+ * when that thread is the reader. A signal sent to another thread stays
+ * pending there: with signalfd and kqueue the reading thread cannot take it
+ * (the event may come, or on epoll and poll(2), which ask the signalfd from
+ * the polling thread, only when that thread is its target); with the helper
+ * thread no event announces a signal sent to one thread, and a read in that
+ * thread still takes it where the OS has sigtimedwait().
+ *
+ * On the poll(2) backend, a read that returns -EAGAIN re-arms the event, as
+ * every cmio I/O call does. macOS and OpenBSD (kqueue, no sigtimedwait):
+ * the read picks a pending signal with sigpending() and takes it with
+ * sigwait(); it would block if another thread took that signal in between,
+ * so no other thread may sigwait() on the set there.
+ *
+ * Errors: -EINVAL if s or signo is NULL; -EAGAIN as above; an unexpected
+ * error of the read. Thread-safe, but one thread at a time should read (the
+ * helper's pipe and signalfd are read one record at a time, so concurrent
+ * reads each get distinct signals). Allocates nothing. One system call
+ * (signalfd, helper thread), two where the pending set is asked.
+ */
+CMIO_API int cmio_signals_read(cmio_signals *s, int *signo);
+
+/**
+ * Remove the set from its poll and release it: its signalfd, knotes, or
+ * helper thread (stopped with a signal of the set sent to it, and joined)
+ * and pipe. After it returns, no poll that starts afterwards reports the
+ * token. The signals stay blocked (the mask is the program's); those that
+ * arrive afterwards stay pending in the process, and a signal that arrives
+ * while the helper thread stops may be taken by it and lost. Accepts NULL.
+ * Errors: none. Not to be called while another thread may still use s.
+ */
+CMIO_API void cmio_signals_free(cmio_signals *s);
 
 /* ======================================================================== */
 /* Net: non-blocking sockets and pipes with mio's interface                 */

@@ -57,4 +57,29 @@ int cmio__timers_poll(cmio__timers *tm, cmio_events *events, int timeout_ms);
  * timeout and a wake descriptor) where the OS has a timerfd. */
 void cmio__timers_use_portable(bool on);
 
+/* Signals (src/signals.c), for the tests: the mechanism of one set, and
+ * what it can report. Internal: not exported by the shared library. */
+enum { CMIO__SIGNALS_SIGNALFD = 1, CMIO__SIGNALS_KQUEUE, CMIO__SIGNALS_THREAD };
+enum {
+    /* A signal sent to the polling thread itself (pthread_kill, raise)
+     * raises an event; else only a read in that thread takes it. */
+    CMIO__SIGNALS_SEES_THREAD = 1u << 0,
+    /* A signal already pending at cmio_signals_new raises an event; else
+     * (EVFILT_SIGNAL) only a read takes it. */
+    CMIO__SIGNALS_SEES_PENDING = 1u << 1,
+    /* Signals stay pending in the kernel until a read takes them, so a
+     * standard signal sent twice before a read is returned once; else (the
+     * helper takes each as it comes) once or twice. */
+    CMIO__SIGNALS_PENDING_UNTIL_READ = 1u << 2,
+};
+/* Make cmio_signals_new use the helper thread (and pipe) on every backend,
+ * so that the mechanism of systems without signalfd or kqueue is tested
+ * where those exist. Process-wide; for tests. */
+void cmio__signals_use_fallback(bool on);
+int cmio__signals_mechanism(const cmio_signals *s);
+unsigned cmio__signals_caps(const cmio_signals *s);
+/* The descriptor registered under the token (signalfd, helper's pipe), or
+ * -1 (kqueue). */
+int cmio__signals_fd(const cmio_signals *s);
+
 #endif /* CMIO_SRC_INTERNAL_H */

@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -65,6 +66,7 @@ struct table {
     struct reg *regs;
     size_t len, cap;
     cmio__fdmap map; /* fd -> index in regs */
+    sigset_t sigs;   /* signals with an EVFILT_SIGNAL knote (cmio_signals) */
 };
 
 struct cmio__sys {
@@ -189,6 +191,7 @@ static int kq_open(cmio__sys **out)
         goto fail;
     t->cap = FIRST_CAPACITY;
     t->refs = 1;
+    sigemptyset(&t->sigs);
     t->regs = malloc(t->cap * sizeof(*t->regs));
     if (!t->regs || cmio__fdmap_init(&t->map, cmio__fdmap_slots(t->cap)) < 0)
         goto fail;
@@ -333,7 +336,7 @@ static int kq_dereg(cmio__sys *sys, int fd)
 static uint32_t to_flags(const struct kevent *ev)
 {
     uint32_t f = 0;
-    if (ev->filter == EVFILT_READ)
+    if (ev->filter == EVFILT_READ || ev->filter == EVFILT_SIGNAL)
         f |= CMIO_EVENT_READABLE;
 #ifdef EVFILT_USER
     if (ev->filter == EVFILT_USER)
@@ -491,6 +494,72 @@ static void kq_waker_close(cmio__waker_sys *w)
 
 #endif
 
+/* ------------------------------------------------------------------------ */
+/* Signals                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* One EVFILT_SIGNAL knote per signal of the set (ident: the signal), token
+ * in udata, EV_CLEAR: each delivery attempt after the last report makes a
+ * new event. The knote leaves the signal pending (it is blocked), and
+ * src/signals.c takes it with sigtimedwait(). One knote per signal and
+ * queue: a second set with a signal of the first would silently take its
+ * knote over, hence -EEXIST from the table's record of them. */
+#ifndef NSIG
+#define NSIG 129
+#endif
+
+/* Apply `flags` to the knote of each signal of set below `upto`; returns 0
+ * or the first error, with *stopped the signal it stopped at. */
+static int signal_changes(int kq, const sigset_t *set, unsigned short flags, cmio_token token, int upto,
+                          int *stopped)
+{
+    for (int sig = 1; sig < upto; sig++) {
+        if (sigismember(set, sig) != 1)
+            continue;
+        struct kevent ch;
+        EV_SET(&ch, (uintptr_t)sig, EVFILT_SIGNAL, flags | EV_RECEIPT, 0, 0, UDATA(token));
+        int err = apply(kq, &ch, 1);
+        if (err < 0) {
+            *stopped = sig;
+            return err;
+        }
+    }
+    return 0;
+}
+
+static int kq_signals_add(cmio__sys *sys, cmio_token token, const sigset_t *set)
+{
+    struct table *t = sys->t;
+    int err = 0, stopped = NSIG;
+    pthread_mutex_lock(&t->lock);
+    for (int sig = 1; sig < NSIG && err == 0; sig++)
+        if (sigismember(set, sig) == 1 && sigismember(&t->sigs, sig) == 1)
+            err = -EEXIST;
+    if (err == 0)
+        err = signal_changes(sys->kq, set, EV_ADD | EV_CLEAR, token, NSIG, &stopped);
+    if (err < 0 && stopped < NSIG) { /* leave no knote behind */
+        int ignored;
+        signal_changes(sys->kq, set, EV_DELETE, 0, stopped, &ignored);
+    }
+    for (int sig = 1; sig < NSIG && err == 0; sig++)
+        if (sigismember(set, sig) == 1)
+            sigaddset(&t->sigs, sig);
+    pthread_mutex_unlock(&t->lock);
+    return err;
+}
+
+static void kq_signals_remove(cmio__sys *sys, const sigset_t *set)
+{
+    struct table *t = sys->t;
+    int ignored;
+    pthread_mutex_lock(&t->lock);
+    signal_changes(sys->kq, set, EV_DELETE, 0, NSIG, &ignored);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(set, sig) == 1)
+            sigdelset(&t->sigs, sig);
+    pthread_mutex_unlock(&t->lock);
+}
+
 const cmio__selector cmio__selector_kqueue = {
     .name = "kqueue",
     .caps = CMIO__SEL_EDGE_NATIVE,
@@ -506,4 +575,6 @@ const cmio__selector cmio__selector_kqueue = {
     .waker_wake = kq_waker_wake,
     .waker_close = kq_waker_close,
     .rearm = NULL,
+    .signals_add = kq_signals_add,
+    .signals_remove = kq_signals_remove,
 };

@@ -12,6 +12,7 @@
 
 #include "cmio.h"
 
+#include <signal.h>
 #include <stdatomic.h>
 
 /* One backend's selector state. Each backend defines the struct. A poll owns
@@ -97,6 +98,16 @@ typedef struct cmio__selector {
      * error, so a reported error is no longer pending. Process-wide (not
      * per selector); any thread. NULL for native backends. */
     void (*rearm)(int fd, cmio_interest direction);
+
+    /* Signals (src/signals.c). Where the kernel reports signals as events
+     * of the selector itself (kqueue's EVFILT_SIGNAL): add one knote per
+     * signal of `set` with `token` as its udata (-EEXIST if one of them
+     * already has a knote on this selector, which kqueue would replace
+     * silently), and remove them. The set is valid (not empty, no SIGKILL
+     * or SIGSTOP) and blocked by the caller. NULL elsewhere: the core then
+     * registers a descriptor (a signalfd, or its helper thread's pipe). */
+    int (*signals_add)(cmio__sys *sys, cmio_token token, const sigset_t *set);
+    void (*signals_remove)(cmio__sys *sys, const sigset_t *set);
 } cmio__selector;
 
 /* How many selectors of emulating backends are open in the process. The

@@ -1,12 +1,17 @@
 /*
  * Zero allocations after set-up: malloc, calloc and realloc are interposed
  * and counted while registering, reregistering, deregistering, polling and
- * waking.
+ * waking, and while signals are polled for and read (cmio_signals, on each
+ * mechanism).
  *
  * SPDX-License-Identifier: MIT
  */
 #include "helpers.h"
 
+#include "../src/internal.h"
+
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -112,6 +117,46 @@ START_TEST(test_steady_state_allocates_nothing)
 }
 END_TEST
 
+/* Signals: after cmio_signals_new, a signal's trip (kill, poll, read to
+ * -EAGAIN) allocates nothing, on every backend and mechanism (_i % 2: the
+ * helper thread, which never allocates either). */
+START_TEST(test_signals_allocate_nothing)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
+    cmio__signals_use_fallback(_i % 2 == 1);
+    cmio_poll *p = open_poll(_i / 2);
+    cmio_events *ev = open_events(8);
+    cmio_signals *s = NULL;
+    ck_assert_int_eq(cmio_signals_new(cmio_poll_registry(p), 7, &set, &s), 0);
+
+    start_counting();
+    long results = 0;
+    int got = 0;
+    for (int round = 0; round < 20; round++) {
+        results |= kill(getpid(), SIGUSR1);
+        bool seen = false;
+        for (int k = 0; k < 100 && !seen; k++) {
+            results |= cmio_poll_poll(p, ev, WAIT_MS) < 0;
+            for (size_t e = 0; e < cmio_events_len(ev); e++)
+                seen |= cmio_event_token(cmio_events_get(ev, e)) == 7;
+        }
+        int sig;
+        while (cmio_signals_read(s, &sig) == 0)
+            got += sig == SIGUSR1;
+    }
+    long n = stop_counting();
+    ck_assert_int_eq(results, 0);
+    ck_assert_int_eq(got, 20);
+    ck_assert_int_eq(n, 0);
+    cmio_signals_free(s);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
 /* Timers: set, cancel, read and the polls that deliver them allocate
  * nothing after cmio_timer_new. */
 START_TEST(test_timers_allocate_nothing_after_new)
@@ -153,6 +198,7 @@ static Suite *alloc_suite(void)
     tcase_add_test(tc, test_interposition_counts);
     add_backend_test(tc, test_steady_state_allocates_nothing);
     add_backend_test(tc, test_timers_allocate_nothing_after_new);
+    tcase_add_loop_test(tc, test_signals_allocate_nothing, 0, 2 * n_backends());
     suite_add_tcase(s, tc);
     return s;
 }
