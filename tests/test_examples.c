@@ -235,6 +235,74 @@ START_TEST(test_load_client_against_echo_server)
 }
 END_TEST
 
+/* One echo round trip of a short text on a blocking socket. */
+static void echo_once(int fd, const char *text)
+{
+    char back[64];
+    size_t len = strlen(text);
+    ck_assert_int_eq(send(fd, text, len, MSG_NOSIGNAL), (ssize_t)len);
+    read_exact(fd, back, len);
+    ck_assert(memcmp(back, text, len) == 0);
+}
+
+/* SIGTERM: the listener goes (a new connection is refused), the connection
+ * in flight is still served, and when it closes the server exits 0. */
+START_TEST(test_graceful_shutdown_finishes_connections)
+{
+    static struct proc p;
+    cmio_sockaddr addr;
+    char *args[] = {"127.0.0.1:0", "60000", NULL};
+    start(&p, "CMIO_EXAMPLE_GRACEFUL_SHUTDOWN", args);
+    ck_assert_msg(read_until(&p, "\n"), "no output");
+    char shown[128];
+    ck_assert_int_eq(sscanf(p.text, "Listening on %127s", shown), 1);
+    ck_assert_int_eq(cmio_sockaddr_parse(&addr, shown), 0);
+    int fd = dial(&addr, SOCK_STREAM);
+    echo_once(fd, "hello");
+    ck_assert_int_eq(kill(p.pid, SIGTERM), 0);
+    ck_assert_msg(read_until(&p, "Shutting down: 1 connections in flight\n"), "output: %s", p.text);
+    int late = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(late, 0);
+    ck_assert_int_eq(connect(late, &addr.u.sa, addr.len), -1);
+    ck_assert_int_eq(errno, ECONNREFUSED);
+    close(late);
+    echo_once(fd, "still served");
+    close(fd);
+    int status = wait_exit(&p);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, p.text);
+    ck_assert_ptr_nonnull(strstr(p.text, "Done\n"));
+    ck_assert_ptr_null(strstr(p.text, "Deadline"));
+}
+END_TEST
+
+/* SIGINT with a connection that never ends: the deadline timer closes it
+ * (the client sees the end of the stream, not before the grace period) and
+ * the server exits 0. */
+START_TEST(test_graceful_shutdown_deadline)
+{
+    static struct proc p;
+    cmio_sockaddr addr;
+    char *args[] = {"127.0.0.1:0", "300", NULL};
+    start(&p, "CMIO_EXAMPLE_GRACEFUL_SHUTDOWN", args);
+    ck_assert_msg(read_until(&p, "\n"), "no output");
+    char shown[128];
+    ck_assert_int_eq(sscanf(p.text, "Listening on %127s", shown), 1);
+    ck_assert_int_eq(cmio_sockaddr_parse(&addr, shown), 0);
+    int fd = dial(&addr, SOCK_STREAM);
+    echo_once(fd, "hello");
+    int64_t t0 = now_ms();
+    ck_assert_int_eq(kill(p.pid, SIGINT), 0);
+    char byte;
+    ck_assert_int_eq(read(fd, &byte, 1), 0); /* closed by the deadline */
+    ck_assert_int_ge(now_ms() - t0, 300);
+    close(fd);
+    int status = wait_exit(&p);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, p.text);
+    ck_assert_ptr_nonnull(strstr(p.text, "Deadline: closed 1\n"));
+    ck_assert_ptr_nonnull(strstr(p.text, "Done\n"));
+}
+END_TEST
+
 static Suite *examples_suite(void)
 {
     Suite *s = suite_create("examples");
@@ -245,6 +313,8 @@ static Suite *examples_suite(void)
     tcase_add_test(tc, test_udp_server_echoes_datagrams);
     tcase_add_test(tc, test_echo_server_echoes_a_large_stream);
     tcase_add_test(tc, test_load_client_against_echo_server);
+    tcase_add_test(tc, test_graceful_shutdown_finishes_connections);
+    tcase_add_test(tc, test_graceful_shutdown_deadline);
     suite_add_tcase(s, tc);
     return s;
 }
