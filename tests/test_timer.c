@@ -351,6 +351,50 @@ START_TEST(test_set_from_other_thread_wakes_blocked_poll)
 }
 END_TEST
 
+struct first_timer {
+    cmio_poll *p;
+    cmio_waker *w;
+    cmio_timer *t;
+    pid_t poll_tid;
+    int result;
+};
+
+static void *make_first_timer_when_blocked(void *arg)
+{
+    struct first_timer *f = arg;
+    wait_until_blocked_in_poll(f->poll_tid);
+    f->result = cmio_timer_new(cmio_poll_registry(f->p), 31, &f->t);
+    if (f->result == 0)
+        f->result = cmio_timer_set(f->t, 0, 0);
+    if (f->result == 0)
+        f->result = cmio_waker_wake(f->w);
+    return NULL;
+}
+
+/* The poll's first timer made by another thread while the poll thread is
+ * blocked (documented): the blocked poll sees no internal record, only
+ * what woke it; the timer comes with the next poll. */
+START_TEST(test_first_timer_from_other_thread)
+{
+    cmio_poll *p = open_timer_poll(_i);
+    cmio_events *ev = open_events(4);
+    struct first_timer f = {.p = p, .poll_tid = current_tid(), .result = 1};
+    ck_assert_int_eq(cmio_waker_new(cmio_poll_registry(p), 30, &f.w), 0);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, make_first_timer_when_blocked, &f), 0);
+    int n = cmio_poll_poll(p, ev, -1);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(f.result, 0);
+    for (int k = 0; k < n; k++)
+        ck_assert_uint_eq(cmio_event_token(cmio_events_get(ev, (size_t)k)), 30);
+    ck_assert_int_ge(wait_token(p, ev, 31, WAIT_MS), 0);
+    cmio_timer_free(f.t);
+    cmio_waker_free(f.w);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
 /* A positive timeout with only a far timer armed is waited out in full,
  * and a negative one is not ended by a cancelled deadline. */
 START_TEST(test_timeouts_hold_with_timers)
@@ -480,6 +524,7 @@ static Suite *timer_suite(void)
     add_timer_test(tc, test_full_buffer_delivers_the_rest_later);
     add_timer_test(tc, test_expiries_in_deadline_order);
     add_timer_test(tc, test_set_from_other_thread_wakes_blocked_poll);
+    add_timer_test(tc, test_first_timer_from_other_thread);
     add_timer_test(tc, test_timeouts_hold_with_timers);
     add_timer_test(tc, test_free_and_lifetimes);
     add_timer_test(tc, test_bad_arguments);
