@@ -15,9 +15,9 @@
  * to fire, finds nothing due and re-arms: cancel makes no system call).
  *
  * The poll thread does the rest in cmio__timers_poll (called by
- * cmio__poll): due timers move to a ready list; their events are written
- * into the caller's buffer after the kernel's (sys/record.h), as many as
- * fit; the others stay ready for the next poll, which delivers them first.
+ * cmio__poll): the events of due timers are written into the caller's
+ * buffer after the kernel's (sys/record.h), as many as fit; the others
+ * wait in a ready list for the next poll, which delivers them first.
  * The internal token's records are taken out of the buffer.
  *
  * The state is shared by the poll, its registry clones and its timers
@@ -413,31 +413,43 @@ bool cmio__timers_active(const cmio__timers *tm)
 
 /* ---- the poll thread's part ------------------------------------------------ */
 
-/* Move every due timer to the ready list (counting its expirations) and
- * re-arm the kernel timer for what is left. Under the lock. */
-static void expire(cmio__timers *tm, int64_t now)
+/* Count the expirations of every due timer; its event goes straight to
+ * out while there is room and no earlier timer waits in the ready list,
+ * else it joins the list. Then re-arm the kernel timer for what is left.
+ * Returns the records written. Under the lock. */
+static size_t expire(cmio__timers *tm, int64_t now, cmio_event *out, size_t room)
 {
+    size_t k = 0;
     while (tm->len && tm->heap[0]->deadline <= now) {
         cmio_timer *t = tm->heap[0];
-        heap_remove(tm, t);
         uint64_t n = 1;
         if (t->interval) {
             uint64_t behind = (uint64_t)(now - t->deadline) / (uint64_t)t->interval;
             n += behind;
             int64_t step = (int64_t)(behind + 1);
             if (t->interval > (NEVER - t->deadline) / step) {
-                t->deadline = NEVER; /* the next expiry is beyond the clock */
+                heap_remove(tm, t); /* the next expiry is beyond the clock */
             } else {
+                /* Still at the top: move its deadline on and let it sink. */
                 t->deadline += t->interval * step;
                 t->seq = tm->next_seq++;
-                heap_push(tm, t);
+                sift_down(tm, 0);
             }
+        } else {
+            heap_remove(tm, t);
         }
         t->expirations = t->expirations > UINT64_MAX - n ? UINT64_MAX : t->expirations + n;
-        if (!t->ready && !t->reported)
+        if (t->ready || t->reported)
+            continue; /* its event is owed or out: the count is enough */
+        if (!tm->ready_first && k + cmio__records(CMIO_EVENT_READABLE) <= room) {
+            t->reported = true;
+            k += cmio__record_put(out + k, t->token, CMIO_EVENT_READABLE);
+        } else {
             ready_add(tm, t);
+        }
     }
     kernel_arm(tm, true);
+    return k;
 }
 
 /* Write the events of ready timers at out, at most room records; returns
@@ -504,8 +516,8 @@ int cmio__timers_poll(cmio__timers *tm, cmio_events *events, int timeout_ms)
             kernel_arm(tm, true);
         }
         int64_t now = now_ns();
-        expire(tm, now);
         size_t k = deliver(tm, events->items, events->capacity);
+        k += expire(tm, now, events->items + k, events->capacity - k);
         int wait = k ? 0 : wait_ms(tm, now, until);
         tlock_unlock(&tm->lock);
 
@@ -522,8 +534,8 @@ int cmio__timers_poll(cmio__timers *tm, cmio_events *events, int timeout_ms)
         if (fired)
             kernel_drain(tm);
         now = now_ns();
-        expire(tm, now);
         total += deliver(tm, events->items + total, events->capacity - total);
+        total += expire(tm, now, events->items + total, events->capacity - total);
         tlock_unlock(&tm->lock);
 
         events->len = total;
