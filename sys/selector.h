@@ -62,7 +62,9 @@ typedef struct cmio__selector {
     void (*close)(cmio__sys *sys);
 
     /* Registration. Arguments were validated by the core: fd >= 0, interest
-     * non-zero with known bits only, PRIORITY only where caps allow it. They
+     * with at least one readiness bit (READABLE, WRITABLE, PRIORITY) and
+     * known bits only, the mode bits LEVEL and ONESHOT included (every
+     * backend implements them), PRIORITY only where caps allow it. They
      * return 0 or a negative errno as the header documents them. */
     int (*reg)(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest);
     int (*rereg)(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest);
