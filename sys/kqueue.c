@@ -147,7 +147,10 @@ static bool oneshot2(cmio_interest interest)
 /* The changes that take `from` to `to` for fd (at most 4): per filter an
  * add, which with EV_ENABLE also re-arms a knote EV_DISPATCH disabled; a
  * delete; or, when the mode changes, a delete and an add, since kqueue
- * keeps the mode flags a knote was first added with. */
+ * keeps the mode flags a knote was first added with. A level knote is
+ * replaced so at every reregistration: libkqueue (on Linux) refuses to
+ * modify a socket's knote without EV_CLEAR, and on a BSD kernel a new
+ * knote is as good as the old one re-enabled. */
 static int changes(struct kevent *ch, int fd, cmio_interest from, cmio_interest to, cmio_token token)
 {
     static const struct {
@@ -155,7 +158,7 @@ static int changes(struct kevent *ch, int fd, cmio_interest from, cmio_interest 
         short filter;
     } filters[2] = {{CMIO_READABLE, EVFILT_READ}, {CMIO_WRITABLE, EVFILT_WRITE}};
     unsigned short add = (unsigned short)(EV_ADD | EV_ENABLE | mode_flags(to));
-    bool remode = ((from ^ to) & MODES) != 0;
+    bool remode = ((from ^ to) & MODES) != 0 || (to & CMIO_LEVEL);
     int n = 0;
     for (int k = 0; k < 2; k++) {
         if ((from & filters[k].bit) && (!(to & filters[k].bit) || remode))
@@ -221,8 +224,14 @@ static void forget(struct table *t, struct reg *r)
  * this error path only). */
 static bool still_there(int kq, const struct reg *r)
 {
-    struct kevent ch = change(r->fd, (r->interest & CMIO_READABLE) ? EVFILT_READ : EVFILT_WRITE,
-                              mode_flags(r->interest), r->token);
+#ifdef CMIO_EVENT_RECORD_KEVENT
+    unsigned short flags = mode_flags(r->interest);
+#else
+    /* libkqueue refuses a modification of a socket's knote without
+     * EV_CLEAR, and takes no mode flags from one. */
+    unsigned short flags = EV_CLEAR;
+#endif
+    struct kevent ch = change(r->fd, (r->interest & CMIO_READABLE) ? EVFILT_READ : EVFILT_WRITE, flags, r->token);
     struct kevent res;
     int got;
     do
