@@ -34,7 +34,8 @@
  * from the other backends: a descriptor registered directly and read or
  * written with raw system calls must be re-armed with
  * cmio_registry_reregister() after its -EAGAIN. A hang-up or error is
- * reported once per occurrence, with two exceptions, since poll(2) reports
+ * reported once per occurrence (in edge mode: a CMIO_LEVEL registration
+ * reports them at every poll while they hold), with two exceptions, since poll(2) reports
  * both at every call for as long as they hold: an error that was reported
  * and not yet taken (by the socket's take_error, or by a failed read, write, send, receive, peek or accept
  * through cmio, which returns it) holds the descriptor's other readiness back until it is; and after a

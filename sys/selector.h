@@ -42,6 +42,9 @@ enum {
      * look again); else it is a new occurrence, reported. poll(2), whose
      * POLLHUP is level-triggered. */
     CMIO__SEL_HUP_HOLDS = 1u << 4,
+    /* Both holding rules are rules of edge mode (and of oneshot mode before
+     * its one report): a CMIO_LEVEL registration reports a hang-up or an
+     * error at every poll while it holds, on every backend. */
 };
 
 /* rearm's `direction` when fd's pending error was taken (take_error) or a
