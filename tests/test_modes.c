@@ -62,8 +62,8 @@ static void assert_every_poll(cmio_poll *p, cmio_events *ev, cmio_token token, u
 {
     for (int k = 0; k < LEVEL_POLLS; k++) {
         uint32_t flags = poll_token(p, ev, token, WAIT_MS, NULL);
-        ck_assert_msg((flags & want) == want, "poll %d: token %lu flags %#x, want %#x", k, (unsigned long)token,
-                      (unsigned)flags, (unsigned)want);
+        ck_assert_msg((flags & want) == want, "poll %d: token %lu flags %#x, want %#x", k,
+                      (unsigned long)token, (unsigned)flags, (unsigned)want);
     }
 }
 
@@ -286,7 +286,8 @@ START_TEST(test_oneshot_rearmed_while_poll_blocked)
     cmio_events *ev = open_events(8);
     int sv[2];
     stream_pair(sv);
-    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], 1, CMIO_READABLE | CMIO_ONESHOT), 0);
+    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], 1, CMIO_READABLE | CMIO_ONESHOT),
+                     0);
     put(sv[1], 10);
     ck_assert(first_report(p, ev, 1, NULL) & CMIO_EVENT_READABLE);
     ck_assert_int_eq(count_events(p, ev, 1, QUIET_MS), 0);
@@ -509,9 +510,14 @@ START_TEST(test_mode_argument_errors)
     cmio_registry *r = cmio_poll_registry(p);
     int sv[2];
     stream_pair(sv);
-    static const cmio_interest bad[] = {CMIO_LEVEL, CMIO_ONESHOT, CMIO_LEVEL | CMIO_ONESHOT, 0x20,
-                                        CMIO_READABLE | 0x20, CMIO_WRITABLE | CMIO_LEVEL | 0x40,
-                                        CMIO_READABLE | CMIO_ONESHOT | 0x80, 0xe0};
+    static const cmio_interest bad[] = {CMIO_LEVEL,
+                                        CMIO_ONESHOT,
+                                        CMIO_LEVEL | CMIO_ONESHOT,
+                                        0x20,
+                                        CMIO_READABLE | 0x20,
+                                        CMIO_WRITABLE | CMIO_LEVEL | 0x40,
+                                        CMIO_READABLE | CMIO_ONESHOT | 0x80,
+                                        0xe0};
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         ck_assert_int_eq(cmio_registry_register(r, sv[0], 1, bad[k]), -EINVAL);
         ck_assert_int_eq(cmio_registry_reregister(r, sv[0], 1, bad[k]), -EINVAL);
@@ -763,4 +769,7 @@ static Suite *modes_suite(void)
     return s;
 }
 
-int main(void) { return run_suite(modes_suite()); }
+int main(void)
+{
+    return run_suite(modes_suite());
+}
