@@ -19,6 +19,7 @@
  *    which accepts NULL.
  *  - Events are edge-triggered: an event says a descriptor became ready.
  *    Read or write until -EAGAIN before waiting for the next event.
+ *    CMIO_LEVEL and CMIO_ONESHOT registrations are the exceptions they say.
  *
  * Backends. A poll runs over one selector backend: "epoll" (Linux, the
  * default there), "kqueue" (FreeBSD, NetBSD, OpenBSD, DragonFly, macOS, the
@@ -33,7 +34,8 @@
  * from the other backends: a descriptor registered directly and read or
  * written with raw system calls must be re-armed with
  * cmio_registry_reregister() after its -EAGAIN. A hang-up or error is
- * reported once per occurrence, with two exceptions, since poll(2) reports
+ * reported once per occurrence (in edge mode: a CMIO_LEVEL registration
+ * reports them at every poll while they hold), with two exceptions, since poll(2) reports
  * both at every call for as long as they hold: an error that was reported
  * and not yet taken (by the socket's take_error, or by a failed read, write, send, receive, peek or accept
  * through cmio, which returns it) holds the descriptor's other readiness back until it is; and after a
@@ -85,7 +87,8 @@ extern "C" {
 /** mio::Token: an opaque value given back with each event. A pointer fits. */
 typedef uintptr_t cmio_token;
 
-/** mio::Interest: the readiness a registration asks for. Never 0. */
+/** mio::Interest: the readiness a registration asks for (never none), and
+ *  its mode (CMIO_LEVEL, CMIO_ONESHOT; mio 0.3's PollOpt). */
 typedef uint8_t cmio_interest;
 
 #define CMIO_READABLE ((cmio_interest)0x01) /**< read readiness */
@@ -94,6 +97,29 @@ typedef uint8_t cmio_interest;
  *  EPOLLPRI, poll's POLLPRI; not kqueue). Registering it on a backend without
  *  it returns -ENOTSUP. */
 #define CMIO_PRIORITY ((cmio_interest)0x04)
+/** Registration mode (mio 0.3's PollOpt::level()), OR-ed into the interest
+ *  with at least one of the readiness bits above: level-triggered, the
+ *  descriptor is reported at every poll for as long as the readiness holds
+ *  (unread data, room to write, a hang-up, a pending error), with no need
+ *  to read or write until -EAGAIN. Without CMIO_LEVEL or CMIO_ONESHOT a
+ *  registration is edge-triggered. On every backend (epoll: no EPOLLET;
+ *  kqueue: no EV_CLEAR; poll(2): nothing reported is disarmed). See
+ *  "Registration modes" in docs/guide.md. */
+#define CMIO_LEVEL ((cmio_interest)0x08)
+/** Registration mode (mio 0.3's PollOpt::oneshot()), OR-ed into the
+ *  interest with at least one of the readiness bits above: the registration
+ *  is reported by one poll, then disarmed as a whole (every direction) until
+ *  cmio_registry_reregister() arms it again; the reregistration reports
+ *  readiness that already holds. With both directions registered, the one
+ *  poll that reports it may carry both (one record, or two on the BSDs,
+ *  whose record holds one direction); no later poll reports it. A
+ *  reregistration made while another thread's poll is blocked may let one
+ *  event already on its way through as well. Disarmed means silent: no
+ *  hang-up or error is reported either, and the poll(2) backend's re-arm by
+ *  cmio I/O calls does not re-arm it. Combines with CMIO_LEVEL (the same
+ *  once a report is made). On every backend (epoll: EPOLLONESHOT; kqueue:
+ *  EV_DISPATCH, re-enabled by the reregistration). */
+#define CMIO_ONESHOT ((cmio_interest)0x10)
 
 /* The kinds of readiness an event can report, as bits: what
  * cmio_event_flags() returns, one bit per cmio_event_is_* function. */
@@ -294,9 +320,12 @@ static inline int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeo
  * Register `fd` for the readiness in `interest`, to be reported with
  * `token`. Edge-triggered: after an event, read or write until -EAGAIN;
  * readiness that arrives after the -EAGAIN gives a new event. A closed or
- * errored descriptor is reported whatever the interest.
+ * errored descriptor is reported whatever the interest. CMIO_LEVEL or
+ * CMIO_ONESHOT in interest choose another mode (level-triggered; reported
+ * once, then disarmed until reregistered).
  *
- * Errors: -EINVAL if r is NULL, interest is 0 or has unknown bits;
+ * Errors: -EINVAL if r is NULL, interest asks for no readiness (0, or only
+ * CMIO_LEVEL and CMIO_ONESHOT) or has unknown bits;
  * -EBADF if fd is negative or not an open descriptor; -EEXIST if fd is
  * already registered with this registry (or a clone of it); -ENOTSUP if
  * interest has CMIO_PRIORITY on a backend without it; -EPERM if the
@@ -316,6 +345,9 @@ CMIO_API int cmio_registry_register(cmio_registry *r, int fd, cmio_token token, 
  * Replace the token and interest of a registered descriptor. Readiness that
  * already holds under the new interest is reported again. On the poll(2)
  * backend this also re-arms an interest that was reported (see Backends).
+ * It re-arms a CMIO_ONESHOT registration that was reported, and may change
+ * the mode (the interest's CMIO_LEVEL and CMIO_ONESHOT bits); on kqueue a
+ * change of mode replaces the descriptor's knotes (delete, then add).
  *
  * Errors: -EINVAL as for register; -EBADF for an invalid fd; -ENOENT if fd
  * is not registered; -ENOTSUP as for register. Thread-safe; allocates

@@ -9,14 +9,16 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#define KNOWN_INTEREST (CMIO_READABLE | CMIO_WRITABLE | CMIO_PRIORITY)
+#define READINESS (CMIO_READABLE | CMIO_WRITABLE | CMIO_PRIORITY)
+#define KNOWN_INTEREST (READINESS | CMIO_LEVEL | CMIO_ONESHOT)
 
 /* The checks register and reregister share (docs/design.md §2). */
 static int check_interest(const cmio_registry *r, int fd, cmio_interest interest)
 {
     CMIO__CHECK(r != NULL, -EINVAL);
     CMIO__CHECK(fd >= 0, -EBADF);
-    CMIO__CHECK(interest != 0 && (interest & ~KNOWN_INTEREST) == 0, -EINVAL);
+    /* At least one kind of readiness: a mode alone asks for nothing. */
+    CMIO__CHECK((interest & READINESS) != 0 && (interest & ~KNOWN_INTEREST) == 0, -EINVAL);
     CMIO__CHECK(!(interest & CMIO_PRIORITY) || (r->sel->caps & CMIO__SEL_PRIORITY), -ENOTSUP);
     return 0;
 }

@@ -1,5 +1,7 @@
 /*
- * The epoll backend (Linux, Android): edge-triggered by the kernel.
+ * The epoll backend (Linux, Android): edge-triggered by the kernel; the
+ * modes CMIO_LEVEL and CMIO_ONESHOT are the kernel's too (no EPOLLET;
+ * EPOLLONESHOT).
  *
  * The token travels in epoll_event.data; epoll_wait writes the caller's
  * events buffer itself, since cmio_event is the epoll record on Linux (no
@@ -51,26 +53,34 @@ static void ep_close(cmio__sys *sys)
     free(sys);
 }
 
-/* The epoll bits of each interest (the core has checked that only
- * CMIO_READABLE, CMIO_WRITABLE and CMIO_PRIORITY are set): one load. */
+/* The epoll bits of each interest, mode bits included (the core has
+ * checked that only CMIO_READABLE, CMIO_WRITABLE, CMIO_PRIORITY, CMIO_LEVEL
+ * and CMIO_ONESHOT are set): one load. Edge-triggered (EPOLLET) unless
+ * CMIO_LEVEL; CMIO_ONESHOT is EPOLLONESHOT, which disarms the whole
+ * registration after one event until EPOLL_CTL_MOD (reregister). */
 #define EP_INTEREST(i)                                                                             \
-    (EPOLLET | (((i) & CMIO_READABLE) ? EPOLLIN | EPOLLRDHUP : 0u) |                                \
-     (((i) & CMIO_WRITABLE) ? EPOLLOUT : 0u) | (((i) & CMIO_PRIORITY) ? EPOLLPRI : 0u))
+    ((((i) & CMIO_LEVEL) ? 0u : EPOLLET) | (((i) & CMIO_ONESHOT) ? EPOLLONESHOT : 0u) |            \
+     (((i) & CMIO_READABLE) ? EPOLLIN | EPOLLRDHUP : 0u) | (((i) & CMIO_WRITABLE) ? EPOLLOUT : 0u) | \
+     (((i) & CMIO_PRIORITY) ? EPOLLPRI : 0u))
+#define EP_INTEREST4(i) EP_INTEREST(i), EP_INTEREST((i) + 1u), EP_INTEREST((i) + 2u), EP_INTEREST((i) + 3u)
 /* The header's accessors and sys/record.h read the record's bits by the
  * kernel's names; the interest table uses the core's bits as indexes. */
 _Static_assert(CMIO_READABLE == 1 && CMIO_WRITABLE == 2 && CMIO_PRIORITY == 4, "interest bits index ep_interest");
+_Static_assert(CMIO_LEVEL == 8 && CMIO_ONESHOT == 16, "mode bits index ep_interest");
 _Static_assert(EPOLLIN == 0x001 && EPOLLPRI == 0x002 && EPOLLOUT == 0x004 && EPOLLERR == 0x008 &&
                    EPOLLHUP == 0x010 && EPOLLRDHUP == 0x2000,
                "the epoll bits mio's rules are written for");
-static const uint32_t ep_interest[8] = {
-    EP_INTEREST(0u), EP_INTEREST(1u), EP_INTEREST(2u), EP_INTEREST(3u),
-    EP_INTEREST(4u), EP_INTEREST(5u), EP_INTEREST(6u), EP_INTEREST(7u),
+#define EP_KNOWN 0x1fu /* every interest and mode bit: the table's index */
+static const uint32_t ep_interest[EP_KNOWN + 1] = {
+    EP_INTEREST4(0u),  EP_INTEREST4(4u),  EP_INTEREST4(8u),  EP_INTEREST4(12u),
+    EP_INTEREST4(16u), EP_INTEREST4(20u), EP_INTEREST4(24u), EP_INTEREST4(28u),
 };
 
 static int ctl(cmio__sys *sys, int op, int fd, cmio_token token, cmio_interest interest)
 {
-    assert(fd >= 0 && interest != 0 && (interest & ~7u) == 0); /* checked at the door (src/registry.c) */
-    struct epoll_event ev = {.events = ep_interest[interest & 7u], .data.u64 = (uint64_t)token};
+    /* checked at the door (src/registry.c) */
+    assert(fd >= 0 && (interest & 7u) != 0 && (interest & ~EP_KNOWN) == 0);
+    struct epoll_event ev = {.events = ep_interest[interest & EP_KNOWN], .data.u64 = (uint64_t)token};
     return epoll_ctl(sys->epfd, op, fd, &ev) < 0 ? -errno : 0;
 }
 

@@ -17,6 +17,22 @@
  * when the table says a number is registered, a probe that rewrites the
  * knote with its own values asks the kernel whether it still exists.
  *
+ * Modes. CMIO_LEVEL leaves EV_CLEAR out; CMIO_ONESHOT adds EV_DISPATCH,
+ * which disables a knote once it is reported, and a reregistration
+ * re-enables it (EV_ENABLE with its EV_ADD, which also looks at the
+ * descriptor again, so readiness that holds is reported). kqueue keeps the
+ * EV_CLEAR and EV_DISPATCH a knote was added with, so a reregistration that
+ * changes the mode deletes and adds the knote. EV_DISPATCH works per filter,
+ * where a oneshot registration is disarmed as a whole on every backend
+ * (EPOLLONESHOT's rule, include/cmio.h): when one filter of a oneshot
+ * registration with both directions fires, the poll that reports it
+ * disables the other filter before it returns (disarm_rest), so no later
+ * poll reports the registration; both filters may fire in that one poll.
+ * The table counts these registrations, so that a poll without any pays
+ * one atomic load. A poll whose kevent(2) overlaps a (re)registration
+ * cannot tell whether an event is the old arming's or the new one's: it
+ * leaves the new arming alone (one more event may come, as with epoll).
+ *
  * A waker is an EVFILT_USER knote (ident: the waker's address) triggered
  * with NOTE_TRIGGER through a dup of the kqueue descriptor, so that it
  * outlives the poll; where the kernel has no EVFILT_USER it is a pipe whose
@@ -57,6 +73,8 @@ struct reg {
     int fd;
     cmio_interest interest;
     cmio_token token;
+    uint64_t armed_seq;    /* the table's seq at the last (re)registration */
+    uint64_t disarmed_seq; /* the poll that last disarmed the rest (oneshot, both directions) */
 };
 
 /* The registrations, shared by a poll and its clones. */
@@ -67,6 +85,11 @@ struct table {
     size_t len, cap;
     cmio__fdmap map; /* fd -> index in regs */
     sigset_t sigs;   /* signals with an EVFILT_SIGNAL knote (cmio_signals) */
+
+    /* Oneshot registrations with both directions (disarm_rest), and the
+     * number of the last poll that had to look for them. */
+    atomic_uint oneshot2;
+    uint64_t seq;
 };
 
 struct cmio__sys {
@@ -85,13 +108,13 @@ static struct kevent change(int fd, short filter, unsigned short flags, cmio_tok
     return ev;
 }
 
-/* Apply n changes (at most 2). Each reports its own error through
+/* Apply n changes (at most 4). Each reports its own error through
  * EV_RECEIPT; ENOENT of a delete and EPIPE of an add are not errors (a
  * pipe's write end whose reader is gone is registered with EV_EOF set, as
  * mio finds). Returns 0 or the first error. */
 static int apply(int kq, struct kevent *ch, int n)
 {
-    struct kevent res[2];
+    struct kevent res[4];
     int got;
     do
         got = kevent(kq, ch, n, res, n, NULL);
@@ -109,18 +132,43 @@ static int apply(int kq, struct kevent *ch, int n)
     return 0;
 }
 
-/* The changes that take `from` to `to` for fd (at most one per filter). */
+/* A knote's mode: EV_CLEAR (edge) unless CMIO_LEVEL, EV_DISPATCH for
+ * CMIO_ONESHOT. */
+static unsigned short mode_flags(cmio_interest interest)
+{
+    return (unsigned short)(((interest & CMIO_LEVEL) ? 0 : EV_CLEAR) | ((interest & CMIO_ONESHOT) ? EV_DISPATCH : 0));
+}
+
+#define MODES (CMIO_LEVEL | CMIO_ONESHOT)
+
+/* A oneshot registration whose two filters disarm each other (disarm_rest). */
+static bool oneshot2(cmio_interest interest)
+{
+    return (interest & CMIO_ONESHOT) && (interest & CMIO_READABLE) && (interest & CMIO_WRITABLE);
+}
+
+/* The changes that take `from` to `to` for fd (at most 4): per filter an
+ * add, which with EV_ENABLE also re-arms a knote EV_DISPATCH disabled; a
+ * delete; or, when the mode changes, a delete and an add, since kqueue
+ * keeps the mode flags a knote was first added with. A level knote is
+ * replaced so at every reregistration: libkqueue (on Linux) refuses to
+ * modify a socket's knote without EV_CLEAR, and on a BSD kernel a new
+ * knote is as good as the old one re-enabled. */
 static int changes(struct kevent *ch, int fd, cmio_interest from, cmio_interest to, cmio_token token)
 {
+    static const struct {
+        cmio_interest bit;
+        short filter;
+    } filters[2] = {{CMIO_READABLE, EVFILT_READ}, {CMIO_WRITABLE, EVFILT_WRITE}};
+    unsigned short add = (unsigned short)(EV_ADD | EV_ENABLE | mode_flags(to));
+    bool remode = ((from ^ to) & MODES) != 0 || (to & CMIO_LEVEL);
     int n = 0;
-    if (to & CMIO_READABLE)
-        ch[n++] = change(fd, EVFILT_READ, EV_ADD | EV_CLEAR, token);
-    else if (from & CMIO_READABLE)
-        ch[n++] = change(fd, EVFILT_READ, EV_DELETE, 0);
-    if (to & CMIO_WRITABLE)
-        ch[n++] = change(fd, EVFILT_WRITE, EV_ADD | EV_CLEAR, token);
-    else if (from & CMIO_WRITABLE)
-        ch[n++] = change(fd, EVFILT_WRITE, EV_DELETE, 0);
+    for (int k = 0; k < 2; k++) {
+        if ((from & filters[k].bit) && (!(to & filters[k].bit) || remode))
+            ch[n++] = change(fd, filters[k].filter, EV_DELETE, 0);
+        if (to & filters[k].bit)
+            ch[n++] = change(fd, filters[k].filter, add, token);
+    }
     return n;
 }
 
@@ -152,8 +200,18 @@ static int grow(struct table *t)
     return 0;
 }
 
+/* Count a registration in or out of oneshot2 (lock held). */
+static void count_oneshot2(struct table *t, cmio_interest from, cmio_interest to)
+{
+    if (oneshot2(to) && !oneshot2(from))
+        atomic_fetch_add_explicit(&t->oneshot2, 1, memory_order_release);
+    else if (oneshot2(from) && !oneshot2(to))
+        atomic_fetch_sub_explicit(&t->oneshot2, 1, memory_order_relaxed);
+}
+
 static void forget(struct table *t, struct reg *r)
 {
+    count_oneshot2(t, r->interest, 0);
     cmio__fdmap_remove(&t->map, r->fd);
     struct reg *last = &t->regs[--t->len];
     if (r != last) {
@@ -169,7 +227,14 @@ static void forget(struct table *t, struct reg *r)
  * this error path only). */
 static bool still_there(int kq, const struct reg *r)
 {
-    struct kevent ch = change(r->fd, (r->interest & CMIO_READABLE) ? EVFILT_READ : EVFILT_WRITE, EV_CLEAR, r->token);
+#ifdef CMIO_EVENT_RECORD_KEVENT
+    unsigned short flags = mode_flags(r->interest);
+#else
+    /* libkqueue refuses a modification of a socket's knote without
+     * EV_CLEAR, and takes no mode flags from one. */
+    unsigned short flags = EV_CLEAR;
+#endif
+    struct kevent ch = change(r->fd, (r->interest & CMIO_READABLE) ? EVFILT_READ : EVFILT_WRITE, flags, r->token);
     struct kevent res;
     int got;
     do
@@ -270,7 +335,7 @@ static int kq_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest intere
     if (err == 0 && t->len == t->cap)
         err = grow(t);
     if (err == 0) {
-        struct kevent ch[2];
+        struct kevent ch[4];
         int n = changes(ch, fd, 0, interest, token);
         err = apply(sys->kq, ch, n);
         if (err < 0) { /* leave no half registration behind */
@@ -279,8 +344,9 @@ static int kq_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest intere
         }
     }
     if (err == 0) {
-        t->regs[t->len] = (struct reg){.fd = fd, .interest = interest, .token = token};
+        t->regs[t->len] = (struct reg){.fd = fd, .interest = interest, .token = token, .armed_seq = t->seq};
         cmio__fdmap_insert(&t->map, fd, (uint32_t)t->len++);
+        count_oneshot2(t, 0, interest);
     }
     pthread_mutex_unlock(&t->lock);
     return err;
@@ -297,12 +363,14 @@ static int kq_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest inte
     if (!r) {
         err = -ENOENT;
     } else {
-        struct kevent ch[2];
+        struct kevent ch[4];
         int n = changes(ch, fd, r->interest, interest, token);
         err = apply(sys->kq, ch, n);
         if (err == 0) {
+            count_oneshot2(t, r->interest, interest);
             r->interest = interest;
             r->token = token;
+            r->armed_seq = t->seq;
         }
     }
     pthread_mutex_unlock(&t->lock);
@@ -320,7 +388,7 @@ static int kq_dereg(cmio__sys *sys, int fd)
             err = -ENOENT;
     } else {
         if (err == 0) { /* a closed descriptor has no knotes left */
-            struct kevent ch[2];
+            struct kevent ch[4];
             int n = changes(ch, fd, r->interest, 0, 0);
             err = apply(sys->kq, ch, n);
         }
@@ -328,6 +396,45 @@ static int kq_dereg(cmio__sys *sys, int fd)
     }
     pthread_mutex_unlock(&t->lock);
     return err;
+}
+
+/* Before a poll's kevent(2): whether oneshot registrations with both
+ * directions exist, and if so a new poll number (the caller's 0 if not). */
+static uint64_t begin_round(struct table *t)
+{
+    if (atomic_load_explicit(&t->oneshot2, memory_order_acquire) == 0)
+        return 0;
+    pthread_mutex_lock(&t->lock);
+    uint64_t seq = ++t->seq;
+    pthread_mutex_unlock(&t->lock);
+    return seq;
+}
+
+/* After it: a oneshot registration with both directions that one filter
+ * reported is disarmed as a whole, by disabling the other filter (EV_DISPATCH
+ * disabled the one that fired) before the poll returns; both may have fired
+ * in this poll. A registration (re)made since the poll began (armed_seq not
+ * before seq) is left alone: its event may be the old arming's. seq 0: none
+ * existed when the poll began, so any there is now was made since. */
+static void disarm_rest(cmio__sys *sys, const struct kevent *rec, int n, uint64_t seq)
+{
+    struct table *t = sys->t;
+    if (seq == 0 || n <= 0)
+        return;
+    pthread_mutex_lock(&t->lock);
+    for (int i = 0; i < n; i++) {
+        if (rec[i].filter != EVFILT_READ && rec[i].filter != EVFILT_WRITE)
+            continue;
+        struct reg *r = find(t, (int)rec[i].ident);
+        if (!r || !oneshot2(r->interest) || UDATA(r->token) != rec[i].udata || r->armed_seq >= seq ||
+            r->disarmed_seq == seq)
+            continue;
+        r->disarmed_seq = seq;
+        struct kevent ch = change(r->fd, rec[i].filter == EVFILT_READ ? EVFILT_WRITE : EVFILT_READ, EV_DISABLE,
+                                  r->token);
+        (void)apply(sys->kq, &ch, 1); /* ENOENT: the descriptor was closed meanwhile */
+    }
+    pthread_mutex_unlock(&t->lock);
 }
 
 #ifndef CMIO_EVENT_RECORD_KEVENT
@@ -367,12 +474,14 @@ _Static_assert(sizeof(cmio_event) == sizeof(struct kevent), "cmio_event is a kev
 static int kq_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
 {
     struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
+    uint64_t seq = begin_round(sys->t);
     int n = kevent(sys->kq, NULL, 0, (struct kevent *)events->items, (int)events->capacity,
                    timeout_ms < 0 ? NULL : &ts);
     if (n < 0) {
         events->len = 0;
         return -errno;
     }
+    disarm_rest(sys, (struct kevent *)events->items, n, seq);
     events->len = (size_t)n;
     return n;
 }
@@ -384,11 +493,13 @@ static int kq_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
 {
     struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
     struct kevent *rec = events->scratch;
+    uint64_t seq = begin_round(sys->t);
     int n = kevent(sys->kq, NULL, 0, rec, (int)events->capacity, timeout_ms < 0 ? NULL : &ts);
     if (n < 0) {
         events->len = 0;
         return -errno;
     }
+    disarm_rest(sys, rec, n, seq);
     for (int i = 0; i < n; i++)
         cmio__record_put(&events->items[i], (cmio_token)rec[i].udata, to_flags(&rec[i]));
     events->len = (size_t)n;

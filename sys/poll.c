@@ -53,6 +53,16 @@
  * not block; delivery resumes where the last one stopped, so no entry
  * starves.
  *
+ * Modes. A CMIO_LEVEL registration disarms nothing that fired, so poll(2)
+ * reports it at every call for as long as it holds, and keeps no holding
+ * rule: a hang-up or error is reported at every poll while it lasts, as
+ * epoll and kqueue do in level mode (CMIO__SEL_ERROR_HOLDS and
+ * CMIO__SEL_HUP_HOLDS are rules of edge mode). A CMIO_ONESHOT registration
+ * is spent by the poll that reports it: the entry is left out of poll(2) (a
+ * negative fd, since poll(2) reports POLLHUP and POLLERR whatever is asked)
+ * until reregistered; the rearm hook leaves it alone, and has nothing to do
+ * for a level registration either.
+ *
  * A waker is an eventfd (or pipe) in the table, drained by the poll that
  * reports it and never disarmed.
  *
@@ -89,6 +99,7 @@ struct entry {
     bool err;               /* an error was reported and not yet taken */
     bool look;              /* a failing call on fd: poll it once despite hup */
     bool gone;              /* POLLNVAL: closed without deregistering */
+    bool spent;             /* CMIO_ONESHOT, reported: out of poll(2) until reregistered */
     uint32_t pending;       /* CMIO_EVENT_* bits found and not yet delivered */
     uint32_t gen;           /* new at every register and reregister */
     cmio_token token;
@@ -338,7 +349,7 @@ static int pl_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest inte
         e->token = token;
         e->interest = interest;
         e->armed = to_poll(interest);
-        e->hup = e->err = e->look = e->gone = false;
+        e->hup = e->err = e->look = e->gone = e->spent = false;
         e->gen = sys->next_gen++;
         notify(sys);
     }
@@ -362,7 +373,9 @@ static int pl_dereg(cmio__sys *sys, int fd)
 /* -EAGAIN in a direction re-arms its bits; any failing call (and
  * take_error, CMIO__ERROR_TAKEN) means a reported error is taken, and lets
  * a hung-up entry be looked at once more. The descriptor number may also be
- * a new descriptor that reuses a closed one's (gone): poll it again. */
+ * a new descriptor that reuses a closed one's (gone): poll it again. A
+ * level registration has nothing disarmed or held; a oneshot one is
+ * re-armed by reregistering only: for both, only `gone` is cleared. */
 static void pl_rearm(int fd, cmio_interest direction)
 {
     cmio_interest bits = direction & CMIO_READABLE   ? CMIO_READABLE | CMIO_PRIORITY
@@ -372,7 +385,12 @@ static void pl_rearm(int fd, cmio_interest direction)
     for (cmio__sys *sys = live_head; sys; sys = sys->next) {
         pthread_mutex_lock(&sys->lock);
         struct entry *e = find(sys, fd);
-        if (e && e->kind == KIND_FD) {
+        if (e && e->kind == KIND_FD && (e->interest & (CMIO_LEVEL | CMIO_ONESHOT))) {
+            if (e->gone) {
+                e->gone = false;
+                notify(sys);
+            }
+        } else if (e && e->kind == KIND_FD) {
             short armed = e->armed | to_poll(e->interest & bits);
             if (armed != e->armed || e->err || e->gone || (e->hup && !e->look)) {
                 e->armed = armed;
@@ -424,7 +442,7 @@ static nfds_t snapshot(cmio__sys *sys)
     sys->snap[0] = (struct pollfd){.fd = sys->wake.rd, .events = POLLIN};
     for (size_t i = 0; i < sys->len; i++) {
         const struct entry *e = &sys->entries[i];
-        bool out = e->gone || e->err || (e->hup && !e->look);
+        bool out = e->gone || e->spent || e->err || (e->hup && !e->look);
         sys->snap[i + 1] = (struct pollfd){.fd = out ? -1 : e->fd, .events = e->armed};
         sys->snap_gen[i] = e->gen;
     }
@@ -448,16 +466,22 @@ static void take(cmio__sys *sys, struct entry *e, short revents)
         e->gone = true;
         return;
     }
-    /* Disarm exactly what fired; a hang-up already reported is not new. */
-    e->armed &= (short)~(revents & (POLLIN | POLLRDHUP | POLLPRI | POLLOUT));
-    if (e->hup)
-        revents &= (short)~POLLHUP;
-    if (revents & POLLHUP)
-        e->hup = true;
-    if (revents & POLLERR)
-        e->err = true;
-    if (revents)
+    if (e->interest & CMIO_LEVEL) {
+        /* Level: nothing is disarmed or held; what holds is found again. */
+    } else {
+        /* Disarm exactly what fired; a hang-up already reported is not new. */
+        e->armed &= (short)~(revents & (POLLIN | POLLRDHUP | POLLPRI | POLLOUT));
+        if (e->hup)
+            revents &= (short)~POLLHUP;
+        if (revents & POLLHUP)
+            e->hup = true;
+        if (revents & POLLERR)
+            e->err = true;
+    }
+    if (revents) {
         set_pending(sys, e, e->pending | to_flags(revents));
+        e->spent = (e->interest & CMIO_ONESHOT) != 0;
+    }
 }
 
 /* Move pending readiness into events, at most its capacity (lock held). */

@@ -43,6 +43,9 @@ enum {
      * look again); else it is a new occurrence, reported. poll(2), whose
      * POLLHUP is level-triggered. */
     CMIO__SEL_HUP_HOLDS = 1u << 4,
+    /* Both holding rules are rules of edge mode (and of oneshot mode before
+     * its one report): a CMIO_LEVEL registration reports a hang-up or an
+     * error at every poll while it holds, on every backend. */
 };
 
 /* rearm's `direction` when fd's pending error was taken (take_error) or a
@@ -63,7 +66,9 @@ typedef struct cmio__selector {
     void (*close)(cmio__sys *sys);
 
     /* Registration. Arguments were validated by the core: fd >= 0, interest
-     * non-zero with known bits only, PRIORITY only where caps allow it. They
+     * with at least one readiness bit (READABLE, WRITABLE, PRIORITY) and
+     * known bits only, the mode bits LEVEL and ONESHOT included (every
+     * backend implements them), PRIORITY only where caps allow it. They
      * return 0 or a negative errno as the header documents them. */
     int (*reg)(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest);
     int (*rereg)(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest);

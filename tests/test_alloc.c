@@ -191,6 +191,66 @@ START_TEST(test_timers_allocate_nothing_after_new)
 }
 END_TEST
 
+/* The registration modes (CMIO_LEVEL, CMIO_ONESHOT) allocate nothing
+ * either: registering and reregistering across modes, polls that report
+ * level and oneshot registrations (kqueue's disarming of a oneshot
+ * registration's other direction included), and cmio reads whose -EAGAIN
+ * goes through the re-arm seam. */
+START_TEST(test_modes_allocate_nothing)
+{
+    enum { N = 16 };
+    static const cmio_interest modes[] = {
+        CMIO_READABLE | CMIO_LEVEL,
+        CMIO_READABLE | CMIO_WRITABLE | CMIO_ONESHOT,
+        CMIO_READABLE | CMIO_WRITABLE | CMIO_LEVEL | CMIO_ONESHOT,
+        CMIO_READABLE | CMIO_ONESHOT,
+        CMIO_READABLE,
+    };
+    enum { N_MODES = sizeof(modes) / sizeof(modes[0]) };
+    cmio_poll *p = open_poll(_i);
+    cmio_registry *r = cmio_poll_registry(p);
+    cmio_events *ev = open_events(8);
+    int pairs[N][2];
+    for (int k = 0; k < N; k++)
+        stream_pair(pairs[k]);
+    char byte = 'x', sink[8];
+
+    start_counting();
+    long results = 0;
+    for (int round = 0; round < 3; round++) {
+        for (int k = 0; k < N; k++)
+            results |= cmio_registry_register(r, pairs[k][0], (cmio_token)k, modes[k % N_MODES]);
+        for (int k = 0; k < N; k++)
+            results |= write(pairs[k][1], &byte, 1) != 1;
+        for (int k = 0; k < 8; k++)
+            results |= cmio_poll_poll(p, ev, 0) < 0;
+        for (int k = 0; k < N; k++)
+            results |= cmio_registry_reregister(r, pairs[k][0], (cmio_token)k, modes[(k + 1) % N_MODES]);
+        for (int k = 0; k < 8; k++)
+            results |= cmio_poll_poll(p, ev, 0) < 0;
+        for (int k = 0; k < N; k++) {
+            cmio_unix_stream s = {.fd = pairs[k][0]};
+            results |= cmio_unix_stream_read(&s, sink, sizeof(sink)) != 1;
+            results |= cmio_unix_stream_read(&s, sink, sizeof(sink)) != -EAGAIN;
+        }
+        for (int k = 0; k < 4; k++)
+            results |= cmio_poll_poll(p, ev, 0) < 0;
+        for (int k = 0; k < N; k++)
+            results |= cmio_registry_deregister(r, pairs[k][0]);
+    }
+    long n = stop_counting();
+    ck_assert_int_eq(results, 0);
+    ck_assert_int_eq(n, 0);
+
+    for (int k = 0; k < N; k++) {
+        close(pairs[k][0]);
+        close(pairs[k][1]);
+    }
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
 static Suite *alloc_suite(void)
 {
     Suite *s = suite_create("alloc");
@@ -198,6 +258,7 @@ static Suite *alloc_suite(void)
     tcase_add_test(tc, test_interposition_counts);
     add_backend_test(tc, test_steady_state_allocates_nothing);
     add_backend_test(tc, test_timers_allocate_nothing_after_new);
+    add_backend_test(tc, test_modes_allocate_nothing);
     tcase_add_loop_test(tc, test_signals_allocate_nothing, 0, 2 * n_backends());
     suite_add_tcase(s, tc);
     return s;

@@ -445,14 +445,30 @@ static int count_dir(const char *path)
     return n;
 }
 
+/* The threads of the process once it equals want, or after WAIT_MS: a
+ * joined thread's task leaves /proc a moment after pthread_join returns
+ * (the kernel reaps it after it cleared its tid), with nothing to wait on. */
+static int tasks_settle(int want)
+{
+    int n = count_dir("/proc/self/task");
+    for (int64_t deadline = now_ms() + WAIT_MS; n != want && now_ms() < deadline;) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+        n = count_dir("/proc/self/task");
+    }
+    return n;
+}
+
 START_TEST(test_no_descriptor_or_thread_leak)
 {
     cmio_poll *p = setup(_i);
     cmio_events *ev = open_events(4);
     /* One set first: a sanitizer's runtime may start a thread of its own
      * at the process's first pthread_create. */
+    int before = count_dir("/proc/self/task");
     cmio_signals_free(open_signals(p, _i));
-    int fds = count_dir("/proc/self/fd"), threads = count_dir("/proc/self/task");
+    /* The helper's task leaves; a sanitizer's may stay. */
+    int threads = tasks_settle(before), fds = count_dir("/proc/self/fd");
     for (int k = 0; k < 20; k++) {
         cmio_signals *s = open_signals(p, _i);
         if (cmio__signals_mechanism(s) == CMIO__SIGNALS_THREAD)
@@ -463,8 +479,8 @@ START_TEST(test_no_descriptor_or_thread_leak)
             ck_assert(wait_for(p, ev, TOK, CMIO_EVENT_READABLE, WAIT_MS) & CMIO_EVENT_READABLE);
         }
         cmio_signals_free(s);
-        /* The helper was joined: its task is gone when free returns. */
-        ck_assert_int_eq(count_dir("/proc/self/task"), threads);
+        /* The helper was joined: its task goes. */
+        ck_assert_int_eq(tasks_settle(threads), threads);
         ck_assert_int_eq(count_dir("/proc/self/fd"), fds);
     }
     cmio_events_free(ev);

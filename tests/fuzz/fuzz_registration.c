@@ -14,7 +14,7 @@
  *
  * One operation is a byte, op = low nibble, descriptor = high nibble % 6,
  * and for some operations a second byte of argument:
- *   0 register (arg: interest R, W or RW)    1 reregister (arg: interest)
+ *   0 register (arg: interest)               1 reregister (arg: interest)
  *   2 deregister                             3 read through cmio to -EAGAIN
  *   4 write through cmio (arg: size; once or to -EAGAIN)
  *   5 peer writes (arg: size)                6 peer reads everything
@@ -22,6 +22,8 @@
  *   9 close the peer (arg: TCP with a reset); for UDP, bind it again if closed
  *  10 peer_addr                             11 take_error
  *  12..15 poll with timeout 0 (events capacity 16, 16, 2, 1)
+ * An interest argument is R, W or RW (arg % 3) in a mode (arg >> 6): edge
+ * (the default), CMIO_LEVEL, CMIO_ONESHOT, or both.
  *
  * The model. Before and after every poll, and after every other operation,
  * the oracle looks at the kernel's level of each of our descriptors with a
@@ -37,6 +39,14 @@
  *   error (POLLERR, whatever the interest): armed by a (re)registration and
  *     whenever the oracle sees no pending error (the next one is a new
  *     occurrence); disarmed by an event reporting it.
+ * Modes change this: a CMIO_LEVEL registration is never disarmed by an
+ * event (what the kernel holds is owed at every poll) and keeps no holding
+ * rule (CMIO__SEL_ERROR_HOLDS and CMIO__SEL_HUP_HOLDS are edge-mode rules);
+ * a CMIO_ONESHOT registration is spent by the poll that first reports it:
+ * nothing is owed, and any event in a later poll before a reregistration
+ * is a violation (the re-arm by cmio calls does not apply to it). The poll
+ * that spends it may carry more than one record for it (kevent's record
+ * holds one direction).
  * The checks:
  *   - every event's token is that of a current registration (tokens are
  *     never reused), so nothing is reported for a descriptor deregistered
@@ -142,6 +152,8 @@ struct desc {
     bool seen_rdhup, seen_hup, seen_err; /* ever, by the oracle or an I/O result */
     bool err_held;                       /* an error was reported and not yet taken (CMIO__SEL_ERROR_HOLDS) */
     bool hup_held;                       /* a hang-up was reported (CMIO__SEL_HUP_HOLDS) */
+    bool spent;                          /* CMIO_ONESHOT, reported: silent until reregistered */
+    unsigned long spent_poll;            /* the poll that spent it */
     bool dirty;                          /* activity since its last event */
     int streak;                          /* unjustified events in a row */
 };
@@ -159,6 +171,7 @@ struct run {
     cmio_token next_token;
     struct op ops[MAX_OPS];
     size_t nops;
+    unsigned long polls; /* polls made in this program */
 };
 
 static cmio_events *events[4];
@@ -585,7 +598,8 @@ static void peer_close(struct run *r, struct desc *d, uint8_t arg)
 static cmio_interest interest_of(uint8_t arg)
 {
     static const cmio_interest i[3] = {CMIO_READABLE, CMIO_WRITABLE, CMIO_READABLE | CMIO_WRITABLE};
-    return i[arg % 3];
+    static const cmio_interest mode[4] = {0, CMIO_LEVEL, CMIO_ONESHOT, CMIO_LEVEL | CMIO_ONESHOT};
+    return (cmio_interest)(i[arg % 3] | mode[arg >> 6]);
 }
 
 static void arm_all(struct desc *d)
@@ -598,6 +612,7 @@ static void arm_all(struct desc *d)
     d->streak = 0;
     d->err_held = false;
     d->hup_held = false;
+    d->spent = false;
 }
 
 static void do_register(struct run *r, struct desc *d, uint8_t arg, bool rereg)
@@ -664,9 +679,11 @@ static void do_poll(struct run *r, int which)
     for (int i = 0; i < N_DESC; i++) {
         struct desc *d = &r->d[i];
         for (int k = 0; k < N_KINDS; k++)
-            d->owed[k] = d->registered && !d->err_held && !d->hup_held && d->armed[k] && level_has(r, d, k);
+            d->owed[k] =
+                d->registered && !d->spent && !d->err_held && !d->hup_held && d->armed[k] && level_has(r, d, k);
     }
     int n = cmio_poll_poll(r->poll, ev, 0);
+    r->polls++;
     if (n < 0 || (size_t)n > cap || cmio_events_len(ev) != (size_t)n)
         violation(r, "poll returned %d (capacity %zu, len %zu)", n, cap, cmio_events_len(ev));
     sample(r);
@@ -699,6 +716,14 @@ static void do_poll(struct run *r, int which)
             violation(r, "event for token %lu, which no current registration holds (flags %#x)",
                       (unsigned long)cmio_event_token(e), cmio_event_flags(e));
         check_flags(r, d, e);
+        if (d->spent && d->spent_poll != r->polls)
+            violation(r, "oneshot %s reported again before it was reregistered (flags %#x)", desc_name[d - r->d],
+                      cmio_event_flags(e));
+        if ((d->interest & CMIO_ONESHOT) && !d->spent) {
+            d->spent = true;
+            d->spent_poll = r->polls;
+        }
+        bool level = (d->interest & CMIO_LEVEL) != 0;
         bool rd = cmio_event_is_readable(e) || cmio_event_is_read_closed(e);
         bool wr = cmio_event_is_writable(e) || cmio_event_is_write_closed(e);
         bool rep[N_KINDS] = {
@@ -716,13 +741,14 @@ static void do_poll(struct run *r, int which)
             if (d->owed[k] && !got[i][k])
                 justified = true;
             got[i][k] = true;
-            d->armed[k] = false;
+            if (!level)
+                d->armed[k] = false;
         }
-        if (cmio_event_is_error(e) && (r->caps & CMIO__SEL_ERROR_HOLDS))
+        if (cmio_event_is_error(e) && (r->caps & CMIO__SEL_ERROR_HOLDS) && !level)
             d->err_held = true;
         /* A hang-up (it lasts: the oracle still sees it after the poll). */
-        if ((r->caps & CMIO__SEL_HUP_HOLDS) && cmio_event_is_read_closed(e) && cmio_event_is_write_closed(e) &&
-            (d->level & POLLHUP))
+        if ((r->caps & CMIO__SEL_HUP_HOLDS) && !level && cmio_event_is_read_closed(e) &&
+            cmio_event_is_write_closed(e) && (d->level & POLLHUP))
             d->hup_held = true;
         d->dirty = false;
         if (justified) {
@@ -759,6 +785,7 @@ static void run_program(struct run *r, const uint8_t *data, size_t size)
     setup(r);
     r->next_token = 1;
     r->nops = 0;
+    r->polls = 0;
     sample(r);
     for (int i = 0; i < N_DESC; i++)
         r->d[i].dirty = false;
