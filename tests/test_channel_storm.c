@@ -4,8 +4,9 @@
  * poll thread receives on the channel's events only, draining to -EAGAIN
  * each time. Every message must arrive exactly once and in its producer's
  * order, and no wake may be lost: a poll that times out while a message
- * sits in the channel is a lost wake. Bounded in count and time; prints one
- * "stress: ..." line on stderr. Part of the stress suite (and of the
+ * sits in the channel is a lost wake. And a hand-off that aims one sender
+ * at the receiver's last look, round after round. Bounded in count and
+ * time; each prints one "stress: ..." line on stderr. Part of the stress suite (and of the
  * ThreadSanitizer build's run).
  *
  * CMIO_STRESS_PERCENT (1 to 100, default 100) scales the count down.
@@ -179,13 +180,99 @@ START_TEST(test_channel_storm)
 }
 END_TEST
 
+/* The race of the receiver's last look, made frequent: one producer sends
+ * message i + 1 the moment the receiver has taken message i (it spins on
+ * `taken`), so that the send lands while the receiver is about to find the
+ * channel empty and arm, again and again. A wake lost there has no later
+ * send to hide it: the poll times out with the message still waiting. */
+enum { HANDOFF_ROUNDS = 100000 };
+
+struct handoff {
+    cmio_channel *c;
+    long rounds;
+    atomic_long taken; /* messages the receiver has taken */
+    int64_t deadline;
+    long errors;
+};
+
+static void *hand_off(void *arg)
+{
+    struct handoff *h = arg;
+    for (long i = 0; i < h->rounds; i++) {
+        for (long spins = 1; atomic_load(&h->taken) < i; spins++)
+            if (spins % 4096 == 0 && now_ms() > h->deadline) {
+                h->errors++;
+                return NULL;
+            }
+        uint64_t v = (uint64_t)i;
+        if (cmio_channel_send(h->c, &v) != 0) {
+            h->errors++;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_channel_handoff_race)
+{
+    const char *backend = cmio_backends()[_i];
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(8);
+    static struct handoff h;
+    memset(&h, 0, sizeof(h));
+    h.rounds = scaled(HANDOFF_ROUNDS);
+    int64_t t0 = now_ms();
+    h.deadline = t0 + STORM_MS;
+    atomic_init(&h.taken, 0);
+    ck_assert_int_eq(cmio_channel_new(cmio_poll_registry(p), TOKEN, 4, sizeof(uint64_t), &h.c), 0);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, hand_off, &h), 0);
+    long got = 0, lost = 0, disorder = 0, events = 0;
+    while (got < h.rounds && now_ms() < h.deadline && h.errors == 0) {
+        /* Generous: an owed event comes within microseconds. */
+        int n = cmio_poll_poll(p, ev, 1000);
+        ck_assert_int_ge(n, 0);
+        events += n;
+        uint64_t v;
+        int rc;
+        while ((rc = cmio_channel_recv(h.c, &v)) == 0) {
+            if (n == 0)
+                lost++; /* it was there, and no event said so */
+            disorder += v != (uint64_t)got;
+            got++;
+            atomic_store(&h.taken, got);
+        }
+        ck_assert_int_eq(rc, -EAGAIN);
+    }
+    pthread_join(t, NULL);
+    fprintf(stderr,
+            "stress: channel_handoff backend=%s rounds=%ld received=%ld events=%ld lost_wakes=%ld disorder=%ld "
+            "errors=%ld ms=%lld\n",
+            backend, h.rounds, got, events, lost, disorder, h.errors, (long long)(now_ms() - t0));
+    ck_assert_int_eq(h.errors, 0);
+    ck_assert_int_eq(lost, 0);
+    ck_assert_int_eq(disorder, 0);
+    ck_assert_int_eq(got, h.rounds);
+    cmio_channel_free(h.c);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+/* One case per test, so that one can be run alone (CK_RUN_CASE=...). */
+static void add_case(Suite *s, const char *name, const TTest *test)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, 240);
+    add_backend_test(tc, test);
+    suite_add_tcase(s, tc);
+}
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("stress");
-    TCase *tc = tcase_create("channel_storm");
-    tcase_set_timeout(tc, 240);
-    add_backend_test(tc, test_channel_storm);
-    suite_add_tcase(s, tc);
+    add_case(s, "channel_storm", test_channel_storm);
+    add_case(s, "channel_handoff", test_channel_handoff_race);
     return s;
 }
 
