@@ -18,7 +18,7 @@
  * The event rides on the backend's waker operations (sys/selector.h, as
  * src/waker.c uses them): no backend code of its own. A wake is one system
  * call, so a sender makes it only when the receiver has said it waits:
- * `armed` is set by a receive that found the queue empty, and the first
+ * `armed` is set by every receive that finds the queue empty, and the first
  * sender to publish a message afterwards clears it and wakes. A burst of
  * messages costs one wake; the receiver, woken, drains to -EAGAIN, which
  * arms again.
@@ -36,12 +36,16 @@
  *    written again.
  *  - Lost wake-ups (the receiver finds the queue empty, a sender publishes,
  *    the receiver arms): the sender publishes (store S), then loads
- *    `armed` (L); the receiver arms (store A), then looks at the slot
- *    again (load R). All four are seq_cst, so they fall in one total order:
- *    either L comes after A, and the sender sees the arm (or a later
- *    clearing by another sender, which woke after A), or L comes before
- *    A, so S comes before R and the second look finds the message. Either
- *    the receiver takes the message or a wake follows its arm.
+ *    `armed` (L); the receiver arms (store A, or a load that finds its arm
+ *    still set), then looks at the slot again (load R). All four are
+ *    seq_cst, so they fall in one total order: either L comes after A, and
+ *    the sender sees the arm (or a later clearing by another sender, which
+ *    woke after A), or L comes before A, so S comes before R and the second
+ *    look finds the message. Either the receiver takes the message or a
+ *    wake follows its arm. "The slot" is the one at the head: the sender
+ *    that takes the arm may be the one of a later position, and its wake
+ *    may find the head still unpublished; that receive arms again, for
+ *    the head's sender, so every -EAGAIN arms (an arm taken is gone).
  *  - Clearing `armed` is an exchange: each arm is taken by at most one
  *    party (one sender wakes, or the receiver takes it back when its second
  *    look found a message). The wake's system call and the poll that
@@ -82,8 +86,8 @@ struct cmio_channel {
     /* The receiver waits for a wake (set by a receive that found the queue
      * empty, cleared by the one party that takes the arm). */
     alignas(LINE) atomic_bool armed;
-    /* The receiver's own: the next position to take, and whether it has
-     * armed and found the queue empty since its last message. */
+    /* The receiver's own: the next position to take, and whether its last
+     * call armed and found the queue empty (its arm may still be set). */
     alignas(LINE) size_t head;
     bool waiting;
 };
@@ -220,12 +224,18 @@ int cmio_channel_recv(cmio_channel *c, void *msg)
         }
         return 0;
     }
-    if (c->waiting)
-        return -EAGAIN; /* armed already, and a sender will see it */
-    atomic_store_explicit(&c->armed, true, memory_order_seq_cst);
+    /* Arm at every -EAGAIN, also when an earlier one did: that arm may have
+     * been taken meanwhile by the sender of a later position, whose wake
+     * brought the receiver here while the sender of this position has not
+     * published yet; it will see this arm. An arm still in place serves
+     * as well (a seq_cst load that sees it orders like the store), and
+     * leaves the senders' copy of the line alone. */
+    if (!atomic_load_explicit(&c->armed, memory_order_seq_cst))
+        atomic_store_explicit(&c->armed, true, memory_order_seq_cst);
     /* A sender may have published between the first look and the arm
      * without seeing it: look again (the file's comment). */
     if (take(c, msg, memory_order_seq_cst)) {
+        c->waiting = false;
         disarm(c);
         return 0;
     }
