@@ -7,6 +7,7 @@
  *   bench-IMPL churn    [fds=1000] [rounds=100]
  *   bench-IMPL wake     [wakes=20000]
  *   bench-IMPL echo     [conns=50] [round_trips=100000] [size=64] [client=PATH]
+ *   bench-IMPL channel  [producers=4] [messages=200000] [capacity=1024]
  *   every workload also takes [timeout=SECONDS] (default 300): the process is
  *   killed by SIGALRM past it, and [io=own|raw] (default own): io=raw runs
  *   the event-path variant (bench.h).
@@ -23,6 +24,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -58,9 +60,10 @@ static int usage(const char *msg)
             "       bench-%s wake [wakes=N]\n"
             "       bench-%s echo [conns=N] [round_trips=N] [size=N] [client=PATH]\n"
             "       bench-%s timers [timers=N] [max_ms=N]\n"
+            "       bench-%s channel [producers=N] [messages=N] [capacity=N]\n"
             "       (each also [timeout=SECONDS] [io=own|raw])\n",
             bench_this.name, msg, bench_this.name, bench_this.name, bench_this.name, bench_this.name,
-            bench_this.name);
+            bench_this.name, bench_this.name);
     return 2;
 }
 
@@ -482,6 +485,93 @@ out:
     return rc;
 }
 
+/* ---- channel ----------------------------------------------------------- */
+
+NOINLINE int bench_measured_channel(bench_channel *ch) { return bench_this.channel_run(ch); }
+
+struct producer {
+    bench_channel *ch;
+    uint64_t id;
+    size_t count;
+    size_t full; /* sends that found the channel full */
+    pthread_t thread;
+};
+
+/* A producer thread: its messages in order, yielding while it is full. */
+NOINLINE void *bench_measured_channel_producer(void *arg)
+{
+    struct producer *p = arg;
+    for (size_t i = 0; i < p->count; i++) {
+        bench_msg m = {.producer = p->id, .seq = i};
+        int r;
+        while ((r = bench_this.channel_send(p->ch, &m)) == 1) {
+            p->full++;
+            sched_yield();
+        }
+        if (r < 0)
+            exit(1); /* the loop would wait forever */
+    }
+    return NULL;
+}
+
+static int channel(struct params *p)
+{
+    bench_channel ch = {
+        .producers = param(p, "producers", 4, 1, BENCH_CHANNEL_MAX_PRODUCERS),
+        .messages = param(p, "messages", 200000, 1, SIZE_MAX / 2),
+        .capacity = param(p, "capacity", 1024, 1, 1u << 24),
+    };
+    if (p->bad)
+        return 2;
+    if (ch.messages < ch.producers)
+        return usage("messages must be at least producers");
+    struct producer prod[BENCH_CHANNEL_MAX_PRODUCERS];
+    if (bench_this.channel_open(&ch) < 0) {
+        bench_this.channel_close(&ch);
+        return 1;
+    }
+    size_t started = 0;
+    uint64_t t0 = now_ns();
+    for (; started < ch.producers; started++) {
+        struct producer *q = &prod[started];
+        *q = (struct producer){
+            .ch = &ch,
+            .id = started,
+            .count = ch.messages / ch.producers + (started < ch.messages % ch.producers),
+        };
+        int err = pthread_create(&q->thread, NULL, bench_measured_channel_producer, q);
+        if (err) {
+            bench_fail("pthread_create", err);
+            exit(1); /* the started producers may wait on a full channel */
+        }
+    }
+    if (bench_measured_channel(&ch) < 0)
+        exit(1); /* the producers may wait on a full channel */
+    size_t full = 0;
+    for (size_t k = 0; k < started; k++) {
+        pthread_join(prod[k].thread, NULL);
+        full += prod[k].full;
+    }
+    uint64_t run = now_ns() - t0;
+    bench_this.channel_close(&ch);
+
+    /* The work was done: every message once, each producer's in order. */
+    bool all = ch.done == ch.messages && ch.bad == 0;
+    for (size_t k = 0; k < ch.producers; k++)
+        all = all && ch.next[k] == prod[k].count;
+    if (!all) {
+        fprintf(stderr, "bench-%s: channel: %zu of %zu messages taken, %zu out of order\n", bench_this.name,
+                ch.done, ch.messages, ch.bad);
+        return 1;
+    }
+    printf("channel %s backend=%s%s producers=%zu messages=%zu capacity=%zu events=%zu "
+           "messages_per_event=%.1f full_retries=%zu work=%zu value=%.1f unit=ns/message\n",
+           bench_this.name, backend(), io_key(), ch.producers, ch.messages, ch.capacity, ch.events,
+           ch.events ? (double)ch.messages / (double)ch.events : 0.0, full, ch.messages,
+           (double)run / (double)ch.messages);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -507,6 +597,9 @@ int main(int argc, char **argv)
         have = bench_this.echo_run != NULL;
     else if (strcmp(w, "timers") == 0)
         have = bench_this.timers != NULL;
+
+    else if (strcmp(w, "channel") == 0)
+        have = bench_this.channel_run != NULL;
     else
         known = false;
     if (!known)
@@ -515,11 +608,12 @@ int main(int argc, char **argv)
         printf("%s %s skipped: not implemented\n", w, bench_this.name);
         return 0;
     }
-    int rc = w[0] == 'p'   ? pingpong(&p)
-             : w[0] == 'c' ? churn(&p)
-             : w[0] == 'w' ? wake(&p)
-             : w[0] == 't' ? timers(&p)
-                           : echo(&p, argv[0]);
+    int rc = w[0] == 'p'                 ? pingpong(&p)
+             : strcmp(w, "churn") == 0   ? churn(&p)
+             : strcmp(w, "channel") == 0 ? channel(&p)
+             : w[0] == 'w'               ? wake(&p)
+             : w[0] == 't'               ? timers(&p)
+                                         : echo(&p, argv[0]);
     fflush(stdout);
     return rc;
 }

@@ -1,5 +1,5 @@
 /*
- * The benchmark harness: four workloads, each implemented once per event
+ * The benchmark harness: five workloads, each implemented once per event
  * library (bench_<impl>.c) against the same parameters, buffers and stopping
  * rules. The harness (bench.c) makes the descriptors, times the measured
  * part, checks that the work was done and prints one line:
@@ -239,6 +239,39 @@ typedef struct bench_timer_ops {
     void (*close)(bench_timers *t);
 } bench_timer_ops;
 
+/* channel: `producers` threads send `messages` numbered 16-byte messages in
+ * all (producer k the k-th share) into one channel of `capacity` messages
+ * that wakes the loop; a producer that finds it full yields (sched_yield)
+ * and tries again, counting a full retry. The loop, on the channel's event,
+ * receives until the channel is empty and hands each message to
+ * bench_channel_take, which checks that each producer's messages arrive
+ * once and in order. The run stops when all were taken. */
+enum { BENCH_CHANNEL_MAX_PRODUCERS = 64 };
+
+typedef struct bench_msg {
+    uint64_t producer, seq;
+} bench_msg;
+
+typedef struct bench_channel {
+    size_t producers, messages, capacity;
+    size_t done;   /* messages taken by the loop */
+    size_t bad;    /* taken out of order (or from no producer) */
+    size_t events; /* the channel's events the loop handled */
+    uint64_t next[BENCH_CHANNEL_MAX_PRODUCERS]; /* each producer's next seq */
+    void *impl;
+} bench_channel;
+
+/* The loop took message m: check it against its producer's order. Inline:
+ * it is the measured per-message work. */
+static inline void bench_channel_take(bench_channel *ch, const bench_msg *m)
+{
+    if (m->producer < ch->producers && m->seq == ch->next[m->producer])
+        ch->next[m->producer]++;
+    else
+        ch->bad++;
+    ch->done++;
+}
+
 /* One implementation. A workload it cannot run is NULL. Every function
  * returns 0 or -1 (after printing why to stderr). */
 typedef struct bench_impl {
@@ -265,12 +298,26 @@ typedef struct bench_impl {
     void (*echo_close)(bench_echo *e);
 
     const bench_timer_ops *timers;
+
+    int (*channel_open)(bench_channel *ch);
+    /* From a producer thread: 0 sent, 1 full (not sent), -1 failed. */
+    int (*channel_send)(bench_channel *ch, const bench_msg *m);
+    int (*channel_run)(bench_channel *ch); /* until done == messages */
+    void (*channel_close)(bench_channel *ch);
 } bench_impl;
 
 /* Each bench_<impl>.c defines it, as BENCH_IMPL(name) over static functions
- * named after the fields (pingpong_open, ..., echo_close, backend); a file
- * with timers #undefs BENCH_TIMER_OPS and defines it as the address of its
- * ops first. */
+ * named after the fields (pingpong_open, ..., channel_close, backend). One
+ * that does not implement the channel workload defines BENCH_NO_CHANNEL
+ * before it includes this header: those fields are then NULL. A file with
+ * timers #undefs BENCH_TIMER_OPS and defines it as the address of its ops
+ * first. */
+#ifdef BENCH_NO_CHANNEL
+#define BENCH_CHANNEL_FN(f) NULL
+#else
+#define BENCH_CHANNEL_FN(f) f
+#endif
+
 extern const bench_impl bench_this;
 
 #ifndef BENCH_TIMER_OPS
@@ -296,6 +343,10 @@ extern const bench_impl bench_this;
         .echo_run = echo_run,                                                                      \
         .echo_close = echo_close,                                                                  \
         .timers = BENCH_TIMER_OPS,                                                                 \
+        .channel_open = BENCH_CHANNEL_FN(channel_open),                                                              \
+        .channel_send = BENCH_CHANNEL_FN(channel_send),                                                              \
+        .channel_run = BENCH_CHANNEL_FN(channel_run),                                                                \
+        .channel_close = BENCH_CHANNEL_FN(channel_close),                                                            \
     }
 
 /* The measured parts, one per workload (bench.c): never inlined, so that
@@ -306,5 +357,8 @@ int bench_measured_wake(bench_wake *w);
 void *bench_measured_wake_sender(void *w);
 int bench_measured_echo(bench_echo *e);
 int bench_measured_timers(bench_timers *t);
+
+int bench_measured_channel(bench_channel *ch);
+void *bench_measured_channel_producer(void *producer);
 
 #endif /* CMIO_BENCH_H */

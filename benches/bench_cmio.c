@@ -1,14 +1,15 @@
 /*
  * cmio: each workload written as a cmio user writes it — cmio_poll,
- * cmio_registry, cmio_events, cmio_waker, and cmio's socket types for the
- * I/O. Honours CMIO_BACKEND (cmio_poll_new).
+ * cmio_registry, cmio_events, cmio_waker, cmio_channel, and cmio's socket
+ * types for the I/O. Honours CMIO_BACKEND (cmio_poll_new).
  *
  * With io=raw (bench.h), the event-path variant: the same loop over raw
  * descriptors registered directly, with read(2)/write(2)/accept4(2) as the
  * epoll loop does them (bench_pingpong_step, bench_echo_step), so that only
  * the event loop differs from bench_epoll.c. On the poll(2) backend a raw
  * descriptor is re-armed by reregistering it after its -EAGAIN, as cmio
- * documents; churn and wake have no I/O and run the same code either way.
+ * documents; churn, wake and channel have no I/O and run the same code
+ * either way.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -418,6 +419,52 @@ static void echo_close(bench_echo *e)
     free(conns);
     conns = NULL;
     close_poll();
+}
+
+/* ---- channel ----------------------------------------------------------- */
+
+static cmio_channel *chan;
+
+static int channel_open(bench_channel *ch)
+{
+    if (open_poll() < 0)
+        return -1;
+    int err = cmio_channel_new(registry, 0, ch->capacity, sizeof(bench_msg), &chan);
+    return err < 0 ? bench_fail("cmio_channel_new", err) : 0;
+}
+
+static int channel_send(bench_channel *ch, const bench_msg *m)
+{
+    (void)ch;
+    int err = cmio_channel_send(chan, m);
+    return err == 0 ? 0 : err == -EAGAIN ? 1 : bench_fail("cmio_channel_send", err);
+}
+
+static int channel_run(bench_channel *ch)
+{
+    while (ch->done < ch->messages) {
+        if (poll_events(-1) < 0)
+            return -1;
+        for (const cmio_event *e = cmio_events_begin(events), *end = cmio_events_end(events); e != end; e++) {
+            ch->events++;
+            bench_msg m;
+            int err;
+            while ((err = cmio_channel_recv(chan, &m)) == 0)
+                bench_channel_take(ch, &m);
+            if (err != -EAGAIN)
+                return bench_fail("cmio_channel_recv", err);
+        }
+    }
+    return 0;
+}
+
+static void channel_close(bench_channel *ch)
+{
+    (void)ch;
+    cmio_channel_free(chan);
+    chan = NULL;
+    if (poll_)
+        close_poll();
 }
 
 /* ---- timers ------------------------------------------------------------ */

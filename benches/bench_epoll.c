@@ -8,6 +8,7 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -237,6 +238,100 @@ static void echo_close(bench_echo *e)
             close(conn_fd[i]);
     free(conn_fd);
     conn_fd = NULL;
+    close_epoll();
+}
+
+/* ---- channel ----------------------------------------------------------- */
+
+/* A ring of messages under a mutex, woken through an eventfd registered
+ * edge-triggered: a sender writes it only when the receiver found the ring
+ * empty (`waiting`, under the lock) and this is the first message since,
+ * so a burst costs one write, as cmio's channel promises. The receiver
+ * takes up to BATCH messages per lock and handles them outside it. */
+enum { BATCH = 64 };
+
+static struct {
+    pthread_mutex_t lock;
+    bench_msg *buf;
+    size_t cap, head, len;
+    bool waiting;
+    int efd;
+} ring = {.lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1};
+
+static int channel_open(bench_channel *ch)
+{
+    ring.buf = malloc(ch->capacity * sizeof(*ring.buf));
+    if (!ring.buf)
+        return bench_fail("malloc", ENOMEM);
+    ring.cap = ch->capacity;
+    ring.head = ring.len = 0;
+    ring.waiting = true;
+    if (open_epoll() < 0)
+        return -1;
+    ring.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (ring.efd < 0)
+        return bench_fail("eventfd", errno);
+    return ctl(EPOLL_CTL_ADD, ring.efd, EPOLLIN | EPOLLET, 0);
+}
+
+static int channel_send(bench_channel *ch, const bench_msg *m)
+{
+    (void)ch;
+    pthread_mutex_lock(&ring.lock);
+    if (ring.len == ring.cap) {
+        pthread_mutex_unlock(&ring.lock);
+        return 1;
+    }
+    size_t at = ring.head + ring.len;
+    ring.buf[at < ring.cap ? at : at - ring.cap] = *m;
+    ring.len++;
+    bool wake = ring.waiting;
+    ring.waiting = false;
+    pthread_mutex_unlock(&ring.lock);
+    uint64_t one = 1;
+    if (wake && write(ring.efd, &one, sizeof(one)) != sizeof(one))
+        return bench_fail("write", errno);
+    return 0;
+}
+
+static int channel_run(bench_channel *ch)
+{
+    bench_msg batch[BATCH];
+    while (ch->done < ch->messages) {
+        int n = wait_events(-1);
+        if (n < 0)
+            return -1;
+        for (int i = 0; i < n; i++) {
+            ch->events++;
+            for (;;) {
+                pthread_mutex_lock(&ring.lock);
+                size_t k = 0;
+                for (; k < BATCH && ring.len > 0; k++) {
+                    batch[k] = ring.buf[ring.head];
+                    ring.head = ring.head + 1 < ring.cap ? ring.head + 1 : 0;
+                    ring.len--;
+                }
+                if (k == 0)
+                    ring.waiting = true;
+                pthread_mutex_unlock(&ring.lock);
+                if (k == 0)
+                    break;
+                for (size_t j = 0; j < k; j++)
+                    bench_channel_take(ch, &batch[j]);
+            }
+        }
+    }
+    return 0;
+}
+
+static void channel_close(bench_channel *ch)
+{
+    (void)ch;
+    if (ring.efd >= 0)
+        close(ring.efd);
+    ring.efd = -1;
+    free(ring.buf);
+    ring.buf = NULL;
     close_epoll();
 }
 

@@ -13,6 +13,8 @@
  *
  * SPDX-License-Identifier: MIT
  */
+/* No channel workload: a message queue is not part of the library. */
+#define BENCH_NO_CHANNEL
 #include "bench.h"
 
 #include <event2/event.h>

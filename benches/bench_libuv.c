@@ -1,7 +1,8 @@
 /*
  * libuv: each workload written with libuv's readiness interface — a
- * uv_loop_t, one uv_poll_t handle per descriptor, uv_async_t for the wake and
- * uv_stop to stop. uv_poll does no I/O of its own, so the callbacks read,
+ * uv_loop_t, one uv_poll_t handle per descriptor, uv_async_t for the wake
+ * (and, with a uv_mutex_t-protected ring, for the channel) and uv_stop to
+ * stop. uv_poll does no I/O of its own, so the callbacks read,
  * write and accept on the descriptors themselves. Handles are closed with
  * uv_close and the loop run to completion before uv_loop_close.
  *
@@ -381,6 +382,102 @@ static void echo_close(bench_echo *e)
     free(conns);
     conns = NULL;
     echo = NULL;
+}
+
+/* ---- channel ----------------------------------------------------------- */
+
+/* libuv's way: a ring under a uv_mutex_t and a uv_async_t; every send
+ * calls uv_async_send, which coalesces by itself (a write only when the
+ * handle is not already pending). The callback takes up to BATCH messages
+ * per lock and handles them outside it, until the ring is empty. */
+enum { BATCH = 64 };
+
+static struct {
+    uv_mutex_t lock;
+    bench_msg *buf;
+    size_t cap, head, len;
+    uv_async_t async;
+    int lock_inited, async_inited;
+} ring;
+
+static void channel_cb(uv_async_t *a)
+{
+    bench_channel *ch = a->data;
+    bench_msg batch[BATCH];
+    ch->events++;
+    for (;;) {
+        uv_mutex_lock(&ring.lock);
+        size_t k = 0;
+        for (; k < BATCH && ring.len > 0; k++) {
+            batch[k] = ring.buf[ring.head];
+            ring.head = ring.head + 1 < ring.cap ? ring.head + 1 : 0;
+            ring.len--;
+        }
+        uv_mutex_unlock(&ring.lock);
+        if (k == 0)
+            break;
+        for (size_t j = 0; j < k; j++)
+            bench_channel_take(ch, &batch[j]);
+    }
+    if (ch->done == ch->messages)
+        uv_stop(loop);
+}
+
+static int channel_open(bench_channel *ch)
+{
+    ring.buf = malloc(ch->capacity * sizeof(*ring.buf));
+    if (!ring.buf)
+        return bench_fail("malloc", ENOMEM);
+    ring.cap = ch->capacity;
+    ring.head = ring.len = 0;
+    int err = uv_mutex_init(&ring.lock);
+    if (err < 0)
+        return bench_fail("uv_mutex_init", err);
+    ring.lock_inited = 1;
+    if (open_loop() < 0)
+        return -1;
+    err = uv_async_init(loop, &ring.async, channel_cb);
+    if (err < 0)
+        return bench_fail("uv_async_init", err);
+    ring.async.data = ch;
+    ring.async_inited = 1;
+    return 0;
+}
+
+static int channel_send(bench_channel *ch, const bench_msg *m)
+{
+    (void)ch;
+    uv_mutex_lock(&ring.lock);
+    if (ring.len == ring.cap) {
+        uv_mutex_unlock(&ring.lock);
+        return 1;
+    }
+    size_t at = ring.head + ring.len;
+    ring.buf[at < ring.cap ? at : at - ring.cap] = *m;
+    ring.len++;
+    uv_mutex_unlock(&ring.lock);
+    int err = uv_async_send(&ring.async); /* thread-safe */
+    return err < 0 ? bench_fail("uv_async_send", err) : 0;
+}
+
+static int channel_run(bench_channel *ch)
+{
+    uv_run(loop, UV_RUN_DEFAULT);
+    return ch->done == ch->messages ? 0 : bench_fail("uv_run", EIO);
+}
+
+static void channel_close(bench_channel *ch)
+{
+    (void)ch;
+    if (ring.async_inited)
+        uv_close((uv_handle_t *)&ring.async, NULL);
+    ring.async_inited = 0;
+    close_loop();
+    if (ring.lock_inited)
+        uv_mutex_destroy(&ring.lock);
+    ring.lock_inited = 0;
+    free(ring.buf);
+    ring.buf = NULL;
 }
 
 /* ---- timers ------------------------------------------------------------ */

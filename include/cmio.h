@@ -836,6 +836,77 @@ CMIO_API int cmio_signals_read(cmio_signals *s, int *signo);
  */
 CMIO_API void cmio_signals_free(cmio_signals *s);
 
+/* ------------------------------------------------------------------------ */
+/* Channel                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A bounded multi-producer, single-consumer queue of fixed-size messages
+ * that wakes the poll (amy's channel and sync_channel, mio 0.3's
+ * EventLoop::channel() and Sender). Messages are copied in and out; any
+ * thread sends, one thread at a time receives (usually the poll thread).
+ * Its event is readable, with the channel's token: one when the channel
+ * becomes non-empty, none repeated while it stays undrained, and a new one
+ * when a message arrives after cmio_channel_recv() returned -EAGAIN. So the
+ * receiver, on the event, receives until -EAGAIN (the edge-triggered rule),
+ * and a burst of messages costs one wake. docs/guide.md ("Channel") gives
+ * the memory ordering.
+ */
+typedef struct cmio_channel cmio_channel;
+
+/**
+ * Create a channel of `capacity` messages of `msg_size` bytes each,
+ * registered with `r` under `token` through the backend's wake mechanism
+ * (as a cmio_waker: an eventfd, a pipe or an EVFILT_USER event). Like a
+ * waker it is not a descriptor the user sees: cmio_registry_deregister()
+ * does not apply to it; cmio_channel_free() removes it. It may outlive the
+ * registry (a clone) it was made with.
+ *
+ * Errors: -EINVAL if r or out is NULL, capacity or msg_size is 0, or
+ * capacity * msg_size (with a slot's own 8 bytes) does not fit in a size_t;
+ * -ENOMEM; -EMFILE/-ENFILE; the registration's errors. *out is NULL on
+ * failure. Thread-safe. Allocates the channel and its slots in one block,
+ * and the backend's waker state; nothing after.
+ */
+CMIO_API int cmio_channel_new(cmio_registry *r, cmio_token token, size_t capacity, size_t msg_size,
+                              cmio_channel **out);
+
+/**
+ * Copy msg_size bytes from msg into the channel. Never blocks and takes no
+ * lock: a full channel returns -EAGAIN at once (the message is not sent;
+ * try again later). Makes a system call (the wake's one write) only when
+ * the receiver has found the channel empty and waits for this message: on
+ * the empty-to-non-empty transition after its -EAGAIN; other sends make
+ * none.
+ *
+ * Errors: -EINVAL if c or msg is NULL; -EAGAIN when the channel holds
+ * `capacity` messages; an unexpected error of the wake's write (the message
+ * was sent). Thread-safe: any number of threads at once, also while the
+ * poll thread is blocked. Allocates nothing.
+ */
+CMIO_API int cmio_channel_send(cmio_channel *c, const void *msg);
+
+/**
+ * Copy the oldest message of the channel into msg (msg_size bytes).
+ * Messages of one sender arrive in the order it sent them. Never blocks;
+ * makes no system call. After -EAGAIN a new event is owed when a message
+ * arrives; receive until -EAGAIN before waiting for it.
+ *
+ * Errors: -EINVAL if c or msg is NULL; -EAGAIN when the channel is empty.
+ * Thread-safety: one receiving thread at a time (a second receiver is a
+ * data race); it may run concurrently with any number of senders. Allocates
+ * nothing.
+ */
+CMIO_API int cmio_channel_recv(cmio_channel *c, void *msg);
+
+/**
+ * Deregister and release a channel, with the messages it still holds.
+ * Accepts NULL. After it returns, no poll that starts afterwards reports
+ * the channel's token. Errors: none. Not to be called while another thread
+ * may still send or receive on it.
+ */
+CMIO_API void cmio_channel_free(cmio_channel *c);
+
 /* ======================================================================== */
 /* Net: non-blocking sockets and pipes with mio's interface                 */
 /* ======================================================================== */

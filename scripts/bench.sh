@@ -131,12 +131,12 @@ run() { run_under "$1" -- "${@:2}"; }
 # The rows: a label and the workload's arguments. Counts are sized for about
 # a second a run on a small machine; under callgrind and strace, smaller.
 rows() {
-    local m=$1 ev=50000 rt1=5000 rt=30000 rounds=20 wakes=5000 tm=10000 tmbig=100000
+    local m=$1 ev=50000 rt1=5000 rt=30000 rounds=20 wakes=5000 tm=10000 tmbig=100000 msgs=200000
     if [ "$m" != time ]; then
-        ev=20000 rt1=2000 rt=10000 rounds=5 wakes=2000
+        ev=20000 rt1=2000 rt=10000 rounds=5 wakes=2000 msgs=50000
     fi
     if [ -n "${QUICK:-}" ]; then
-        ev=2000 rt1=200 rt=1000 rounds=2 wakes=200 tm=200 tmbig=400
+        ev=2000 rt1=200 rt=1000 rounds=2 wakes=200 tm=200 tmbig=400 msgs=2000
     fi
     # 10000 pairs take 20000 descriptors and a few: where the hard limit is
     # lower (some containers), the largest thousand that fits.
@@ -158,15 +158,28 @@ rows() {
     printf 'wake\twake wakes=%s\n' "$wakes"
     printf 'timers-10k\ttimers timers=%s max_ms=100\n' "$tm"
     printf 'timers-100k\ttimers timers=%s max_ms=200\n' "$tmbig"
+    printf 'channel-1\tchannel producers=1 messages=%s\n' "$msgs"
+    printf 'channel-4\tchannel producers=4 messages=%s\n' "$msgs"
 }
 
 # skipped LINE: the implementation has no such workload (mio has no timers).
 skipped() { [[ $1 == *" skipped: "* ]]; }
 
+# The implementations that have the channel workload (the others have no
+# message queue of their own: bench-libev and bench-libevent say so, the
+# Rust binaries do not know the workload).
+channel_impls=" epoll cmio cmio-poll libuv "
+
 # left_out IMPL ARGS: whether a row is left out for an implementation. The
 # poll(2) backend is O(registered descriptors) per poll: on the 9000-pair
-# rows a run takes minutes, so cmio-poll runs the smaller rows only.
-left_out() { [ "$1" = cmio-poll ] && [ "$(sed -n 's/.*pairs=\([0-9]*\).*/\1/p' <<<"$2")" -gt 1000 ] 2>/dev/null; }
+# rows a run takes minutes, so cmio-poll runs the smaller rows only. The
+# channel rows run for channel_impls only.
+left_out() {
+    case $2 in
+    channel*) [[ $channel_impls != *" $1 "* ]] && return 0 ;;
+    esac
+    [ "$1" = cmio-poll ] && [ "$(sed -n 's/.*pairs=\([0-9]*\).*/\1/p' <<<"$2")" -gt 1000 ] 2>/dev/null
+}
 
 # field LINE KEY: the value of key=value in a benchmark line.
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
@@ -346,12 +359,13 @@ mode_syscalls() {
     while IFS=$'\t' read -r label args; do
         printf '\n%s\n' "$label"
         declare -A sys=()
-        # Only the wake workload has a second thread; the echo client is a
+        # Only the wake and channel workloads have other threads (the
+        # channel's wake writes are the producers'); the echo client is a
         # child process and must not be counted.
         follow=()
-        [ "${label%%-*}" = wake ] && follow=(-f)
+        case ${label%%-*} in wake | channel) follow=(-f) ;; esac
         local doubled
-        doubled=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(events|round_trips|rounds|wakes|timers)=/) { split($i, kv, "="); $i = kv[1] "=" kv[2] * 2 } print }' <<<"$args")
+        doubled=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(events|round_trips|rounds|wakes|timers|messages)=/) { split($i, kv, "="); $i = kv[1] "=" kv[2] * 2 } print }' <<<"$args")
         for impl in "${impls[@]}"; do
             left_out "$impl" "$args" && continue
             # shellcheck disable=SC2086
@@ -589,6 +603,18 @@ was done and prints one line; only the event loop differs
   some of their expiries come before the deadline; libevent and mio are
   left out (mio has no timers).
 
+- **channel**: P producer threads (1 and 4) send numbered 16-byte messages
+  into one channel of 1024 that wakes the loop, yielding and retrying
+  while it is full; the loop, on the channel's event, receives until it is
+  empty and checks each producer's order; ns per message. cmio uses
+  \`cmio_channel\` (no lock; a wake only when the receiver found it empty);
+  the epoll loop a ring under a mutex with an eventfd written on the same
+  rule; libuv a ring under a \`uv_mutex_t\` with \`uv_async_send\` after
+  every message (it coalesces by itself). libev, libevent and mio have no
+  queue of their own and are left out ("-"). Timing decides how many
+  messages a wake carries, so wall time and system calls per message vary
+  from run to run; the benchmark line also gives the loop's events.
+
 Triggering: cmio, epoll, libevent (\`EV_ET\`) and mio are edge-triggered and
 read until \`EAGAIN\` in echo; libev and libuv (\`uv_poll_t\`) are
 level-triggered and read once per event. pingpong reads once everywhere: one
@@ -613,8 +639,8 @@ readiness mode.
   calls (\`libc::read\`/\`libc::write\` in Rust: mio through \`SourceFd\`), so
   that only the event loop differs. On its poll(2) backend cmio then
   re-arms a descriptor by reregistering it after its \`-EAGAIN\`, as it
-  documents for raw descriptors. churn and wake do no I/O and run the same
-  code in both kinds. Each library is compared with a hand-written,
+  documents for raw descriptors. churn, wake and channel do no I/O and run
+  the same code in both kinds. Each library is compared with a hand-written,
   edge-triggered epoll loop **in its own language**: cmio, libev, libevent
   and libuv with the C loop (\`benches/bench_epoll.c\`), mio with the Rust
   loop (\`epoll-rs\`, \`benches/mio/src/epoll_rs.rs\`, over the libc crate
@@ -639,7 +665,8 @@ readiness mode.
 
 User-space instructions counted by callgrind inside the measured part only
 (\`--toggle-collect='bench_measured_*'\`): per event (pingpong), per round
-trip (echo), per operation (churn), per wake (wake, both threads). In
+trip (echo), per operation (churn), per wake (wake, both threads), per
+message (channel, every thread, a full channel's retries included). In
 parentheses, the ratio to the epoll loop's. The kernel's work is not
 counted, so the ratios magnify a library's own overhead: the system calls it
 makes, below, cost more than all of it.
@@ -657,7 +684,10 @@ leaves those out. pingpong and churn are exact. echo and wake depend on
 timing, which strace changes: a server slowed by it often finds the next
 message before \`-EAGAIN\`, so its reads and waits per round trip fall, and
 whether a semaphore call sleeps (a \`futex\`) is a race; differences of a
-fraction of a call there, negative ones included, are that noise.
+fraction of a call there, negative ones included, are that noise. channel
+counts every thread: its writes per message are its wakes per message, and
+its \`sched_yield\` calls are the producers' retries on a full channel
+(\`futex\` there: the mutexes of the epoll loop and libuv).
 
 MD
         pivot "$results/syscalls.tsv" 1 2 3 | md_table ratio

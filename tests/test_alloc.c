@@ -1,8 +1,9 @@
 /*
  * Zero allocations after set-up: malloc, calloc and realloc are interposed
  * and counted while registering, reregistering, deregistering, polling and
- * waking, and while signals are polled for and read (cmio_signals, on each
- * mechanism).
+ * waking, while signals are polled for and read (cmio_signals, on each
+ * mechanism), and while sending and receiving on a channel. They can also
+ * be made to fail, for the constructors' -ENOMEM paths.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -10,10 +11,12 @@
 
 #include "../src/internal.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,25 +27,47 @@ extern void *__libc_realloc(void *p, size_t size);
 
 static atomic_int counting;
 static atomic_long allocations;
+/* While > 0: allocations still allowed before they fail; 0: they fail. */
+static atomic_long fail_after = -1;
 
-void *malloc(size_t size)
+/* Whether this allocation is to fail (and count it). */
+static bool failing(void)
 {
     if (atomic_load_explicit(&counting, memory_order_relaxed))
         atomic_fetch_add(&allocations, 1);
+    long left = atomic_load_explicit(&fail_after, memory_order_relaxed);
+    if (left < 0)
+        return false;
+    if (left == 0)
+        return true;
+    atomic_fetch_sub(&fail_after, 1);
+    return false;
+}
+
+void *malloc(size_t size)
+{
+    if (failing()) {
+        errno = ENOMEM;
+        return NULL;
+    }
     return __libc_malloc(size);
 }
 
 void *calloc(size_t n, size_t size)
 {
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add(&allocations, 1);
+    if (failing()) {
+        errno = ENOMEM;
+        return NULL;
+    }
     return __libc_calloc(n, size);
 }
 
 void *realloc(void *p, size_t size)
 {
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add(&allocations, 1);
+    if (failing()) {
+        errno = ENOMEM;
+        return NULL;
+    }
     return __libc_realloc(p, size);
 }
 
@@ -113,6 +138,69 @@ START_TEST(test_steady_state_allocates_nothing)
     }
     cmio_waker_free(w);
     cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+/* A channel: sending, receiving and polling allocate nothing, at every
+ * fill level and across laps of its ring. */
+START_TEST(test_channel_steady_state_allocates_nothing)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(8);
+    cmio_channel *c = NULL;
+    ck_assert_int_eq(cmio_channel_new(cmio_poll_registry(p), 2000, 7, 24, &c), 0);
+    char in[24], out[24];
+    memset(in, 'm', sizeof(in));
+
+    start_counting();
+    long results = 0, sent = 0, taken = 0, events = 0;
+    for (int round = 0; round < 50; round++) {
+        int rc;
+        while ((rc = cmio_channel_send(c, in)) == 0)
+            sent++;
+        results |= rc != -EAGAIN;
+        int n = cmio_poll_poll(p, ev, WAIT_MS);
+        results |= n < 0;
+        events += n > 0 ? n : 0;
+        results |= cmio_poll_poll(p, ev, 0) < 0;
+        while ((rc = cmio_channel_recv(c, out)) == 0)
+            taken++;
+        results |= rc != -EAGAIN;
+    }
+    long n = stop_counting();
+    ck_assert_int_eq(results, 0);
+    ck_assert_int_eq(sent, 50 * 7);
+    ck_assert_int_eq(taken, sent);
+    ck_assert_int_eq(events, 50);
+    ck_assert_int_eq(n, 0);
+    cmio_channel_free(c);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+/* cmio_channel_new without memory: -ENOMEM, *out NULL, nothing left
+ * behind (no descriptor), whichever allocation fails; then it works. */
+START_TEST(test_channel_new_without_memory)
+{
+    cmio_poll *p = open_poll(_i);
+    fd_set before, after;
+    fds_open(&before);
+    for (long ok = 0; ok < 2; ok++) {
+        cmio_channel *c = (cmio_channel *)&c;
+        atomic_store(&fail_after, ok);
+        int rc = cmio_channel_new(cmio_poll_registry(p), 1, 4, 8, &c);
+        atomic_store(&fail_after, -1);
+        ck_assert_int_eq(rc, -ENOMEM);
+        ck_assert_ptr_null(c);
+        fds_open(&after);
+        for (int fd = 0; fd < FD_SETSIZE; fd++)
+            ck_assert_msg(FD_ISSET(fd, &after) == FD_ISSET(fd, &before), "descriptor %d left open", fd);
+    }
+    cmio_channel *c = NULL;
+    ck_assert_int_eq(cmio_channel_new(cmio_poll_registry(p), 1, 4, 8, &c), 0);
+    cmio_channel_free(c);
     cmio_poll_free(p);
 }
 END_TEST
@@ -260,6 +348,8 @@ static Suite *alloc_suite(void)
     add_backend_test(tc, test_timers_allocate_nothing_after_new);
     add_backend_test(tc, test_modes_allocate_nothing);
     tcase_add_loop_test(tc, test_signals_allocate_nothing, 0, 2 * n_backends());
+    add_backend_test(tc, test_channel_steady_state_allocates_nothing);
+    add_backend_test(tc, test_channel_new_without_memory);
     suite_add_tcase(s, tc);
     return s;
 }
