@@ -1615,7 +1615,9 @@ CMIO_API void cmio_unix_datagram_close(cmio_unix_datagram *s);
  * own table. mio has no such call (std's UnixStream has none either).
  * Each send is one sendmsg(2) with MSG_NOSIGNAL; each receive one
  * recvmsg(2), into a control buffer on the stack with room for
- * CMIO_UNIX_MAX_FDS descriptors: nothing allocates. A received descriptor
+ * CMIO_UNIX_MAX_FDS descriptors (plus one close(2) per descriptor that did
+ * not fit, and one fcntl(2) per descriptor where the OS lacks
+ * MSG_CMSG_CLOEXEC): nothing allocates. A received descriptor
  * is close-on-exec (MSG_CMSG_CLOEXEC where the OS has it, so that no other
  * thread's fork+exec can inherit it; elsewhere FD_CLOEXEC is set right after
  * the call, and a fork+exec in another thread between the two can inherit
