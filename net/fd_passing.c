@@ -92,8 +92,8 @@ ssize_t cmio__recv_fds(int fd, void *buf, size_t len, int *fds, size_t *nfds)
      * every descriptor, and we close those that do not fit. Some kernels
      * (older macOS) kept the descriptors that did not fit a short buffer
      * open in the receiver's table without reporting them. */
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                         .msg_controllen = sizeof(control.buf)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
     int flags = 0;
 #ifdef MSG_CMSG_CLOEXEC
     flags |= MSG_CMSG_CLOEXEC;

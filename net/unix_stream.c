@@ -100,7 +100,8 @@ void cmio_unix_stream_close(cmio_unix_stream *s)
 
 /* Descriptor passing (SCM_RIGHTS): net/fd_passing.c. */
 
-ssize_t cmio_unix_stream_send_fds(cmio_unix_stream *s, const void *buf, size_t len, const int *fds, size_t nfds)
+ssize_t cmio_unix_stream_send_fds(cmio_unix_stream *s, const void *buf, size_t len, const int *fds,
+                                  size_t nfds)
 {
     CMIO__CHECK_SOCK(s);
     /* Linux's unix_stream_sendmsg attaches descriptors to the first byte

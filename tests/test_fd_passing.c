@@ -46,7 +46,10 @@ static int count_open_fds(void)
 
 /* A plain pipe (blocking, not close-on-exec: so that the flags seen on the
  * received copies are theirs, not inherited from the sender's). */
-static void plain_pipe(int p[2]) { ck_assert_int_eq(pipe(p), 0); }
+static void plain_pipe(int p[2])
+{
+    ck_assert_int_eq(pipe(p), 0);
+}
 
 static bool cloexec(int fd)
 {
@@ -352,8 +355,8 @@ START_TEST(test_stream_rights_among_other_control_messages)
     } control;
     memset(&control, 0, sizeof(control));
     struct iovec iov = {.iov_base = "r", .iov_len = 1};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                         .msg_controllen = sizeof(control.buf)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -607,7 +610,8 @@ START_TEST(test_invalid_arguments)
     ck_assert_uint_eq(n, 0);
     ck_assert_int_eq(cmio_unix_stream_recv_fds(&b, buf, sizeof(buf), got, NULL), -EINVAL);
     n = 2;
-    ck_assert_int_eq(cmio_unix_stream_recv_fds(&b, buf, sizeof(buf), got, &n), -EAGAIN); /* nothing was sent */
+    ck_assert_int_eq(cmio_unix_stream_recv_fds(&b, buf, sizeof(buf), got, &n),
+                     -EAGAIN); /* nothing was sent */
     ck_assert_uint_eq(n, 0);
 
     ck_assert_int_eq(cmio_unix_datagram_send_fds(NULL, "x", 1, pp, 1), -EINVAL);
@@ -676,4 +680,7 @@ static Suite *fd_passing_suite(void)
     return s;
 }
 
-int main(void) { return run_suite(fd_passing_suite()); }
+int main(void)
+{
+    return run_suite(fd_passing_suite());
+}
