@@ -89,9 +89,9 @@ ssize_t cmio__recv_fds(int fd, void *buf, size_t len, int *fds, size_t *nfds)
     struct iovec iov = {.iov_base = buf, .iov_len = len};
     union recv_control control;
     /* The whole buffer even when room is smaller: the kernel then delivers
-     * every descriptor, and we close those that do not fit. Some kernels
-     * (older macOS) kept the descriptors that did not fit a short buffer
-     * open in the receiver's table without reporting them. */
+     * every descriptor and we close those that do not fit, instead of
+     * leaving each kernel to decide what becomes of descriptors that do not
+     * fit a short buffer (Linux drops them; not every kernel is known to). */
     struct msghdr msg = {
         .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)};
     int flags = 0;
