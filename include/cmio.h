@@ -1709,6 +1709,101 @@ CMIO_API int cmio_unix_datagram_from_fd(cmio_unix_datagram *out, int fd);
  */
 CMIO_API void cmio_unix_datagram_close(cmio_unix_datagram *s);
 
+/* ------------------------------------------------------------------------ */
+/* Passing descriptors over Unix sockets (SCM_RIGHTS)                       */
+/* ------------------------------------------------------------------------ */
+/*
+ * A message of bytes with descriptors attached (SCM_RIGHTS): the receiver
+ * gets new descriptors to the same open files, as dup(2) would make, in its
+ * own table. mio has no such call (std's UnixStream has none either).
+ * Each send is one sendmsg(2) with MSG_NOSIGNAL; each receive one
+ * recvmsg(2), into a control buffer on the stack with room for
+ * CMIO_UNIX_MAX_FDS descriptors (plus one close(2) per descriptor that did
+ * not fit, and one fcntl(2) per descriptor where the OS lacks
+ * MSG_CMSG_CLOEXEC): nothing allocates. A received descriptor
+ * is close-on-exec (MSG_CMSG_CLOEXEC where the OS has it, so that no other
+ * thread's fork+exec can inherit it; elsewhere FD_CLOEXEC is set right after
+ * the call, and a fork+exec in another thread between the two can inherit
+ * it). Its other flags (O_NONBLOCK among them) belong to the open file it
+ * shares with the sender's copy; the copies are independent descriptors:
+ * closing one leaves the other open. Like every cmio I/O call, a send or
+ * receive that returns -EAGAIN re-arms its direction on the poll(2)
+ * backend. Errors are those of the socket type's write or read plus those
+ * listed; thread-safe as sendmsg(2) and recvmsg(2).
+ */
+
+/** The most descriptors one message carries: Linux's SCM_MAX_FD. */
+#define CMIO_UNIX_MAX_FDS 253
+
+/**
+ * Send `len` bytes with the `nfds` descriptors of `fds` attached. On a
+ * stream the descriptors travel with the first byte of the message, so at
+ * least one byte must go with them: `len` 0 with `nfds` > 0 is -EINVAL
+ * (Linux would silently drop descriptors sent without data on a stream).
+ * Returns the bytes sent: a short count (> 0) means every descriptor went,
+ * with the first bytes; send the rest with cmio_unix_stream_write().
+ * `nfds` 0 is a plain write. The caller's descriptors stay open and its own.
+ * Errors: -EINVAL for a NULL s, buf NULL with len > 0, fds NULL with
+ * nfds > 0, nfds above CMIO_UNIX_MAX_FDS, len 0 with nfds > 0; -EBADF if
+ * the socket is closed or one of fds is not an open descriptor; -EAGAIN
+ * when the peer's buffer is full (nothing was sent); -EPIPE when the peer
+ * is gone, never SIGPIPE; -ETOOMANYREFS when the kernel's limit of
+ * descriptors in flight is reached (Linux: RLIMIT_NOFILE); as
+ * cmio_unix_stream_write() otherwise. Thread-safe as sendmsg(2).
+ */
+CMIO_API ssize_t cmio_unix_stream_send_fds(cmio_unix_stream *s, const void *buf, size_t len, const int *fds,
+                                           size_t nfds);
+/**
+ * Receive up to `len` bytes and the descriptors that came with them into
+ * `fds`: `*nfds` says how many fit (in), then how many arrived (out; 0
+ * when none came, as with bytes sent by a plain write). The descriptors
+ * arrive with the call that receives the first byte of the send that
+ * carried them; that call may also return bytes written before it, but
+ * (on Linux) none of a later send, so descriptors of two sends never
+ * arrive in one call. The rest of a long send may take more calls.
+ * Returns the bytes received, 0 at end of stream (with *nfds 0).
+ * More descriptors than `*nfds` has room for (also `*nfds` 0 with
+ * descriptors arriving, or control data the kernel truncated: MSG_CTRUNC):
+ * every descriptor that arrived is closed, *nfds is set to 0 and the call
+ * returns -EMSGSIZE. The bytes of that call were received into buf and are
+ * consumed: their count is lost, and the stream is out of step with the
+ * sender's framing, so treat it as a protocol error (the next call returns
+ * the bytes that follow).
+ * Errors: -EINVAL for a NULL s or nfds, buf NULL or len 0 (0 is the end of
+ * stream), fds NULL with *nfds > 0; -EBADF if closed; -EAGAIN when nothing
+ * is queued; -EMSGSIZE as above; -ECONNRESET; -EINTR; plus the common ones.
+ * On every error *nfds is 0 (when nfds is not NULL). Thread-safe as
+ * recvmsg(2).
+ */
+CMIO_API ssize_t cmio_unix_stream_recv_fds(cmio_unix_stream *s, void *buf, size_t len, int *fds, size_t *nfds);
+/**
+ * Send one datagram with descriptors attached to the connected socket
+ * (cmio_unix_datagram_connect() or one of a pair). A datagram of 0 bytes
+ * may carry descriptors. Returns len.
+ * Errors: -EINVAL for a NULL s, buf NULL with len > 0, fds NULL with
+ * nfds > 0, nfds above CMIO_UNIX_MAX_FDS; -EBADF if the socket is closed or
+ * one of fds is not an open descriptor; -ETOOMANYREFS as for
+ * cmio_unix_stream_send_fds(); as cmio_unix_datagram_send() otherwise
+ * (-ENOTCONN when not connected, -EAGAIN, -ECONNREFUSED, -EMSGSIZE, ...).
+ * Thread-safe as sendmsg(2).
+ */
+CMIO_API ssize_t cmio_unix_datagram_send_fds(cmio_unix_datagram *s, const void *buf, size_t len, const int *fds,
+                                             size_t nfds);
+/**
+ * Receive one datagram (truncated to len, as cmio_unix_datagram_recv())
+ * and its descriptors into `fds` (`*nfds`: room in, received out). Returns
+ * the bytes received; 0 for an empty datagram. More descriptors than room:
+ * every descriptor that arrived is closed, *nfds is 0, and -EMSGSIZE is
+ * returned; the datagram is consumed (its bytes are in buf, their count
+ * lost).
+ * Errors: -EINVAL for a NULL s or nfds, buf NULL with len > 0, fds NULL
+ * with *nfds > 0; -EBADF if closed; -EAGAIN when no datagram is queued;
+ * -EMSGSIZE as above; as cmio_unix_datagram_recv() otherwise. On every
+ * error *nfds is 0 (when nfds is not NULL). Thread-safe as recvmsg(2).
+ */
+CMIO_API ssize_t cmio_unix_datagram_recv_fds(cmio_unix_datagram *s, void *buf, size_t len, int *fds,
+                                             size_t *nfds);
+
 /**
  * A pipe (mio::unix::pipe::new): bytes written to tx are read from rx. Both
  * ends are non-blocking and close-on-exec (pipe2).

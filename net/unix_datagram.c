@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "fd_passing.h"
 #include "socket.h"
 
 #include <sys/socket.h>
@@ -126,4 +127,22 @@ void cmio_unix_datagram_close(cmio_unix_datagram *s)
 {
     if (s)
         cmio__close(&s->fd);
+}
+
+/* Descriptor passing (SCM_RIGHTS): net/fd_passing.c. */
+
+ssize_t cmio_unix_datagram_send_fds(cmio_unix_datagram *s, const void *buf, size_t len, const int *fds,
+                                    size_t nfds)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__send_fds(s->fd, buf, len, fds, nfds);
+}
+
+ssize_t cmio_unix_datagram_recv_fds(cmio_unix_datagram *s, void *buf, size_t len, int *fds, size_t *nfds)
+{
+    if (s == NULL)
+        return cmio__recv_fds_refused(nfds, -EINVAL);
+    if (s->fd < 0)
+        return cmio__recv_fds_refused(nfds, -EBADF);
+    return cmio__recv_fds(s->fd, buf, len, fds, nfds);
 }

@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "fd_passing.h"
 #include "socket.h"
 
 #include <sys/socket.h>
@@ -95,4 +96,28 @@ void cmio_unix_stream_close(cmio_unix_stream *s)
 {
     if (s)
         cmio__close(&s->fd);
+}
+
+/* Descriptor passing (SCM_RIGHTS): net/fd_passing.c. */
+
+ssize_t cmio_unix_stream_send_fds(cmio_unix_stream *s, const void *buf, size_t len, const int *fds,
+                                  size_t nfds)
+{
+    CMIO__CHECK_SOCK(s);
+    /* Linux's unix_stream_sendmsg attaches descriptors to the first byte
+     * it queues: with no byte it drops them and returns 0. */
+    CMIO__CHECK(len > 0 || nfds == 0, -EINVAL);
+    return cmio__send_fds(s->fd, buf, len, fds, nfds);
+}
+
+ssize_t cmio_unix_stream_recv_fds(cmio_unix_stream *s, void *buf, size_t len, int *fds, size_t *nfds)
+{
+    if (s == NULL)
+        return cmio__recv_fds_refused(nfds, -EINVAL);
+    if (s->fd < 0)
+        return cmio__recv_fds_refused(nfds, -EBADF);
+    /* A stream's 0 is the end of stream: a read of 0 bytes would look the same. */
+    if (len == 0)
+        return cmio__recv_fds_refused(nfds, -EINVAL);
+    return cmio__recv_fds(s->fd, buf, len, fds, nfds);
 }

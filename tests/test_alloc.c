@@ -2,8 +2,9 @@
  * Zero allocations after set-up: malloc, calloc and realloc are interposed
  * and counted while registering, reregistering, deregistering, polling and
  * waking, while signals are polled for and read (cmio_signals, on each
- * mechanism), and while sending and receiving on a channel. They can also
- * be made to fail, for the constructors' -ENOMEM paths.
+ * mechanism), while sending and receiving on a channel and while
+ * descriptors are passed over Unix sockets. They can also be made to fail,
+ * for the constructors' -ENOMEM paths.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -339,6 +340,63 @@ START_TEST(test_modes_allocate_nothing)
 }
 END_TEST
 
+/* Descriptor passing: send_fds and recv_fds on streams and datagrams,
+ * the polls that report them, the -EAGAIN that re-arms (poll(2) backend)
+ * and the -EMSGSIZE path that closes what did not fit allocate nothing. */
+START_TEST(test_fd_passing_allocates_nothing)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_registry *r = cmio_poll_registry(p);
+    cmio_events *ev = open_events(8);
+    cmio_unix_stream sa, sb;
+    cmio_unix_datagram da, db;
+    ck_assert_int_eq(cmio_unix_stream_pair(&sa, &sb), 0);
+    ck_assert_int_eq(cmio_unix_datagram_pair(&da, &db), 0);
+    ck_assert_int_eq(cmio_registry_register(r, sb.fd, 1, CMIO_READABLE), 0);
+    ck_assert_int_eq(cmio_registry_register(r, db.fd, 2, CMIO_READABLE), 0);
+    int pp[2];
+    ck_assert_int_eq(pipe(pp), 0);
+    char buf[16];
+    int got[4];
+
+    start_counting();
+    long results = 0, received = 0;
+    for (int round = 0; round < 5; round++) {
+        results |= cmio_unix_stream_send_fds(&sa, "s", 1, pp, 2) != 1;
+        results |= cmio_unix_datagram_send_fds(&da, "d", 1, pp, 2) != 1;
+        results |= cmio_unix_stream_send_fds(&sa, "t", 1, pp, 2) != 1; /* too many for the room below */
+        for (int k = 0; k < 4; k++)
+            results |= cmio_poll_poll(p, ev, 0) < 0;
+        size_t n = 4;
+        results |= cmio_unix_stream_recv_fds(&sb, buf, sizeof(buf), got, &n) != 1 || n != 2;
+        for (size_t k = 0; k < n; k++)
+            received += close(got[k]) == 0;
+        n = 1;
+        results |= cmio_unix_stream_recv_fds(&sb, buf, sizeof(buf), got, &n) != -EMSGSIZE;
+        n = 4;
+        results |= cmio_unix_stream_recv_fds(&sb, buf, sizeof(buf), got, &n) != -EAGAIN;
+        n = 4;
+        results |= cmio_unix_datagram_recv_fds(&db, buf, sizeof(buf), got, &n) != 1 || n != 2;
+        for (size_t k = 0; k < n; k++)
+            received += close(got[k]) == 0;
+        n = 4;
+        results |= cmio_unix_datagram_recv_fds(&db, buf, sizeof(buf), got, &n) != -EAGAIN;
+    }
+    long allocs = stop_counting();
+    ck_assert_int_eq(results, 0);
+    ck_assert_int_eq(received, 5 * 4);
+    ck_assert_int_eq(allocs, 0);
+    close(pp[0]);
+    close(pp[1]);
+    cmio_unix_stream_close(&sa);
+    cmio_unix_stream_close(&sb);
+    cmio_unix_datagram_close(&da);
+    cmio_unix_datagram_close(&db);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
 static Suite *alloc_suite(void)
 {
     Suite *s = suite_create("alloc");
@@ -350,6 +408,7 @@ static Suite *alloc_suite(void)
     tcase_add_loop_test(tc, test_signals_allocate_nothing, 0, 2 * n_backends());
     add_backend_test(tc, test_channel_steady_state_allocates_nothing);
     add_backend_test(tc, test_channel_new_without_memory);
+    add_backend_test(tc, test_fd_passing_allocates_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -7,6 +7,7 @@
  */
 #include "helpers.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -303,6 +307,115 @@ START_TEST(test_graceful_shutdown_deadline)
 }
 END_TEST
 
+/* The parent of a process, from /proc/PID/stat (-1 where there is none). */
+static long parent_of(long pid)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *close_paren = strrchr(text, ')'); /* the command may hold spaces */
+    long ppid = -1;
+    char state;
+    if (close_paren == NULL || sscanf(close_paren + 1, " %c %ld", &state, &ppid) != 2)
+        return -1;
+    return ppid;
+}
+
+/* How many descriptors process pid has open (-1 where /proc cannot tell). */
+static int fds_of(long pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* The parent hands each connection to a worker child over a socketpair:
+ * every reply carries the marker of a worker, a child of the parent (not
+ * the parent), both workers serve (round robin), and the parent holds no
+ * copy (the client sees the end of the stream when the worker closes). On
+ * SIGTERM every worker exits 0 and is reaped by the parent, which exits 0:
+ * with this test as the subreaper of its descendants, no orphan is left to
+ * it either. */
+START_TEST(test_fd_passing_workers_serve_and_are_reaped)
+{
+#ifdef PR_SET_CHILD_SUBREAPER
+    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+#endif
+    static struct proc p;
+    cmio_sockaddr addr;
+    start_server(&p, "CMIO_EXAMPLE_FD_PASSING", &addr);
+    ck_assert_msg(read_until(&p, "Workers:") && read_until_n(&p, "\n", 2), "output: %s", p.text);
+    long pids[2];
+    ck_assert_int_eq(sscanf(strstr(p.text, "Workers:"), "Workers: %ld %ld", &pids[0], &pids[1]), 2);
+    for (int w = 0; w < 2; w++) {
+        ck_assert_int_ne(pids[w], p.pid);
+        ck_assert_int_eq(parent_of(pids[w]), p.pid);
+    }
+
+    int parent_fds = fds_of(p.pid);
+    enum { N = 4 };
+    int fds[N];
+    bool served[2] = {false, false};
+    for (int k = 0; k < N; k++) {
+        fds[k] = dial(&addr, SOCK_STREAM);
+        char msg[32], want[96], back[96];
+        for (int round = 0; round < 2; round++) {
+            int len = snprintf(msg, sizeof(msg), "hello %d.%d\n", k, round);
+            ck_assert_int_eq(send(fds[k], msg, (size_t)len, MSG_NOSIGNAL), len);
+            /* "worker PID: hello K.R\n" from one of the workers. */
+            size_t got = 0;
+            while (got < sizeof(back) - 1 && (got == 0 || back[got - 1] != '\n')) {
+                ssize_t n = read(fds[k], back + got, 1);
+                ck_assert_msg(n == 1, "read: %zd", n);
+                got++;
+            }
+            back[got] = '\0';
+            long pid = 0;
+            ck_assert_msg(sscanf(back, "worker %ld: ", &pid) == 1, "reply: %s", back);
+            ck_assert_msg(pid == pids[0] || pid == pids[1], "served by %ld: %s", pid, back);
+            served[pid == pids[1]] = true;
+            snprintf(want, sizeof(want), "worker %ld: %s", pid, msg);
+            ck_assert_str_eq(back, want);
+        }
+    }
+    ck_assert(served[0] && served[1]);
+    ck_assert(read_until_n(&p, "Passed 127.0.0.1:", N));
+    ck_assert_int_eq(fds_of(p.pid), parent_fds); /* it kept no copy */
+
+    ck_assert_int_eq(kill(p.pid, SIGTERM), 0);
+    for (int k = 0; k < N; k++) {
+        char byte;
+        ck_assert_int_eq(read(fds[k], &byte, 1), 0); /* the worker closed it: no copy anywhere else */
+        close(fds[k]);
+    }
+    int status = wait_exit(&p);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, p.text);
+    for (int w = 0; w < 2; w++) {
+        char line[64];
+        snprintf(line, sizeof(line), "Reaped worker %ld: exit 0\n", pids[w]);
+        ck_assert_msg(strstr(p.text, line) != NULL, "output: %s", p.text);
+        ck_assert_int_eq(kill((pid_t)pids[w], 0), -1);
+        ck_assert_int_eq(errno, ESRCH);
+    }
+    ck_assert_ptr_nonnull(strstr(p.text, "Done\n"));
+    errno = 0;
+    ck_assert_int_eq(waitpid(-1, &status, WNOHANG), -1); /* no orphan came to us */
+    ck_assert_int_eq(errno, ECHILD);
+}
+END_TEST
+
 static Suite *examples_suite(void)
 {
     Suite *s = suite_create("examples");
@@ -315,6 +428,7 @@ static Suite *examples_suite(void)
     tcase_add_test(tc, test_load_client_against_echo_server);
     tcase_add_test(tc, test_graceful_shutdown_finishes_connections);
     tcase_add_test(tc, test_graceful_shutdown_deadline);
+    tcase_add_test(tc, test_fd_passing_workers_serve_and_are_reaped);
     suite_add_tcase(s, tc);
     return s;
 }
