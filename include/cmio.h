@@ -804,6 +804,116 @@ CMIO_API int cmio_signals_read(cmio_signals *s, int *signo);
  */
 CMIO_API void cmio_signals_free(cmio_signals *s);
 
+/* ------------------------------------------------------------------------ */
+/* Event loop (mio 0.3's EventLoop)                                         */
+/* ------------------------------------------------------------------------ */
+/*
+ * A thin driver over a poll: each iteration is one cmio_poll_poll() and one
+ * call of the loop's callback per event, with the event as the poll gave it
+ * (token, flags; read with the cmio_event_* accessors). mio 0.3's Handler
+ * is the callback and its context pointer; its notify channel and timers
+ * are cmio_channel and cmio_timer registered through cmio_loop_registry().
+ * No allocation after cmio_loop_new(); no system call per iteration but the
+ * poll's own.
+ *
+ * The loop keeps one cmio_waker for cmio_loop_shutdown() from other
+ * threads. Its token is the loop's own address, (cmio_token)loop: the loop
+ * never hands an event with that token to the callback, so a user must not
+ * register anything under it (no other object can have that address, so
+ * tokens that are pointers to the user's own objects are safe).
+ */
+
+/** An event loop (mio 0.3's EventLoop). */
+typedef struct cmio_loop cmio_loop;
+
+/**
+ * The loop's callback (mio 0.3's Handler::ready): called once per event, on
+ * the thread running the loop, with the loop, the event (valid until the
+ * callback returns) and the context given to cmio_loop_new(). It may
+ * register, reregister and deregister through cmio_loop_registry() and call
+ * cmio_loop_shutdown(); it must not call cmio_loop_run(),
+ * cmio_loop_run_once() or cmio_loop_free() on its own loop. Events of the
+ * current iteration for a descriptor the callback deregistered are still
+ * handed over (the poll already returned them): treat them as spurious.
+ */
+typedef void (*cmio_loop_ready_fn)(cmio_loop *loop, const cmio_event *event, void *ctx);
+
+/**
+ * Make a loop over a new poll (cmio_poll_new(): the OS's default backend,
+ * or the one CMIO_BACKEND names), with an events buffer of events_capacity
+ * (at most that many callbacks per iteration; more readiness is delivered
+ * by the next) and `ready` called with `ctx` for each event. Allocates the
+ * loop, the poll, the buffer and the shutdown waker (an eventfd, or a pipe,
+ * registered with the poll); nothing afterwards.
+ *
+ * Errors: -EINVAL if out or ready is NULL or events_capacity is 0 (*out is
+ * NULL); -ENOMEM; -EMFILE/-ENFILE; cmio_poll_new()'s and
+ * cmio_waker_new()'s errors. Nothing is left behind on failure.
+ * Thread-safe.
+ */
+CMIO_API int cmio_loop_new(cmio_loop **out, size_t events_capacity, cmio_loop_ready_fn ready, void *ctx);
+
+/**
+ * The registry of the loop's poll, owned by the loop (mio 0.3's
+ * EventLoop::register & co.). Use it from any thread, or clone it with
+ * cmio_registry_try_clone(). NULL if loop is NULL. Errors: none.
+ * Thread-safe.
+ */
+CMIO_API cmio_registry *cmio_loop_registry(cmio_loop *loop);
+
+/**
+ * Run iterations (a poll without timeout, then the callbacks of its events)
+ * until cmio_loop_shutdown(): a shutdown asked during an iteration, from a
+ * callback or another thread, ends the run after that iteration's
+ * remaining callbacks; one asked while no run was in progress makes the
+ * next run return 0 at once, before any poll. The run that returns for a
+ * shutdown consumes it: a later cmio_loop_run() runs again until the next
+ * shutdown (several shutdowns before a run returns count as one).
+ *
+ * Returns 0 after a shutdown. Errors: -EINVAL if loop is NULL; a poll
+ * error other than -EINTR ends the run and is returned (the shutdown
+ * request, if any, is kept); -EINTR is retried. Thread-safety: one thread at
+ * a time runs a loop (run or run_once), and not from its callback.
+ * Allocates nothing; one system call per iteration, the poll's.
+ */
+CMIO_API int cmio_loop_run(cmio_loop *loop);
+
+/**
+ * One iteration: one poll with timeout_ms (as cmio_poll_poll(): negative
+ * waits forever, 0 looks once; a positive timeout never ends early for lack
+ * of events, but a cmio_loop_shutdown() from another thread wakes it, and
+ * it then returns 0 or the events it had), then the callback for each
+ * event. Returns the number of events handed to the callback (the
+ * shutdown's internal wake is never one). Does not look at, nor consume, a
+ * shutdown request.
+ *
+ * Errors: -EINVAL if loop is NULL; the poll's errors, -EINTR included.
+ * Thread-safety as cmio_loop_run(). Allocates nothing; one system call,
+ * the poll's.
+ */
+CMIO_API int cmio_loop_run_once(cmio_loop *loop, int timeout_ms);
+
+/**
+ * Ask the loop to stop (mio 0.3's EventLoop::shutdown): see
+ * cmio_loop_run() for when it returns. From a callback, or while the loop
+ * is not polling, it only sets a flag; from another thread while the loop
+ * is (or is about to be) blocked in its poll, it also wakes the poll
+ * through the loop's waker, one system call.
+ *
+ * Errors: -EINVAL if loop is NULL; cmio_waker_wake()'s errors.
+ * Thread-safe: any thread, and from a callback, while the loop exists.
+ * Allocates nothing.
+ */
+CMIO_API int cmio_loop_shutdown(cmio_loop *loop);
+
+/**
+ * Release the loop: its waker, events buffer and poll (descriptors still
+ * registered are not closed; they are the user's). Accepts NULL. Errors:
+ * none. Not while the loop runs or another thread may still call
+ * cmio_loop_shutdown() on it.
+ */
+CMIO_API void cmio_loop_free(cmio_loop *loop);
+
 /* ======================================================================== */
 /* Net: non-blocking sockets and pipes with mio's interface                 */
 /* ======================================================================== */
