@@ -409,7 +409,7 @@ START_TEST(test_argument_errors)
     ck_assert_int_eq(cmio_tcp_socket_keepalive(NULL, &b), -EINVAL);
     /* Addresses: NULL, not IP, the other family; nothing is consumed. */
     cmio_sockaddr un;
-    ck_assert_int_eq(cmio_sockaddr_from_path(&un, "/tmp/x"), 0);
+    ck_assert_int_eq(cmio_sockaddr_from_path(&un, "some.sock"), 0);
     ck_assert_int_eq(cmio_tcp_socket_bind(&s, NULL), -EINVAL);
     ck_assert_int_eq(cmio_tcp_socket_bind(&s, &un), -EINVAL);
     ck_assert_int_eq(cmio_tcp_socket_bind(&s, &v6), -EINVAL);
