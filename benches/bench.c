@@ -8,6 +8,8 @@
  *   bench-IMPL wake     [wakes=20000]
  *   bench-IMPL echo     [conns=50] [round_trips=100000] [size=64] [client=PATH]
  *   bench-IMPL channel  [producers=4] [messages=200000] [capacity=1024]
+ *   bench-IMPL timers   [timers=10000] [max_ms=100]
+ *   bench-IMPL multi_echo [threads=2] [conns=50] [round_trips=100000] [size=64] [client=PATH]
  *   every workload also takes [timeout=SECONDS] (default 300): the process is
  *   killed by SIGALRM past it, and [io=own|raw] (default own): io=raw runs
  *   the event-path variant (bench.h).
@@ -61,9 +63,10 @@ static int usage(const char *msg)
             "       bench-%s echo [conns=N] [round_trips=N] [size=N] [client=PATH]\n"
             "       bench-%s timers [timers=N] [max_ms=N]\n"
             "       bench-%s channel [producers=N] [messages=N] [capacity=N]\n"
+            "       bench-%s multi_echo [threads=N] [conns=N] [round_trips=N] [size=N] [client=PATH]\n"
             "       (each also [timeout=SECONDS] [io=own|raw])\n",
             bench_this.name, msg, bench_this.name, bench_this.name, bench_this.name, bench_this.name,
-            bench_this.name, bench_this.name);
+            bench_this.name, bench_this.name, bench_this.name);
     return 2;
 }
 
@@ -572,6 +575,161 @@ static int channel(struct params *p)
     return 0;
 }
 
+/* ---- multi_echo (issue 12) --------------------------------------------- */
+
+NOINLINE int bench_measured_multi_echo(bench_multi_echo *m) { return bench_this.multi_echo->run(m, 0); }
+
+struct reactor_arg {
+    bench_multi_echo *m;
+    size_t k;
+    int rc;
+};
+
+NOINLINE void *bench_measured_multi_echo_reactor(void *arg)
+{
+    struct reactor_arg *a = arg;
+    a->rc = bench_this.multi_echo->run(a->m, a->k);
+    return NULL;
+}
+
+/* `threads` listeners with SO_REUSEPORT on one port of 127.0.0.1; returns
+ * the port, or 0 (after bench_fail, with what was opened closed). */
+static unsigned reuseport_listeners(bench_multi_echo *m)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    for (size_t k = 0; k < m->threads; k++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        socklen_t len = sizeof(sin);
+        int one = 1;
+        m->listen_fds[k] = fd;
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+            bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 1024) < 0 ||
+            getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
+            bench_fail("SO_REUSEPORT listener on 127.0.0.1", errno);
+            for (size_t j = 0; j <= k; j++)
+                if (m->listen_fds[j] >= 0)
+                    close(m->listen_fds[j]);
+            return 0;
+        }
+    }
+    return ntohs(sin.sin_port);
+}
+
+static int multi_echo(struct params *p, const char *argv0)
+{
+    static bench_multi_echo m;
+    m = (bench_multi_echo){
+        .threads = param(p, "threads", 2, 1, MULTI_ECHO_MAX_THREADS),
+        .conns = param(p, "conns", 50, 1, ECHO_MAX_CONNS),
+        .round_trips = param(p, "round_trips", 100000, 1, SIZE_MAX / 2),
+        .size = param(p, "size", 64, 1, ECHO_BUF),
+    };
+    if (p->bad)
+        return 2;
+    raise_fd_limit(2 * m.conns + 64 * m.threads);
+    char buf[PATH_MAX];
+    const char *client = client_path(p, argv0, buf, sizeof(buf));
+    unsigned port = reuseport_listeners(&m);
+    if (port == 0)
+        return 1;
+    for (size_t k = 0; k < m.threads; k++)
+        m.per[k] = (bench_echo){.conns = m.conns, .size = m.size, .listen_fd = m.listen_fds[k]};
+    int rc = 1;
+    if (bench_this.multi_echo->open(&m) < 0)
+        goto listeners;
+
+    char addr[32], conns[24], trips[24], size[24];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
+    snprintf(conns, sizeof(conns), "%zu", m.conns);
+    snprintf(trips, sizeof(trips), "%zu", m.round_trips);
+    snprintf(size, sizeof(size), "%zu", m.size);
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) < 0) {
+        bench_fail("pipe2", errno);
+        goto close;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        execl(client, client, addr, conns, trips, "3600", size, (char *)NULL);
+        fprintf(stderr, "bench-%s: %s: %s\n", bench_this.name, client, strerror(errno));
+        _exit(127);
+    }
+    close(out[1]);
+    if (pid < 0) {
+        bench_fail("fork", errno);
+        goto pipe;
+    }
+
+    static struct reactor_arg args[MULTI_ECHO_MAX_THREADS];
+    pthread_t threads[MULTI_ECHO_MAX_THREADS];
+    uint64_t c0 = cpu_ns();
+    for (size_t k = 1; k < m.threads; k++) {
+        args[k] = (struct reactor_arg){&m, k, 0};
+        int err = pthread_create(&threads[k], NULL, bench_measured_multi_echo_reactor, &args[k]);
+        if (err) {
+            bench_fail("pthread_create", err);
+            exit(1); /* the reactors started would wait forever */
+        }
+    }
+    int err = bench_measured_multi_echo(&m);
+    for (size_t k = 1; k < m.threads; k++) {
+        pthread_join(threads[k], NULL);
+        err |= args[k].rc;
+    }
+    uint64_t cpu = cpu_ns() - c0;
+    if (err < 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        goto pipe;
+    }
+    char line[256] = "";
+    ssize_t n = read(out[0], line, sizeof(line) - 1);
+    line[n > 0 ? n : 0] = '\0';
+    int status;
+    waitpid(pid, &status, 0);
+    const char *t = strstr(line, "round_trips=");
+    const char *r = strstr(line, "round_trips_per_second=");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !t || !r) {
+        fprintf(stderr, "bench-%s: multi_echo: the client failed (%s)\n", bench_this.name, line);
+        goto pipe;
+    }
+    unsigned long client_trips = strtoul(t + strlen("round_trips="), NULL, 10);
+    double client_rate = strtod(r + strlen("round_trips_per_second="), NULL);
+    /* The work was done: every connection accepted and closed by some
+     * reactor, every round trip echoed (and at most one message more per
+     * connection, as in echo). */
+    uint64_t bytes = 0;
+    size_t accepted = 0, closed = 0, busy = 0;
+    for (size_t k = 0; k < m.threads; k++) {
+        bytes += m.per[k].bytes;
+        accepted += m.per[k].accepted;
+        closed += m.per[k].closed;
+        busy += m.per[k].accepted > 0;
+    }
+    uint64_t least = (uint64_t)m.round_trips * m.size;
+    if (client_trips != m.round_trips || accepted != m.conns || closed != m.conns || bytes < least ||
+        bytes > least + m.conns * m.size) {
+        fprintf(stderr, "bench-%s: multi_echo: %lu of %zu round trips, %zu/%zu accepted/closed of %zu, %llu bytes\n",
+                bench_this.name, client_trips, m.round_trips, accepted, closed, m.conns, (unsigned long long)bytes);
+        goto pipe;
+    }
+    printf("multi_echo %s backend=%s%s threads=%zu conns=%zu size=%zu round_trips=%zu busy_threads=%zu "
+           "cpu_ns_per_round_trip=%.1f work=%zu value=%.0f unit=round_trips/s\n",
+           bench_this.name, backend(), io_key(), m.threads, m.conns, m.size, m.round_trips, busy,
+           (double)cpu / (double)m.round_trips, m.round_trips, client_rate);
+    rc = 0;
+pipe:
+    close(out[0]);
+close:
+    bench_this.multi_echo->close(&m);
+listeners:
+    for (size_t k = 0; k < m.threads; k++)
+        close(m.listen_fds[k]);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -600,6 +758,8 @@ int main(int argc, char **argv)
 
     else if (strcmp(w, "channel") == 0)
         have = bench_this.channel_run != NULL;
+    else if (strcmp(w, "multi_echo") == 0)
+        have = bench_this.multi_echo != NULL;
     else
         known = false;
     if (!known)
@@ -608,7 +768,8 @@ int main(int argc, char **argv)
         printf("%s %s skipped: not implemented\n", w, bench_this.name);
         return 0;
     }
-    int rc = w[0] == 'p'                 ? pingpong(&p)
+    int rc = w[0] == 'm'                 ? multi_echo(&p, argv[0])
+             : w[0] == 'p'               ? pingpong(&p)
              : strcmp(w, "churn") == 0   ? churn(&p)
              : strcmp(w, "channel") == 0 ? channel(&p)
              : w[0] == 'w'               ? wake(&p)

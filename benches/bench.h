@@ -272,6 +272,54 @@ static inline void bench_channel_take(bench_channel *ch, const bench_msg *m)
     ch->done++;
 }
 
+/* multi_echo (issue 12): the echo server of `threads` reactors, each a
+ * thread with its own loop over its own listener, listen_fds[k], all bound
+ * to one port of 127.0.0.1 with SO_REUSEPORT (the kernel spreads the
+ * connections), driven by the shared load client as echo is. Each reactor
+ * serves its connections as echo does (bench_echo_step with the reactor's
+ * own bench_echo, whose listen_fd is its listener), counting into
+ * accepted[k], bytes[k]; the run stops when `conns` connections have closed
+ * in all: the reactor that closes the last one wakes the others (the
+ * implementation's cross-thread wake), and each returns when `closed`
+ * reaches conns. Reactor 0 runs in the harness's thread, the others in
+ * threads it starts. */
+enum { MULTI_ECHO_MAX_THREADS = 16 };
+
+typedef struct bench_multi_echo {
+    size_t threads, conns, size, round_trips;
+    int listen_fds[MULTI_ECHO_MAX_THREADS];
+    bench_echo per[MULTI_ECHO_MAX_THREADS]; /* each reactor's counters (accepted, closed, bytes) */
+    size_t closed; /* connections closed, all reactors (__atomic builtins only) */
+    void *impl;
+} bench_multi_echo;
+
+/* A reactor closed a connection: whether it was the last of the run (then
+ * it wakes the others). */
+static inline bool bench_multi_echo_closed(bench_multi_echo *m)
+{
+    return __atomic_add_fetch(&m->closed, 1, __ATOMIC_ACQ_REL) == m->conns;
+}
+
+/* Whether the run is over (every reactor checks after each poll). */
+static inline bool bench_multi_echo_done(bench_multi_echo *m)
+{
+    return __atomic_load_n(&m->closed, __ATOMIC_ACQUIRE) >= m->conns;
+}
+
+/* A reactor failed: end the run for all (the caller then wakes the
+ * others, as after the last close). */
+static inline void bench_multi_echo_abort(bench_multi_echo *m)
+{
+    __atomic_store_n(&m->closed, m->conns, __ATOMIC_RELEASE);
+}
+
+/* An implementation's multi_echo (NULL where it has none). */
+typedef struct bench_multi_echo_ops {
+    int (*open)(bench_multi_echo *m);          /* make every reactor's loop, watch its listener */
+    int (*run)(bench_multi_echo *m, size_t k); /* reactor k, until bench_multi_echo_done: measured */
+    void (*close)(bench_multi_echo *m);
+} bench_multi_echo_ops;
+
 /* One implementation. A workload it cannot run is NULL. Every function
  * returns 0 or -1 (after printing why to stderr). */
 typedef struct bench_impl {
@@ -304,6 +352,7 @@ typedef struct bench_impl {
     int (*channel_send)(bench_channel *ch, const bench_msg *m);
     int (*channel_run)(bench_channel *ch); /* until done == messages */
     void (*channel_close)(bench_channel *ch);
+    const bench_multi_echo_ops *multi_echo; /* issue 12 */
 } bench_impl;
 
 /* Each bench_<impl>.c defines it, as BENCH_IMPL(name) over static functions
@@ -322,6 +371,10 @@ extern const bench_impl bench_this;
 
 #ifndef BENCH_TIMER_OPS
 #define BENCH_TIMER_OPS NULL
+#endif
+/* Likewise a file with multi_echo defines BENCH_MULTI_ECHO_OPS. */
+#ifndef BENCH_MULTI_ECHO_OPS
+#define BENCH_MULTI_ECHO_OPS NULL
 #endif
 
 #define BENCH_IMPL(impl_name)                                                                      \
@@ -347,6 +400,7 @@ extern const bench_impl bench_this;
         .channel_send = BENCH_CHANNEL_FN(channel_send),                                                              \
         .channel_run = BENCH_CHANNEL_FN(channel_run),                                                                \
         .channel_close = BENCH_CHANNEL_FN(channel_close),                                                            \
+        .multi_echo = BENCH_MULTI_ECHO_OPS,                                                        \
     }
 
 /* The measured parts, one per workload (bench.c): never inlined, so that
@@ -357,6 +411,8 @@ int bench_measured_wake(bench_wake *w);
 void *bench_measured_wake_sender(void *w);
 int bench_measured_echo(bench_echo *e);
 int bench_measured_timers(bench_timers *t);
+int bench_measured_multi_echo(bench_multi_echo *m); /* reactor 0 */
+void *bench_measured_multi_echo_reactor(void *arg); /* the others, one thread each */
 
 int bench_measured_channel(bench_channel *ch);
 void *bench_measured_channel_producer(void *producer);

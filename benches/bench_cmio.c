@@ -532,4 +532,160 @@ static const bench_timer_ops timer_ops = {timers_open, timers_run, timers_close}
 #undef BENCH_TIMER_OPS
 #define BENCH_TIMER_OPS (&timer_ops)
 
+/* ---- multi_echo (issue 12) --------------------------------------------- */
+
+/* A cmio_loop per reactor thread (mio 0.3's EventLoop), its callback
+ * serving the reactor's SO_REUSEPORT listener and connections as echo does;
+ * the reactor that closes the run's last connection shuts every loop down
+ * (cmio_loop_shutdown: its own from the callback without a system call,
+ * the others through their wakers). */
+struct me_reactor {
+    bench_multi_echo *m;
+    size_t k;
+    cmio_loop *loop;
+    cmio_tcp_listener listener;
+    cmio_tcp_stream *conns; /* token t >= 1 is conns[t - 1] */
+    bool rearm;             /* io=raw on the poll(2) backend: reregister after -EAGAIN */
+    int err;
+};
+
+static struct me_reactor *me;
+
+static void me_last_closed(bench_multi_echo *m)
+{
+    for (size_t j = 0; j < m->threads; j++)
+        cmio_loop_shutdown(me[j].loop);
+}
+
+static int me_accept(struct me_reactor *r, bench_echo *e)
+{
+    for (;;) {
+        cmio_tcp_stream s;
+        int err;
+        if (bench_io_raw) {
+            int fd = accept4(r->listener.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            err = fd >= 0 ? 0 : -errno;
+            s.fd = fd;
+            if (err == -EAGAIN && r->rearm) {
+                err = cmio_registry_reregister(cmio_loop_registry(r->loop), r->listener.fd, 0, CMIO_READABLE);
+                return err < 0 ? bench_fail("cmio_registry_reregister", err) : 0;
+            }
+        } else {
+            err = cmio_tcp_listener_accept(&r->listener, &s, NULL);
+        }
+        if (err < 0)
+            return err == -EAGAIN || err == -EINTR ? 0 : bench_fail("accept", err);
+        if (e->accepted == e->conns) {
+            cmio_tcp_stream_close(&s);
+            return bench_fail("accept", EMFILE);
+        }
+        r->conns[e->accepted++] = s;
+        err = cmio_registry_register(cmio_loop_registry(r->loop), s.fd, e->accepted, CMIO_READABLE);
+        if (err < 0)
+            return bench_fail("cmio_registry_register", err);
+    }
+}
+
+/* Echo until -EAGAIN: 1 at the end of the stream (closed), 0, or -1. */
+static int me_serve(struct me_reactor *r, bench_echo *e, size_t slot)
+{
+    cmio_tcp_stream *s = &r->conns[slot];
+    if (bench_io_raw) {
+        int rc;
+        while ((rc = bench_echo_step(e, s->fd)) == ECHO_AGAIN) {
+        }
+        if (rc == ECHO_WAIT && r->rearm) {
+            int err = cmio_registry_reregister(cmio_loop_registry(r->loop), s->fd, slot + 1, CMIO_READABLE);
+            return err < 0 ? bench_fail("cmio_registry_reregister", err) : 0;
+        }
+        if (rc != ECHO_END)
+            return rc < 0 ? -1 : 0;
+    } else {
+        char buf[ECHO_BUF];
+        for (;;) {
+            ssize_t n = cmio_tcp_stream_read(s, buf, sizeof(buf));
+            if (n > 0) {
+                ssize_t put = cmio_tcp_stream_write(s, buf, (size_t)n);
+                if (put != n)
+                    return bench_fail("write", put < 0 ? (int)put : EIO);
+                e->bytes += (uint64_t)n;
+                continue;
+            }
+            if (n == -EAGAIN)
+                return 0;
+            if (n != -EINTR)
+                break; /* end of stream, or reset */
+        }
+    }
+    cmio_tcp_stream_close(s);
+    e->closed++;
+    return 1;
+}
+
+static void me_ready(cmio_loop *loop, const cmio_event *event, void *ctx)
+{
+    struct me_reactor *r = ctx;
+    bench_echo *e = &r->m->per[r->k];
+    cmio_token t = cmio_event_token(event);
+    int rc = t == 0 ? me_accept(r, e) : r->conns[t - 1].fd >= 0 ? me_serve(r, e, t - 1) : 0;
+    (void)loop;
+    if (rc < 0) {
+        r->err = -1;
+        bench_multi_echo_abort(r->m);
+        me_last_closed(r->m);
+    } else if (rc == 1 && bench_multi_echo_closed(r->m)) {
+        me_last_closed(r->m);
+    }
+}
+
+static int multi_echo_open(bench_multi_echo *m)
+{
+    me = calloc(m->threads, sizeof(*me));
+    if (!me)
+        return bench_fail("calloc", ENOMEM);
+    const char *chosen = getenv("CMIO_BACKEND"); /* cmio_loop_new's poll: cmio_poll_new's choice */
+    backend_name = chosen && *chosen ? chosen : cmio_backends()[0];
+    for (size_t k = 0; k < m->threads; k++) {
+        struct me_reactor *r = &me[k];
+        *r = (struct me_reactor){.m = m, .k = k, .listener = {m->per[k].listen_fd}};
+        r->rearm = bench_io_raw && strcmp(backend_name, "poll") == 0;
+        r->conns = calloc(m->conns, sizeof(*r->conns));
+        if (!r->conns)
+            return bench_fail("calloc", ENOMEM);
+        int err = cmio_loop_new(&r->loop, MAX_EVENTS, me_ready, r);
+        if (err == 0)
+            err = cmio_registry_register(cmio_loop_registry(r->loop), r->listener.fd, 0, CMIO_READABLE);
+        if (err < 0)
+            return bench_fail("cmio_loop_new", err);
+    }
+    return 0;
+}
+
+static int multi_echo_run(bench_multi_echo *m, size_t k)
+{
+    (void)m;
+    struct me_reactor *r = &me[k];
+    int err = cmio_loop_run(r->loop);
+    if (err < 0)
+        return bench_fail("cmio_loop_run", err);
+    return r->err;
+}
+
+static void multi_echo_close(bench_multi_echo *m)
+{
+    for (size_t k = 0; me && k < m->threads; k++) {
+        struct me_reactor *r = &me[k];
+        for (size_t i = 0; r->conns && i < m->per[k].accepted; i++)
+            cmio_tcp_stream_close(&r->conns[i]);
+        free(r->conns);
+        cmio_loop_free(r->loop);
+    }
+    free(me);
+    me = NULL;
+}
+
+static const bench_multi_echo_ops multi_echo_ops = {multi_echo_open, multi_echo_run, multi_echo_close};
+#undef BENCH_MULTI_ECHO_OPS
+#define BENCH_MULTI_ECHO_OPS (&multi_echo_ops)
+
 BENCH_IMPL("cmio");

@@ -471,4 +471,140 @@ static const bench_timer_ops timer_ops = {timers_open, timers_run, timers_close}
 #undef BENCH_TIMER_OPS
 #define BENCH_TIMER_OPS (&timer_ops)
 
+/* ---- multi_echo (issue 12) --------------------------------------------- */
+
+/* One epoll loop per thread, the way a C programmer writes SO_REUSEPORT
+ * scaling by hand: each reactor its own epoll descriptor, events array and
+ * connection table, and an eventfd through which the reactor that closes
+ * the run's last connection wakes the others. */
+enum { ME_WAKE = UINT64_MAX };
+
+struct me_reactor {
+    int epfd, wakefd;
+    int *conn_fd; /* token t >= 1 is conn_fd[t - 1] */
+    struct epoll_event events[MAX_EVENTS];
+};
+
+static struct me_reactor *me;
+
+static int me_ctl(struct me_reactor *r, int op, int fd, uint32_t what, uint64_t token)
+{
+    struct epoll_event ev = {.events = what, .data.u64 = token};
+    return epoll_ctl(r->epfd, op, fd, &ev) < 0 ? bench_fail("epoll_ctl", errno) : 0;
+}
+
+static int multi_echo_open(bench_multi_echo *m)
+{
+    me = calloc(m->threads, sizeof(*me));
+    if (!me)
+        return bench_fail("calloc", ENOMEM);
+    for (size_t k = 0; k < m->threads; k++)
+        me[k].epfd = me[k].wakefd = -1;
+    for (size_t k = 0; k < m->threads; k++) {
+        struct me_reactor *r = &me[k];
+        r->conn_fd = calloc(m->conns, sizeof(*r->conn_fd));
+        r->epfd = epoll_create1(EPOLL_CLOEXEC);
+        r->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (!r->conn_fd || r->epfd < 0 || r->wakefd < 0)
+            return bench_fail("reactor", r->conn_fd ? errno : ENOMEM);
+        if (me_ctl(r, EPOLL_CTL_ADD, m->per[k].listen_fd, EPOLLIN | EPOLLET, 0) < 0 ||
+            me_ctl(r, EPOLL_CTL_ADD, r->wakefd, EPOLLIN | EPOLLET, ME_WAKE) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int me_accept_all(struct me_reactor *r, bench_echo *e)
+{
+    for (;;) {
+        int fd = accept4(e->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return errno == EAGAIN || errno == EINTR ? 0 : bench_fail("accept4", errno);
+        if (e->accepted == e->conns) {
+            close(fd);
+            return bench_fail("accept4", EMFILE);
+        }
+        r->conn_fd[e->accepted++] = fd;
+        if (me_ctl(r, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP | EPOLLET, e->accepted) < 0)
+            return -1;
+    }
+}
+
+/* The run's last connection closed here: wake the other reactors. */
+static int me_wake_others(bench_multi_echo *m, size_t k)
+{
+    uint64_t one = 1;
+    for (size_t j = 0; j < m->threads; j++)
+        if (j != k && write(me[j].wakefd, &one, sizeof(one)) != sizeof(one))
+            return bench_fail("write", errno);
+    return 0;
+}
+
+static int me_serve(bench_multi_echo *m, size_t k, size_t slot)
+{
+    struct me_reactor *r = &me[k];
+    bench_echo *e = &m->per[k];
+    int rc;
+    while ((rc = bench_echo_step(e, r->conn_fd[slot])) == ECHO_AGAIN) {
+    }
+    if (rc == ECHO_END) {
+        close(r->conn_fd[slot]);
+        r->conn_fd[slot] = -1;
+        e->closed++;
+        if (bench_multi_echo_closed(m))
+            return me_wake_others(m, k);
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+static int multi_echo_run(bench_multi_echo *m, size_t k)
+{
+    struct me_reactor *r = &me[k];
+    while (!bench_multi_echo_done(m)) {
+        int n = epoll_wait(r->epfd, r->events, MAX_EVENTS, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            bench_fail("epoll_wait", errno);
+            bench_multi_echo_abort(m);
+            me_wake_others(m, k);
+            return -1;
+        }
+        for (int i = 0; i < n; i++) {
+            uint64_t token = r->events[i].data.u64;
+            int err = token == 0         ? me_accept_all(r, &m->per[k])
+                      : token == ME_WAKE ? 0
+                      : r->conn_fd[token - 1] >= 0 ? me_serve(m, k, (size_t)token - 1)
+                                                   : 0;
+            if (err < 0) {
+                bench_multi_echo_abort(m);
+                me_wake_others(m, k);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void multi_echo_close(bench_multi_echo *m)
+{
+    for (size_t k = 0; me && k < m->threads; k++) {
+        struct me_reactor *r = &me[k];
+        for (size_t i = 0; r->conn_fd && i < m->per[k].accepted; i++)
+            if (r->conn_fd[i] >= 0)
+                close(r->conn_fd[i]);
+        free(r->conn_fd);
+        if (r->epfd >= 0)
+            close(r->epfd);
+        if (r->wakefd >= 0)
+            close(r->wakefd);
+    }
+    free(me);
+    me = NULL;
+}
+
+static const bench_multi_echo_ops multi_echo_ops = {multi_echo_open, multi_echo_run, multi_echo_close};
+#undef BENCH_MULTI_ECHO_OPS
+#define BENCH_MULTI_ECHO_OPS (&multi_echo_ops)
+
 BENCH_IMPL("epoll");

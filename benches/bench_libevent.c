@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -399,5 +400,182 @@ static void echo_close(bench_echo *e)
     close_base();
     echo = NULL;
 }
+
+/* ---- multi_echo (issue 12) --------------------------------------------- */
+/*
+ * One event_base per reactor thread, as memcached's workers do it: no
+ * evthread locking (each base is touched by its own thread only), and a
+ * notification descriptor per base (an eventfd with an edge-triggered
+ * event) through which the reactor that closes the run's last connection
+ * makes the others break their loops.
+ */
+struct me_conn {
+    int fd; /* -1 once closed */
+    struct event *ev;
+    struct me_reactor *r;
+};
+
+struct me_reactor {
+    bench_multi_echo *m;
+    size_t k;
+    struct event_base *base;
+    struct event *listen_ev, *notify_ev;
+    int notify_fd;
+    struct me_conn *conns;
+    int failed;
+};
+
+static struct me_reactor *me;
+
+static void me_stop_all(bench_multi_echo *m, size_t k)
+{
+    uint64_t one = 1;
+    for (size_t j = 0; j < m->threads; j++)
+        if (j != k && write(me[j].notify_fd, &one, sizeof(one)) != sizeof(one))
+            bench_fail("write", errno);
+    event_base_loopbreak(me[k].base);
+}
+
+static void me_fail(struct me_reactor *r, const char *what, int err)
+{
+    bench_fail(what, err);
+    r->failed = 1;
+    bench_multi_echo_abort(r->m);
+    me_stop_all(r->m, r->k);
+}
+
+static void me_notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct me_reactor *r = arg;
+    event_base_loopbreak(r->base);
+}
+
+static void me_serve_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct me_conn *c = arg;
+    struct me_reactor *r = c->r;
+    bench_echo *e = &r->m->per[r->k];
+    int rc;
+    while ((rc = bench_echo_step(e, fd)) == ECHO_AGAIN) {
+    }
+    if (rc < 0) {
+        me_fail(r, "echo", EIO);
+        return;
+    }
+    if (rc != ECHO_END)
+        return;
+    event_free(c->ev);
+    c->ev = NULL;
+    close(c->fd);
+    c->fd = -1;
+    e->closed++;
+    if (bench_multi_echo_closed(r->m))
+        me_stop_all(r->m, r->k);
+}
+
+static void me_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct me_reactor *r = arg;
+    bench_echo *e = &r->m->per[r->k];
+    for (;;) {
+        int s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (s < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                me_fail(r, "accept4", errno);
+            return;
+        }
+        if (e->accepted == e->conns) {
+            close(s);
+            me_fail(r, "accept4", EMFILE);
+            return;
+        }
+        struct me_conn *c = &r->conns[e->accepted++];
+        c->fd = s;
+        c->r = r;
+        c->ev = event_new(r->base, s, EV_READ | EV_PERSIST | EV_ET, me_serve_cb, c);
+        if (!c->ev || event_add(c->ev, NULL) < 0) {
+            me_fail(r, "event_add", c->ev ? errno : ENOMEM);
+            return;
+        }
+    }
+}
+
+static int multi_echo_open(bench_multi_echo *m)
+{
+    me = calloc(m->threads, sizeof(*me));
+    if (!me)
+        return bench_fail("calloc", ENOMEM);
+    for (size_t k = 0; k < m->threads; k++)
+        me[k].notify_fd = -1;
+    for (size_t k = 0; k < m->threads; k++) {
+        struct me_reactor *r = &me[k];
+        r->m = m;
+        r->k = k;
+        r->conns = calloc(m->conns, sizeof(*r->conns));
+        if (!r->conns)
+            return bench_fail("calloc", ENOMEM);
+        if (open_base() < 0)
+            return -1;
+        r->base = base; /* open_base's; each reactor keeps its own */
+        base = NULL;
+        r->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (r->notify_fd < 0)
+            return bench_fail("eventfd", errno);
+        r->listen_ev = event_new(r->base, m->per[k].listen_fd, EV_READ | EV_PERSIST | EV_ET, me_accept_cb, r);
+        r->notify_ev = event_new(r->base, r->notify_fd, EV_READ | EV_PERSIST | EV_ET, me_notify_cb, r);
+        if (!r->listen_ev || !r->notify_ev)
+            return bench_fail("event_new", ENOMEM);
+        if (event_add(r->listen_ev, NULL) < 0 || event_add(r->notify_ev, NULL) < 0)
+            return bench_fail("event_add", errno);
+    }
+    return 0;
+}
+
+static int multi_echo_run(bench_multi_echo *m, size_t k)
+{
+    struct me_reactor *r = &me[k];
+    while (!bench_multi_echo_done(m)) {
+        errno = 0;
+        if (event_base_dispatch(r->base) < 0) {
+            bench_fail("event_base_dispatch", errno ? errno : EIO);
+            bench_multi_echo_abort(m);
+            me_stop_all(m, k);
+            return -1;
+        }
+    }
+    return r->failed ? -1 : 0;
+}
+
+static void multi_echo_close(bench_multi_echo *m)
+{
+    for (size_t k = 0; me && k < m->threads; k++) {
+        struct me_reactor *r = &me[k];
+        for (size_t i = 0; r->conns && i < m->per[k].accepted; i++) {
+            if (r->conns[i].ev)
+                event_free(r->conns[i].ev);
+            if (r->conns[i].fd >= 0)
+                close(r->conns[i].fd);
+        }
+        free(r->conns);
+        if (r->listen_ev)
+            event_free(r->listen_ev);
+        if (r->notify_ev)
+            event_free(r->notify_ev);
+        if (r->notify_fd >= 0)
+            close(r->notify_fd);
+        if (r->base)
+            event_base_free(r->base);
+    }
+    free(me);
+    me = NULL;
+}
+
+static const bench_multi_echo_ops multi_echo_ops = {multi_echo_open, multi_echo_run, multi_echo_close};
+#undef BENCH_MULTI_ECHO_OPS
+#define BENCH_MULTI_ECHO_OPS (&multi_echo_ops)
 
 BENCH_IMPL("libevent");

@@ -541,4 +541,174 @@ static const bench_timer_ops timer_ops = {timers_open, timers_run, timers_close}
 #undef BENCH_TIMER_OPS
 #define BENCH_TIMER_OPS (&timer_ops)
 
+/* ---- multi_echo (issue 12) --------------------------------------------- */
+/*
+ * One uv_loop_t per reactor thread, each with a uv_poll_t on its own
+ * SO_REUSEPORT listener and one per connection (level-triggered: read once
+ * per event, as echo), and a uv_async_t, libuv's thread-safe wake: the
+ * reactor that closes the run's last connection uv_async_send()s the
+ * others, whose callbacks uv_stop their loops.
+ */
+struct me_conn {
+    int fd; /* -1 once closed */
+    uv_poll_t poll;
+    struct me_reactor *r;
+};
+
+struct me_reactor {
+    bench_multi_echo *m;
+    size_t k;
+    uv_loop_t loop;
+    uv_poll_t listen_poll;
+    uv_async_t stop;
+    struct me_conn *conns;
+    int inited, failed;
+};
+
+static struct me_reactor *me;
+
+static void me_stop_all(bench_multi_echo *m, size_t k)
+{
+    for (size_t j = 0; j < m->threads; j++)
+        if (j != k)
+            uv_async_send(&me[j].stop);
+    uv_stop(&me[k].loop);
+}
+
+static void me_fail(struct me_reactor *r, const char *what, int err)
+{
+    bench_fail(what, err);
+    r->failed = 1;
+    bench_multi_echo_abort(r->m);
+    me_stop_all(r->m, r->k);
+}
+
+static void me_stop_cb(uv_async_t *h) { uv_stop(h->loop); }
+
+static void me_serve_cb(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    struct me_conn *c = h->data;
+    struct me_reactor *r = c->r;
+    bench_echo *e = &r->m->per[r->k];
+    if (status == 0) {
+        int rc = bench_echo_step(e, c->fd);
+        if (rc < 0) {
+            me_fail(r, "echo", EIO);
+            return;
+        }
+        if (rc != ECHO_END)
+            return;
+    }
+    uv_close((uv_handle_t *)h, NULL);
+    close(c->fd);
+    c->fd = -1;
+    e->closed++;
+    if (bench_multi_echo_closed(r->m))
+        me_stop_all(r->m, r->k);
+}
+
+static void me_accept_cb(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    struct me_reactor *r = h->data;
+    bench_echo *e = &r->m->per[r->k];
+    if (status < 0) {
+        me_fail(r, "uv_poll", status);
+        return;
+    }
+    for (;;) {
+        int fd = accept4(e->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                me_fail(r, "accept4", errno);
+            return;
+        }
+        if (e->accepted == e->conns) {
+            close(fd);
+            me_fail(r, "accept4", EMFILE);
+            return;
+        }
+        struct me_conn *c = &r->conns[e->accepted];
+        int err = uv_poll_init(&r->loop, &c->poll, fd);
+        if (err < 0) {
+            close(fd);
+            me_fail(r, "uv_poll_init", err);
+            return;
+        }
+        e->accepted++;
+        c->fd = fd;
+        c->r = r;
+        c->poll.data = c;
+        if ((err = uv_poll_start(&c->poll, UV_READABLE, me_serve_cb)) < 0) {
+            me_fail(r, "uv_poll_start", err);
+            return;
+        }
+    }
+}
+
+static int multi_echo_open(bench_multi_echo *m)
+{
+    me = calloc(m->threads, sizeof(*me));
+    if (!me)
+        return bench_fail("calloc", ENOMEM);
+    for (size_t k = 0; k < m->threads; k++) {
+        struct me_reactor *r = &me[k];
+        r->m = m;
+        r->k = k;
+        r->conns = calloc(m->conns, sizeof(*r->conns));
+        if (!r->conns)
+            return bench_fail("calloc", ENOMEM);
+        int err = uv_loop_init(&r->loop);
+        if (err < 0)
+            return bench_fail("uv_loop_init", err);
+        r->inited = 1;
+        if ((err = uv_async_init(&r->loop, &r->stop, me_stop_cb)) < 0)
+            return bench_fail("uv_async_init", err);
+        r->inited = 2;
+        if ((err = uv_poll_init(&r->loop, &r->listen_poll, m->per[k].listen_fd)) < 0)
+            return bench_fail("uv_poll_init", err);
+        r->inited = 3;
+        r->listen_poll.data = r;
+        if ((err = uv_poll_start(&r->listen_poll, UV_READABLE, me_accept_cb)) < 0)
+            return bench_fail("uv_poll_start", err);
+    }
+    return 0;
+}
+
+static int multi_echo_run(bench_multi_echo *m, size_t k)
+{
+    struct me_reactor *r = &me[k];
+    while (!bench_multi_echo_done(m))
+        uv_run(&r->loop, UV_RUN_DEFAULT);
+    return r->failed ? -1 : 0;
+}
+
+static void multi_echo_close(bench_multi_echo *m)
+{
+    for (size_t k = 0; me && k < m->threads; k++) {
+        struct me_reactor *r = &me[k];
+        for (size_t i = 0; r->conns && i < m->per[k].accepted; i++)
+            if (r->conns[i].fd >= 0) {
+                uv_close((uv_handle_t *)&r->conns[i].poll, NULL);
+                close(r->conns[i].fd);
+            }
+        if (r->inited >= 3)
+            uv_close((uv_handle_t *)&r->listen_poll, NULL);
+        if (r->inited >= 2)
+            uv_close((uv_handle_t *)&r->stop, NULL);
+        if (r->inited >= 1) {
+            uv_run(&r->loop, UV_RUN_DEFAULT); /* the close callbacks */
+            uv_loop_close(&r->loop);
+        }
+        free(r->conns);
+    }
+    free(me);
+    me = NULL;
+}
+
+static const bench_multi_echo_ops multi_echo_ops = {multi_echo_open, multi_echo_run, multi_echo_close};
+#undef BENCH_MULTI_ECHO_OPS
+#define BENCH_MULTI_ECHO_OPS (&multi_echo_ops)
+
 BENCH_IMPL("libuv");

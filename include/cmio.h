@@ -907,6 +907,116 @@ CMIO_API int cmio_channel_recv(cmio_channel *c, void *msg);
  */
 CMIO_API void cmio_channel_free(cmio_channel *c);
 
+/* ------------------------------------------------------------------------ */
+/* Event loop (mio 0.3's EventLoop)                                         */
+/* ------------------------------------------------------------------------ */
+/*
+ * A thin driver over a poll: each iteration is one cmio_poll_poll() and one
+ * call of the loop's callback per event, with the event as the poll gave it
+ * (token, flags; read with the cmio_event_* accessors). mio 0.3's Handler
+ * is the callback and its context pointer; its notify channel and timers
+ * are cmio_channel and cmio_timer registered through cmio_loop_registry().
+ * No allocation after cmio_loop_new(); no system call per iteration but the
+ * poll's own.
+ *
+ * The loop keeps one cmio_waker for cmio_loop_shutdown() from other
+ * threads. Its token is the loop's own address, (cmio_token)loop: the loop
+ * never hands an event with that token to the callback, so a user must not
+ * register anything under it (no other object can have that address, so
+ * tokens that are pointers to the user's own objects are safe).
+ */
+
+/** An event loop (mio 0.3's EventLoop). */
+typedef struct cmio_loop cmio_loop;
+
+/**
+ * The loop's callback (mio 0.3's Handler::ready): called once per event, on
+ * the thread running the loop, with the loop, the event (valid until the
+ * callback returns) and the context given to cmio_loop_new(). It may
+ * register, reregister and deregister through cmio_loop_registry() and call
+ * cmio_loop_shutdown(); it must not call cmio_loop_run(),
+ * cmio_loop_run_once() or cmio_loop_free() on its own loop. Events of the
+ * current iteration for a descriptor the callback deregistered are still
+ * handed over (the poll already returned them): treat them as spurious.
+ */
+typedef void (*cmio_loop_ready_fn)(cmio_loop *loop, const cmio_event *event, void *ctx);
+
+/**
+ * Make a loop over a new poll (cmio_poll_new(): the OS's default backend,
+ * or the one CMIO_BACKEND names), with an events buffer of events_capacity
+ * (at most that many callbacks per iteration; more readiness is delivered
+ * by the next) and `ready` called with `ctx` for each event. Allocates the
+ * loop, the poll, the buffer and the shutdown waker (an eventfd, or a pipe,
+ * registered with the poll); nothing afterwards.
+ *
+ * Errors: -EINVAL if out or ready is NULL or events_capacity is 0 (*out is
+ * NULL); -ENOMEM; -EMFILE/-ENFILE; cmio_poll_new()'s and
+ * cmio_waker_new()'s errors. Nothing is left behind on failure.
+ * Thread-safe.
+ */
+CMIO_API int cmio_loop_new(cmio_loop **out, size_t events_capacity, cmio_loop_ready_fn ready, void *ctx);
+
+/**
+ * The registry of the loop's poll, owned by the loop (mio 0.3's
+ * EventLoop::register & co.). Use it from any thread, or clone it with
+ * cmio_registry_try_clone(). NULL if loop is NULL. Errors: none.
+ * Thread-safe.
+ */
+CMIO_API cmio_registry *cmio_loop_registry(cmio_loop *loop);
+
+/**
+ * Run iterations (a poll without timeout, then the callbacks of its events)
+ * until cmio_loop_shutdown(): a shutdown asked during an iteration, from a
+ * callback or another thread, ends the run after that iteration's
+ * remaining callbacks; one asked while no run was in progress makes the
+ * next run return 0 at once, before any poll. The run that returns for a
+ * shutdown consumes it: a later cmio_loop_run() runs again until the next
+ * shutdown (several shutdowns before a run returns count as one).
+ *
+ * Returns 0 after a shutdown. Errors: -EINVAL if loop is NULL; a poll
+ * error other than -EINTR ends the run and is returned (the shutdown
+ * request, if any, is kept); -EINTR is retried. Thread-safety: one thread at
+ * a time runs a loop (run or run_once), and not from its callback.
+ * Allocates nothing; one system call per iteration, the poll's.
+ */
+CMIO_API int cmio_loop_run(cmio_loop *loop);
+
+/**
+ * One iteration: one poll with timeout_ms (as cmio_poll_poll(): negative
+ * waits forever, 0 looks once; a positive timeout never ends early for lack
+ * of events, but a cmio_loop_shutdown() from another thread wakes it, and
+ * it then returns 0 or the events it had), then the callback for each
+ * event. Returns the number of events handed to the callback (the
+ * shutdown's internal wake is never one). Does not look at, nor consume, a
+ * shutdown request.
+ *
+ * Errors: -EINVAL if loop is NULL; the poll's errors, -EINTR included.
+ * Thread-safety as cmio_loop_run(). Allocates nothing; one system call,
+ * the poll's.
+ */
+CMIO_API int cmio_loop_run_once(cmio_loop *loop, int timeout_ms);
+
+/**
+ * Ask the loop to stop (mio 0.3's EventLoop::shutdown): see
+ * cmio_loop_run() for when it returns. From a callback, or while the loop
+ * is not polling, it only sets a flag; from another thread while the loop
+ * is (or is about to be) blocked in its poll, it also wakes the poll
+ * through the loop's waker, one system call.
+ *
+ * Errors: -EINVAL if loop is NULL; cmio_waker_wake()'s errors.
+ * Thread-safe: any thread, and from a callback, while the loop exists.
+ * Allocates nothing.
+ */
+CMIO_API int cmio_loop_shutdown(cmio_loop *loop);
+
+/**
+ * Release the loop: its waker, events buffer and poll (descriptors still
+ * registered are not closed; they are the user's). Accepts NULL. Errors:
+ * none. Not while the loop runs or another thread may still call
+ * cmio_loop_shutdown() on it.
+ */
+CMIO_API void cmio_loop_free(cmio_loop *loop);
+
 /* ======================================================================== */
 /* Net: non-blocking sockets and pipes with mio's interface                 */
 /* ======================================================================== */
@@ -1859,6 +1969,183 @@ CMIO_API void cmio_pipe_sender_close(cmio_pipe_sender *tx);
  * Errors: none. Not to be called while another thread uses the end.
  */
 CMIO_API void cmio_pipe_receiver_close(cmio_pipe_receiver *rx);
+
+/* ------------------------------------------------------------------------ */
+/* TcpSocket (mio 0.7) and the socket options mio dropped (issue 12)       */
+/* ------------------------------------------------------------------------ */
+/*
+ * cmio_tcp_socket is a TCP socket before it is a stream or a listener: made
+ * by new_v4/new_v6 (non-blocking, close-on-exec), given its options, bound,
+ * then consumed by connect (into a cmio_tcp_stream) or listen (into a
+ * cmio_tcp_listener). "Consumed" means that its fd moves into the result
+ * and the socket's fd becomes -1, as mio's connect(self) and listen(self)
+ * move the socket; when the system call fails the socket is closed (fd -1)
+ * and the error returned, so that no path leaves a descriptor to the
+ * caller twice. An argument error caught at the door (NULL, -EBADF, an
+ * address of the wrong family) consumes nothing.
+ *
+ * The options, each a setter and a getter writing through an out pointer:
+ *  - reuseaddr (SO_REUSEADDR), reuseport (SO_REUSEPORT: several sockets of
+ *    one user bound to one address and port, the kernel spreading incoming
+ *    connections or datagrams over them; set it on every one before its
+ *    bind; -ENOTSUP where the OS has none);
+ *  - linger (SO_LINGER in seconds, SO_LINGER_SEC on macOS): seconds >= 0
+ *    makes close() wait that long for unsent data (0: reset the connection
+ *    at close), negative turns it off; the getter gives -1 when off;
+ *  - recv/send buffer size (SO_RCVBUF, SO_SNDBUF): a request; the kernel
+ *    may round or clamp it, and Linux doubles it for its bookkeeping, so
+ *    the getter gives at least what was asked unless a system limit
+ *    (net.core.rmem_max, wmem_max) caps it; -EINVAL above INT_MAX;
+ *  - keepalive (SO_KEEPALIVE and its parameters): NULL turns it off; a
+ *    cmio_keepalive turns it on and sets each non-zero part, the idle time
+ *    before the first probe (TCP_KEEPIDLE; TCP_KEEPALIVE on macOS), the
+ *    interval between probes (TCP_KEEPINTVL) and the probes before the
+ *    connection is dropped (TCP_KEEPCNT); 0 leaves that part at the OS
+ *    default. A non-zero part whose option this OS lacks gives -ENOTSUP
+ *    and nothing is changed; a part above INT_MAX gives -EINVAL. The
+ *    getter says whether it is on; keepalive_params reads the three values
+ *    in effect (0 for a part the OS lacks).
+ * The same options where they apply on streams (keepalive, linger, buffer
+ * sizes: cmio_tcp_stream_set_keepalive, ...) and UDP sockets (buffer sizes,
+ * reuseport), with the same names and rules.
+ *
+ * Errors of every function below: the common ones of the Net section
+ * (-EINVAL for NULL, -EBADF for a closed or consumed socket), and the
+ * system call's errno, negated (for an option: -ENOPROTOOPT, -ENOTSOCK on a
+ * descriptor that is not a TCP socket, -EINVAL for a value the kernel
+ * refuses). Thread-safe as the system call. None allocates; each option
+ * call is one setsockopt/getsockopt per option it touches.
+ */
+
+/** mio 0.7's TcpSocket: a TCP socket before bind/connect/listen. */
+typedef struct cmio_tcp_socket {
+    int fd;
+} cmio_tcp_socket;
+
+/** Keepalive parameters, in seconds and probes; 0: the OS default. */
+typedef struct cmio_keepalive {
+    unsigned idle_s, interval_s, count;
+} cmio_keepalive;
+
+/**
+ * A new IPv4 TCP socket, non-blocking and close-on-exec in one system call
+ * where the OS allows. *out is {-1} unless it succeeds.
+ * Errors: -EINVAL if out is NULL; -EMFILE/-ENFILE; -EAFNOSUPPORT.
+ */
+CMIO_API int cmio_tcp_socket_new_v4(cmio_tcp_socket *out);
+/** As cmio_tcp_socket_new_v4(), for IPv6 (-EAFNOSUPPORT without IPv6). */
+CMIO_API int cmio_tcp_socket_new_v6(cmio_tcp_socket *out);
+/** SO_REUSEADDR on or off. Errors: plus the common ones. */
+CMIO_API int cmio_tcp_socket_set_reuseaddr(cmio_tcp_socket *s, bool on);
+/** Whether SO_REUSEADDR is on. Errors: plus the common ones. */
+CMIO_API int cmio_tcp_socket_reuseaddr(const cmio_tcp_socket *s, bool *out);
+/** SO_REUSEPORT on or off, before bind. Errors: -ENOTSUP where the OS has none; plus the common ones. */
+CMIO_API int cmio_tcp_socket_set_reuseport(cmio_tcp_socket *s, bool on);
+/** Whether SO_REUSEPORT is on. Errors: -ENOTSUP where the OS has none; plus the common ones. */
+CMIO_API int cmio_tcp_socket_reuseport(const cmio_tcp_socket *s, bool *out);
+/** SO_LINGER: seconds >= 0 on, negative off (see above). Errors: plus the common ones. */
+CMIO_API int cmio_tcp_socket_set_linger(cmio_tcp_socket *s, int seconds);
+/** The linger time in seconds, -1 when off. Errors: plus the common ones. */
+CMIO_API int cmio_tcp_socket_linger(const cmio_tcp_socket *s, int *out);
+/** Ask for a receive buffer of `bytes` (SO_RCVBUF). Errors: -EINVAL above INT_MAX; plus the common ones. */
+CMIO_API int cmio_tcp_socket_set_recv_buffer_size(cmio_tcp_socket *s, size_t bytes);
+/** The receive buffer's size as the kernel reports it. Errors: plus the common ones. */
+CMIO_API int cmio_tcp_socket_recv_buffer_size(const cmio_tcp_socket *s, size_t *out);
+/** Ask for a send buffer of `bytes` (SO_SNDBUF). Errors: -EINVAL above INT_MAX; plus the common ones. */
+CMIO_API int cmio_tcp_socket_set_send_buffer_size(cmio_tcp_socket *s, size_t bytes);
+/** The send buffer's size as the kernel reports it. Errors: plus the common ones. */
+CMIO_API int cmio_tcp_socket_send_buffer_size(const cmio_tcp_socket *s, size_t *out);
+/**
+ * Keepalive off (ka NULL) or on with ka's non-zero parts (see above).
+ * Errors: -ENOTSUP for a non-zero part this OS lacks (nothing changed);
+ * -EINVAL for a part above INT_MAX; plus the common ones.
+ */
+CMIO_API int cmio_tcp_socket_set_keepalive(cmio_tcp_socket *s, const cmio_keepalive *ka);
+/** Whether SO_KEEPALIVE is on. Errors: plus the common ones. */
+CMIO_API int cmio_tcp_socket_keepalive(const cmio_tcp_socket *s, bool *out);
+/** The keepalive parameters in effect (the OS defaults where not set; 0 for a part the OS lacks). Errors: plus the common ones. */
+CMIO_API int cmio_tcp_socket_keepalive_params(const cmio_tcp_socket *s, cmio_keepalive *out);
+/**
+ * Bind to addr, an IP address of the socket's family (port 0: one the
+ * kernel picks; read it with cmio_tcp_socket_local_addr()).
+ * Errors: -EINVAL for a NULL address, one that is not IP or not of the
+ * socket's family; -EADDRINUSE; -EADDRNOTAVAIL; -EACCES; plus the common ones.
+ */
+CMIO_API int cmio_tcp_socket_bind(cmio_tcp_socket *s, const cmio_sockaddr *addr);
+/**
+ * Connect to addr and move the socket into *out (s->fd becomes -1): a
+ * connect in progress is success, as cmio_tcp_stream_connect()'s, and the
+ * stream becomes writable (or errored: take_error) when it completes.
+ * On a failed connect(2) s is closed (fd -1) and *out is {-1}.
+ * Errors: -EINVAL if out is NULL or addr as for bind (nothing consumed);
+ * -ECONNREFUSED, -ENETUNREACH, -EADDRNOTAVAIL, ...; plus the common ones.
+ */
+CMIO_API int cmio_tcp_socket_connect(cmio_tcp_socket *s, const cmio_sockaddr *addr, cmio_tcp_stream *out);
+/**
+ * Listen with `backlog` (the kernel caps it at somaxconn) and move the
+ * socket into *out (s->fd becomes -1). On a failed listen(2) s is closed
+ * and *out is {-1}.
+ * Errors: -EINVAL if out is NULL or backlog is negative (nothing
+ * consumed); -EADDRINUSE when another socket listens on the port and
+ * the two do not both have SO_REUSEPORT (an unbound socket is bound to a
+ * port the kernel picks); plus the common ones.
+ */
+CMIO_API int cmio_tcp_socket_listen(cmio_tcp_socket *s, int backlog, cmio_tcp_listener *out);
+/** The bound address (0.0.0.0:0 or [::]:0 before bind). Errors: plus the common ones. */
+CMIO_API int cmio_tcp_socket_local_addr(const cmio_tcp_socket *s, cmio_sockaddr *out);
+/**
+ * Adopt a TCP socket descriptor; made non-blocking and close-on-exec. Not
+ * checked to be one, and not closed on error.
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ */
+CMIO_API int cmio_tcp_socket_from_fd(cmio_tcp_socket *out, int fd);
+/**
+ * Close the socket (if not consumed) and set s->fd to -1. Idempotent.
+ * Returns 0 (close(2)'s own errors are not reported: the descriptor is
+ * released whatever it says). Errors: -EINVAL if s is NULL. Not to be
+ * called while another thread uses the socket.
+ */
+CMIO_API int cmio_tcp_socket_close(cmio_tcp_socket *s);
+
+/** Keepalive on a stream, as cmio_tcp_socket_set_keepalive(). Errors: as there. */
+CMIO_API int cmio_tcp_stream_set_keepalive(cmio_tcp_stream *s, const cmio_keepalive *ka);
+/** Whether SO_KEEPALIVE is on. Errors: plus the common ones. */
+CMIO_API int cmio_tcp_stream_keepalive(const cmio_tcp_stream *s, bool *out);
+/** The keepalive parameters in effect, as cmio_tcp_socket_keepalive_params(). Errors: plus the common ones. */
+CMIO_API int cmio_tcp_stream_keepalive_params(const cmio_tcp_stream *s, cmio_keepalive *out);
+/** SO_LINGER on a stream, as cmio_tcp_socket_set_linger(). Errors: plus the common ones. */
+CMIO_API int cmio_tcp_stream_set_linger(cmio_tcp_stream *s, int seconds);
+/** The linger time in seconds, -1 when off. Errors: plus the common ones. */
+CMIO_API int cmio_tcp_stream_linger(const cmio_tcp_stream *s, int *out);
+/** SO_RCVBUF, as cmio_tcp_socket_set_recv_buffer_size(). Errors: -EINVAL above INT_MAX; plus the common ones. */
+CMIO_API int cmio_tcp_stream_set_recv_buffer_size(cmio_tcp_stream *s, size_t bytes);
+/** The receive buffer's size. Errors: plus the common ones. */
+CMIO_API int cmio_tcp_stream_recv_buffer_size(const cmio_tcp_stream *s, size_t *out);
+/** SO_SNDBUF, as cmio_tcp_socket_set_send_buffer_size(). Errors: -EINVAL above INT_MAX; plus the common ones. */
+CMIO_API int cmio_tcp_stream_set_send_buffer_size(cmio_tcp_stream *s, size_t bytes);
+/** The send buffer's size. Errors: plus the common ones. */
+CMIO_API int cmio_tcp_stream_send_buffer_size(const cmio_tcp_stream *s, size_t *out);
+
+/** SO_RCVBUF on a UDP socket (mio's UdpSocket::set_recv_buffer_size). Errors: -EINVAL above INT_MAX; plus the common ones. */
+CMIO_API int cmio_udp_socket_set_recv_buffer_size(cmio_udp_socket *s, size_t bytes);
+/** The receive buffer's size. Errors: plus the common ones. */
+CMIO_API int cmio_udp_socket_recv_buffer_size(const cmio_udp_socket *s, size_t *out);
+/** SO_SNDBUF on a UDP socket. Errors: -EINVAL above INT_MAX; plus the common ones. */
+CMIO_API int cmio_udp_socket_set_send_buffer_size(cmio_udp_socket *s, size_t bytes);
+/** The send buffer's size. Errors: plus the common ones. */
+CMIO_API int cmio_udp_socket_send_buffer_size(const cmio_udp_socket *s, size_t *out);
+/**
+ * SO_REUSEPORT on a UDP socket. It governs binds made after it is set, and
+ * cmio_udp_socket_bind() creates and binds in one call, so a socket that is
+ * to share its port must be made with socket(2), given SO_REUSEPORT and
+ * bound before cmio_udp_socket_from_fd() adopts it; on a socket that is
+ * already bound this sets (and the getter reads) the flag that later binds
+ * of other sockets to the same port check.
+ * Errors: -ENOTSUP where the OS has none; plus the common ones.
+ */
+CMIO_API int cmio_udp_socket_set_reuseport(cmio_udp_socket *s, bool on);
+/** Whether SO_REUSEPORT is on. Errors: -ENOTSUP where the OS has none; plus the common ones. */
+CMIO_API int cmio_udp_socket_reuseport(const cmio_udp_socket *s, bool *out);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -321,4 +322,130 @@ void cmio__close(int *fd)
         close(*fd);
         *fd = -1;
     }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options of cmio_tcp_socket, shared with streams and UDP sockets (issue 12) */
+/* ------------------------------------------------------------------------ */
+
+int cmio__set_linger(int fd, int seconds)
+{
+    struct linger l = {.l_onoff = seconds >= 0, .l_linger = seconds >= 0 ? seconds : 0};
+#ifdef SO_LINGER_SEC
+    /* macOS: SO_LINGER counts clock ticks; SO_LINGER_SEC counts seconds. */
+    int name = SO_LINGER_SEC;
+#else
+    int name = SO_LINGER;
+#endif
+    return setsockopt(fd, SOL_SOCKET, name, &l, sizeof(l)) < 0 ? cmio__errno() : 0;
+}
+
+int cmio__get_linger(int fd, int *out)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    struct linger l = {0, 0};
+    socklen_t len = sizeof(l);
+#ifdef SO_LINGER_SEC
+    int name = SO_LINGER_SEC;
+#else
+    int name = SO_LINGER;
+#endif
+    if (getsockopt(fd, SOL_SOCKET, name, &l, &len) < 0)
+        return cmio__errno();
+    *out = l.l_onoff ? l.l_linger : -1;
+    return 0;
+}
+
+int cmio__set_size(int fd, int level, int name, size_t bytes)
+{
+    CMIO__CHECK(bytes <= INT_MAX, -EINVAL);
+    return cmio__set_int(fd, level, name, (int)bytes);
+}
+
+int cmio__get_size(int fd, int level, int name, size_t *out)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    int v = 0;
+    int err = cmio__get_int(fd, level, name, &v);
+    if (err == 0)
+        *out = v > 0 ? (size_t)v : 0;
+    return err;
+}
+
+/* The keepalive options, by the name each OS gives them; -1 where an OS has
+ * none (its part of cmio_keepalive is then -ENOTSUP). */
+#if defined(TCP_KEEPIDLE)
+#define KEEP_IDLE TCP_KEEPIDLE
+#elif defined(TCP_KEEPALIVE)
+#define KEEP_IDLE TCP_KEEPALIVE /* macOS: the idle time, in seconds */
+#else
+#define KEEP_IDLE -1
+#endif
+#ifdef TCP_KEEPINTVL
+#define KEEP_INTVL TCP_KEEPINTVL
+#else
+#define KEEP_INTVL -1
+#endif
+#ifdef TCP_KEEPCNT
+#define KEEP_CNT TCP_KEEPCNT
+#else
+#define KEEP_CNT -1
+#endif
+
+int cmio__set_keepalive(int fd, const cmio_keepalive *ka)
+{
+    if (ka == NULL)
+        return cmio__set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 0);
+    const unsigned parts[3] = {ka->idle_s, ka->interval_s, ka->count};
+    const int names[3] = {KEEP_IDLE, KEEP_INTVL, KEEP_CNT};
+    /* Every part is checked before anything changes. */
+    for (int k = 0; k < 3; k++) {
+        CMIO__CHECK(parts[k] <= INT_MAX, -EINVAL);
+        CMIO__CHECK(parts[k] == 0 || names[k] != -1, -ENOTSUP);
+    }
+    int err = cmio__set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+    for (int k = 0; k < 3 && err == 0; k++)
+        if (parts[k] != 0)
+            err = cmio__set_int(fd, IPPROTO_TCP, names[k], (int)parts[k]);
+    return err;
+}
+
+int cmio__get_keepalive_params(int fd, cmio_keepalive *out)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    const int names[3] = {KEEP_IDLE, KEEP_INTVL, KEEP_CNT};
+    unsigned values[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++) {
+        if (names[k] == -1)
+            continue;
+        int v = 0;
+        int err = cmio__get_int(fd, IPPROTO_TCP, names[k], &v);
+        if (err < 0)
+            return err;
+        values[k] = v > 0 ? (unsigned)v : 0;
+    }
+    *out = (cmio_keepalive){.idle_s = values[0], .interval_s = values[1], .count = values[2]};
+    return 0;
+}
+
+int cmio__set_reuseport(int fd, bool on)
+{
+#ifdef SO_REUSEPORT
+    return cmio__set_int(fd, SOL_SOCKET, SO_REUSEPORT, on ? 1 : 0);
+#else
+    (void)fd;
+    (void)on;
+    return -ENOTSUP;
+#endif
+}
+
+int cmio__get_reuseport(int fd, bool *out)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+#ifdef SO_REUSEPORT
+    return cmio__get_bool(fd, SOL_SOCKET, SO_REUSEPORT, out);
+#else
+    (void)fd;
+    return -ENOTSUP;
+#endif
 }

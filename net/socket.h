@@ -107,6 +107,23 @@ static inline ssize_t cmio__recv(int fd, void *buf, size_t len, int flags, cmio_
 ssize_t cmio__readv(int fd, const struct iovec *iov, int iovcnt);
 ssize_t cmio__writev(int fd, const struct iovec *iov, int iovcnt);
 
+/* Options of cmio_tcp_socket, shared with streams and UDP sockets (issue
+ * 12). Linger: seconds >= 0 on, negative off; the getter gives -1 when off
+ * (SO_LINGER_SEC where SO_LINGER counts ticks). Sizes: -EINVAL above
+ * INT_MAX. Keepalive: NULL turns SO_KEEPALIVE off; otherwise on, then each
+ * non-zero part (idle, interval, count) through TCP_KEEPIDLE (TCP_KEEPALIVE
+ * on macOS), TCP_KEEPINTVL, TCP_KEEPCNT, -ENOTSUP (before any change) for a
+ * part this OS lacks; the params getter reads 0 for such a part.
+ * SO_REUSEPORT: -ENOTSUP where the OS has none. */
+int cmio__set_linger(int fd, int seconds);
+int cmio__get_linger(int fd, int *out);
+int cmio__set_size(int fd, int level, int name, size_t bytes);
+int cmio__get_size(int fd, int level, int name, size_t *out);
+int cmio__set_keepalive(int fd, const cmio_keepalive *ka);
+int cmio__get_keepalive_params(int fd, cmio_keepalive *out);
+int cmio__set_reuseport(int fd, bool on);
+int cmio__get_reuseport(int fd, bool *out);
+
 /* close(2) and fd = -1; ignores NULL and closed. */
 void cmio__close(int *fd);
 

@@ -111,3 +111,59 @@ void cmio_tcp_stream_close(cmio_tcp_stream *s)
     if (s)
         cmio__close(&s->fd);
 }
+
+/* Options shared with cmio_tcp_socket (issue 12). */
+
+int cmio_tcp_stream_set_keepalive(cmio_tcp_stream *s, const cmio_keepalive *ka)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_keepalive(s->fd, ka);
+}
+
+int cmio_tcp_stream_keepalive(const cmio_tcp_stream *s, bool *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_bool(s->fd, SOL_SOCKET, SO_KEEPALIVE, out);
+}
+
+int cmio_tcp_stream_keepalive_params(const cmio_tcp_stream *s, cmio_keepalive *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_keepalive_params(s->fd, out);
+}
+
+int cmio_tcp_stream_set_linger(cmio_tcp_stream *s, int seconds)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_linger(s->fd, seconds);
+}
+
+int cmio_tcp_stream_linger(const cmio_tcp_stream *s, int *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_linger(s->fd, out);
+}
+
+int cmio_tcp_stream_set_recv_buffer_size(cmio_tcp_stream *s, size_t bytes)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_size(s->fd, SOL_SOCKET, SO_RCVBUF, bytes);
+}
+
+int cmio_tcp_stream_recv_buffer_size(const cmio_tcp_stream *s, size_t *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_size(s->fd, SOL_SOCKET, SO_RCVBUF, out);
+}
+
+int cmio_tcp_stream_set_send_buffer_size(cmio_tcp_stream *s, size_t bytes)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_size(s->fd, SOL_SOCKET, SO_SNDBUF, bytes);
+}
+
+int cmio_tcp_stream_send_buffer_size(const cmio_tcp_stream *s, size_t *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_size(s->fd, SOL_SOCKET, SO_SNDBUF, out);
+}

@@ -220,3 +220,41 @@ void cmio_udp_socket_close(cmio_udp_socket *s)
     if (s)
         cmio__close(&s->fd);
 }
+
+/* Options shared with cmio_tcp_socket (issue 12). */
+
+int cmio_udp_socket_set_recv_buffer_size(cmio_udp_socket *s, size_t bytes)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_size(s->fd, SOL_SOCKET, SO_RCVBUF, bytes);
+}
+
+int cmio_udp_socket_recv_buffer_size(const cmio_udp_socket *s, size_t *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_size(s->fd, SOL_SOCKET, SO_RCVBUF, out);
+}
+
+int cmio_udp_socket_set_send_buffer_size(cmio_udp_socket *s, size_t bytes)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_size(s->fd, SOL_SOCKET, SO_SNDBUF, bytes);
+}
+
+int cmio_udp_socket_send_buffer_size(const cmio_udp_socket *s, size_t *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_size(s->fd, SOL_SOCKET, SO_SNDBUF, out);
+}
+
+int cmio_udp_socket_set_reuseport(cmio_udp_socket *s, bool on)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__set_reuseport(s->fd, on);
+}
+
+int cmio_udp_socket_reuseport(const cmio_udp_socket *s, bool *out)
+{
+    CMIO__CHECK_SOCK(s);
+    return cmio__get_reuseport(s->fd, out);
+}

@@ -397,6 +397,62 @@ START_TEST(test_fd_passing_allocates_nothing)
 }
 END_TEST
 
+/* The event loop (issue 12): iterations of run_once and a run ended by a
+ * shutdown from its callback allocate nothing after cmio_loop_new. */
+struct loop_echo {
+    int fd, peer, calls, stop_at;
+};
+
+static void loop_ready(cmio_loop *loop, const cmio_event *e, void *ctx)
+{
+    struct loop_echo *le = ctx;
+    (void)e;
+    char buf[64];
+    cmio_unix_stream s = {.fd = le->fd}; /* through cmio: re-arms on poll(2) */
+    while (cmio_unix_stream_read(&s, buf, sizeof(buf)) > 0)
+        ;
+    if (++le->calls == le->stop_at)
+        cmio_loop_shutdown(loop);
+    else if (le->stop_at)
+        (void)!write(le->peer, "x", 1);
+}
+
+START_TEST(test_loop_allocates_nothing_per_iteration)
+{
+    ck_assert_int_eq(setenv("CMIO_BACKEND", cmio_backends()[_i], 1), 0);
+    struct loop_echo le = {.calls = 0};
+    int sv[2];
+    stream_pair(sv);
+    le.fd = sv[0];
+    le.peer = sv[1];
+    cmio_loop *loop = NULL;
+    ck_assert_int_eq(cmio_loop_new(&loop, 8, loop_ready, &le), 0);
+    ck_assert_int_eq(cmio_registry_register(cmio_loop_registry(loop), sv[0], 1, CMIO_READABLE), 0);
+
+    start_counting();
+    long results = 0;
+    for (int k = 0; k < 100; k++) {
+        results |= write(sv[1], "x", 1) != 1;
+        results |= cmio_loop_run_once(loop, WAIT_MS) != 1;
+        results |= cmio_loop_run_once(loop, 0) != 0;
+    }
+    /* run: each callback writes the next byte, the 50th shuts down. */
+    le.stop_at = le.calls + 50;
+    results |= write(sv[1], "x", 1) != 1;
+    results |= cmio_loop_run(loop) != 0;
+    results |= cmio_loop_shutdown(loop) != 0;
+    results |= cmio_loop_run(loop) != 0;
+    long allocs = stop_counting();
+    ck_assert_int_eq(results, 0);
+    ck_assert_int_eq(le.calls, 150);
+    ck_assert_int_eq(allocs, 0);
+    cmio_registry_deregister(cmio_loop_registry(loop), sv[0]);
+    cmio_loop_free(loop);
+    close(sv[0]);
+    close(sv[1]);
+}
+END_TEST
+
 static Suite *alloc_suite(void)
 {
     Suite *s = suite_create("alloc");
@@ -409,6 +465,7 @@ static Suite *alloc_suite(void)
     add_backend_test(tc, test_channel_steady_state_allocates_nothing);
     add_backend_test(tc, test_channel_new_without_memory);
     add_backend_test(tc, test_fd_passing_allocates_nothing);
+    add_backend_test(tc, test_loop_allocates_nothing_per_iteration);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -416,6 +417,199 @@ START_TEST(test_fd_passing_workers_serve_and_are_reaped)
 }
 END_TEST
 
+/* multi_reactor: the totals it reports after SIGTERM, or after its round
+ * trip limit. */
+struct reactor_report {
+    int threads;
+    unsigned long connections, round_trips;
+    int busy_threads; /* threads that served a connection */
+    unsigned long sum_connections, sum_round_trips;
+};
+
+static void parse_report(const char *text, struct reactor_report *rep)
+{
+    memset(rep, 0, sizeof(*rep));
+    const char *total = strstr(text, "total: ");
+    ck_assert_msg(total != NULL, "no total in: %s", text);
+    ck_assert_int_eq(sscanf(total, "total: threads=%d connections=%lu round_trips=%lu", &rep->threads,
+                            &rep->connections, &rep->round_trips),
+                     3);
+    for (int k = 0; k < rep->threads; k++) {
+        char head[32];
+        snprintf(head, sizeof(head), "thread %d: ", k);
+        const char *at = strstr(text, head);
+        ck_assert_msg(at != NULL, "no line for thread %d: %s", k, text);
+        unsigned long c = 0, r = 0;
+        ck_assert_int_eq(sscanf(at + strlen(head), "connections=%lu round_trips=%lu", &c, &r), 2);
+        rep->busy_threads += c > 0;
+        rep->sum_connections += c;
+        rep->sum_round_trips += r;
+    }
+}
+
+/* Start multi_reactor with args, read its address. */
+static void start_reactor(struct proc *p, char *const args[], cmio_sockaddr *addr)
+{
+    start(p, "CMIO_EXAMPLE_MULTI_REACTOR", args);
+    ck_assert_msg(read_until(p, "\n"), "no output from multi_reactor");
+    char shown[128];
+    ck_assert_int_eq(sscanf(p->text, "Listening on %127s", shown), 1);
+    ck_assert_int_eq(cmio_sockaddr_parse(addr, shown), 0);
+}
+
+/* Open n connections and make `each` line round trips on every one. */
+static void drive_reactor(const cmio_sockaddr *addr, int n, int each)
+{
+    int fds[32];
+    ck_assert_int_le(n, 32);
+    for (int k = 0; k < n; k++)
+        fds[k] = dial(addr, SOCK_STREAM);
+    for (int round = 0; round < each; round++)
+        for (int k = 0; k < n; k++) {
+            char line[32];
+            snprintf(line, sizeof(line), "conn %d line %d\n", k, round);
+            echo_once(fds[k], line);
+        }
+    for (int k = 0; k < n; k++)
+        close(fds[k]);
+}
+
+/* Three reactors, 16 connections, SIGTERM: every connection and round trip
+ * is counted once, and the kernel spread the connections over more than
+ * one thread (all 16 on one of three: a chance of 3^-15). */
+START_TEST(test_multi_reactor_reports_on_sigterm)
+{
+    static struct proc p;
+    cmio_sockaddr addr;
+    char *args[] = {"127.0.0.1:0", "3", NULL};
+    start_reactor(&p, args, &addr);
+    ck_assert_ptr_nonnull(strstr(p.text, "with 3 threads"));
+    drive_reactor(&addr, 16, 10);
+    ck_assert_int_eq(kill(p.pid, SIGTERM), 0);
+    int status = wait_exit(&p);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, p.text);
+    ck_assert_ptr_nonnull(strstr(p.text, "Stopping (SIGTERM)\n"));
+    struct reactor_report rep;
+    parse_report(p.text, &rep);
+    ck_assert_int_eq(rep.threads, 3);
+    ck_assert_uint_eq(rep.connections, 16);
+    ck_assert_uint_eq(rep.round_trips, 160);
+    ck_assert_uint_eq(rep.sum_connections, 16);
+    ck_assert_uint_eq(rep.sum_round_trips, 160);
+    ck_assert_int_ge(rep.busy_threads, 2);
+}
+END_TEST
+
+/* Two reactors and a limit of 100 round trips: it stops by itself. */
+START_TEST(test_multi_reactor_stops_after_round_trips)
+{
+    static struct proc p;
+    cmio_sockaddr addr;
+    char *args[] = {"127.0.0.1:0", "2", "100", NULL};
+    start_reactor(&p, args, &addr);
+    drive_reactor(&addr, 4, 25);
+    int status = wait_exit(&p);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, p.text);
+    ck_assert_ptr_nonnull(strstr(p.text, "Stopping (round trips)\n"));
+    struct reactor_report rep;
+    parse_report(p.text, &rep);
+    ck_assert_int_eq(rep.threads, 2);
+    ck_assert_uint_eq(rep.connections, 4);
+    ck_assert_uint_eq(rep.round_trips, 100);
+    ck_assert_uint_eq(rep.sum_round_trips, 100);
+}
+END_TEST
+
+/* tcp_listenfd_server, started as systemd starts a socket-activated
+ * service: the listening socket as descriptor 3, LISTEN_FDS=1 and
+ * LISTEN_PID its own pid (pid_mode 0), another pid (1), or no LISTEN_FDS
+ * at all (2). */
+static void start_listenfd(struct proc *p, int listener, int pid_mode)
+{
+    const char *path = getenv("CMIO_EXAMPLE_TCP_LISTENFD_SERVER");
+    ck_assert_msg(path != NULL, "CMIO_EXAMPLE_TCP_LISTENFD_SERVER is not set");
+    int fds[2];
+    ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* The child: only async-signal-safe calls and setenv until exec. */
+        char pidtext[32];
+        snprintf(pidtext, sizeof(pidtext), "%ld", (long)(pid_mode == 1 ? getppid() : getpid()));
+        if (dup2(fds[1], STDOUT_FILENO) < 0 || dup2(listener, 3) != 3)
+            _exit(127);
+        if (pid_mode == 2) {
+            unsetenv("LISTEN_FDS");
+        } else if (setenv("LISTEN_FDS", "1", 1) < 0 || setenv("LISTEN_PID", pidtext, 1) < 0) {
+            _exit(127);
+        }
+        execl(path, path, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    p->pid = pid;
+    p->out = fds[0];
+    p->len = 0;
+    p->text[0] = '\0';
+}
+
+/* A blocking, inheritable listener on 127.0.0.1 (as systemd makes one). */
+static int activation_socket(cmio_sockaddr *addr)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(l, 0);
+    *addr = parse_addr("127.0.0.1:0");
+    ck_assert_int_eq(bind(l, &addr->u.sa, addr->len), 0);
+    ck_assert_int_eq(listen(l, 16), 0);
+    addr->len = sizeof(addr->u);
+    ck_assert_int_eq(getsockname(l, &addr->u.sa, &addr->len), 0);
+    return l;
+}
+
+START_TEST(test_tcp_listenfd_server_greets_on_inherited_socket)
+{
+    static struct proc p;
+    cmio_sockaddr addr;
+    int l = activation_socket(&addr);
+    start_listenfd(&p, l, 0);
+    close(l); /* the server's copy is the only one now */
+    ck_assert_msg(read_until(&p, "Using preopened socket FD 3\n"), "output: %s", p.text);
+    char port[16];
+    snprintf(port, sizeof(port), " %u\n", ntohs(addr.u.in4.sin_port));
+    ck_assert_msg(read_until(&p, port), "no `nc` line with the port: %s", p.text);
+    for (int k = 0; k < 2; k++) {
+        int fd = dial(&addr, SOCK_STREAM);
+        char hello[13];
+        read_exact(fd, hello, sizeof(hello));
+        ck_assert(memcmp(hello, "Hello world!\n", sizeof(hello)) == 0);
+        ck_assert_int_eq(write(fd, "socket activated\n", 17), 17);
+        ck_assert(read_until_n(&p, "Received data: socket activated\n", k + 1));
+        close(fd);
+        ck_assert(read_until_n(&p, "Connection closed\n", k + 1));
+    }
+    ck_assert_int_eq(occurrences(p.text, "Accepted connection from: 127.0.0.1:"), 2);
+    int status = stop(&p);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM); /* it was still serving */
+}
+END_TEST
+
+/* Not activated (no LISTEN_FDS), or activated for another process
+ * (LISTEN_PID): it refuses and exits 1. */
+START_TEST(test_tcp_listenfd_server_refuses_without_activation)
+{
+    for (int mode = 1; mode <= 2; mode++) {
+        static struct proc p;
+        cmio_sockaddr addr;
+        int l = activation_socket(&addr);
+        start_listenfd(&p, l, mode);
+        close(l);
+        int status = wait_exit(&p);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "mode %d: status %d", mode, status);
+        ck_assert_ptr_null(strstr(p.text, "Using preopened socket"));
+    }
+}
+END_TEST
+
 static Suite *examples_suite(void)
 {
     Suite *s = suite_create("examples");
@@ -429,6 +623,10 @@ static Suite *examples_suite(void)
     tcase_add_test(tc, test_graceful_shutdown_finishes_connections);
     tcase_add_test(tc, test_graceful_shutdown_deadline);
     tcase_add_test(tc, test_fd_passing_workers_serve_and_are_reaped);
+    tcase_add_test(tc, test_multi_reactor_reports_on_sigterm);
+    tcase_add_test(tc, test_multi_reactor_stops_after_round_trips);
+    tcase_add_test(tc, test_tcp_listenfd_server_greets_on_inherited_socket);
+    tcase_add_test(tc, test_tcp_listenfd_server_refuses_without_activation);
     suite_add_tcase(s, tc);
     return s;
 }

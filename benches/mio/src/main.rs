@@ -541,6 +541,12 @@ fn echo_raw(p: &mut Params, argv0: &str) -> i32 {
 // ---- main ----------------------------------------------------------------
 
 fn run(args: &[String]) -> i32 {
+    // The multi-reactor echo (issue 12) has no Rust port yet: skipped, as
+    // the C peers without it are.
+    if args.len() > 1 && args[1] == "multi_echo" {
+        println!("multi_echo {} skipped: not implemented", NAME);
+        return 0;
+    }
     let (mut p, raw) = match start(args) {
         Ok(x) => x,
         Err(status) => return status,
