@@ -310,6 +310,17 @@ int cmio_frame_writer_push(cmio_frame_writer *w, const void *frame, uint32_t len
         return -ENOBUFS;
     unsigned char prefix[PREFIX] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16),
                                     (unsigned char)(len >> 8), (unsigned char)len};
+    size_t tail = w->head + w->len;
+    if (tail >= w->cap)
+        tail -= w->cap;
+    if (w->cap - tail >= PREFIX + (size_t)len) {
+        /* The common case, the frame fits before the ring's end: one copy. */
+        memcpy(w->ring + tail, prefix, PREFIX);
+        if (len)
+            memcpy(w->ring + tail + PREFIX, frame, len);
+        w->len += PREFIX + (size_t)len;
+        return 0;
+    }
     ring_put(w, prefix, PREFIX);
     if (len)
         ring_put(w, frame, len);

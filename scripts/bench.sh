@@ -131,12 +131,12 @@ run() { run_under "$1" -- "${@:2}"; }
 # The rows: a label and the workload's arguments. Counts are sized for about
 # a second a run on a small machine; under callgrind and strace, smaller.
 rows() {
-    local m=$1 ev=50000 rt1=5000 rt=30000 rounds=20 wakes=5000 tm=10000 tmbig=100000
+    local m=$1 ev=50000 rt1=5000 rt=30000 rounds=20 wakes=5000 tm=10000 tmbig=100000 fr=1000000
     if [ "$m" != time ]; then
         ev=20000 rt1=2000 rt=10000 rounds=5 wakes=2000
     fi
     if [ -n "${QUICK:-}" ]; then
-        ev=2000 rt1=200 rt=1000 rounds=2 wakes=200 tm=200 tmbig=400
+        ev=2000 rt1=200 rt=1000 rounds=2 wakes=200 tm=200 tmbig=400 fr=20000
     fi
     # 10000 pairs take 20000 descriptors and a few: where the hard limit is
     # lower (some containers), the largest thousand that fits.
@@ -158,6 +158,8 @@ rows() {
     printf 'wake\twake wakes=%s\n' "$wakes"
     printf 'timers-10k\ttimers timers=%s max_ms=100\n' "$tm"
     printf 'timers-100k\ttimers timers=%s max_ms=200\n' "$tmbig"
+    # Framing (issue 12): cmio and the epoll file's hand-written reader.
+    printf 'frames-16\tframes frames=%s size=16\n' "$fr"
 }
 
 # skipped LINE: the implementation has no such workload (mio has no timers).
@@ -351,7 +353,7 @@ mode_syscalls() {
         follow=()
         [ "${label%%-*}" = wake ] && follow=(-f)
         local doubled
-        doubled=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(events|round_trips|rounds|wakes|timers)=/) { split($i, kv, "="); $i = kv[1] "=" kv[2] * 2 } print }' <<<"$args")
+        doubled=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(events|round_trips|rounds|wakes|timers|frames)=/) { split($i, kv, "="); $i = kv[1] "=" kv[2] * 2 } print }' <<<"$args")
         for impl in "${impls[@]}"; do
             left_out "$impl" "$args" && continue
             # shellcheck disable=SC2086
@@ -588,6 +590,13 @@ was done and prints one line; only the event loop differs
   the loop's time in a cached clock (libuv's in whole milliseconds), so
   some of their expiries come before the deadline; libevent and mio are
   left out (mio has no timers).
+- **frames**: in one thread, a writer queues N frames of 16 bytes behind a
+  4-byte big-endian length (a 64 KiB queue), writes them through a
+  socketpair, and a reader decodes them, until every frame is decoded and
+  checksummed; frames per second (instructions per frame under callgrind).
+  cmio's \`cmio_frame_writer\` and \`cmio_frame_reader\` against a
+  hand-written writer and reader in the epoll file; the other libraries
+  have no framing and are left out.
 
 Triggering: cmio, epoll, libevent (\`EV_ET\`) and mio are edge-triggered and
 read until \`EAGAIN\` in echo; libev and libuv (\`uv_poll_t\`) are
