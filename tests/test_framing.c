@@ -20,6 +20,19 @@
 
 enum { TOKEN = 1 };
 
+/* AddressSanitizer aborts on an allocation beyond its maximum instead of
+ * returning NULL: the -ENOMEM checks are left out under it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 /* Tests looped over backends and stream kinds: _i in [0, 2 * n_backends()). */
 #define add_kind_test(tc, fn) tcase_add_loop_test((tc), (fn), 0, 2 * n_backends())
 #define BACKEND(i) ((i) % n_backends())
@@ -130,12 +143,16 @@ START_TEST(test_arguments_are_checked)
     ck_assert_int_eq(cmio_frame_writer_new(&w, 3), -EINVAL);
     ck_assert_ptr_null(w);
     ck_assert_int_eq(cmio_frame_writer_new(&w, SIZE_MAX), -EINVAL);
+#if !UNDER_ASAN
     ck_assert_int_eq(cmio_frame_writer_new(&w, SIZE_MAX / 2), -ENOMEM);
+#endif
     ck_assert_int_eq(cmio_line_reader_new(NULL, 16), -EINVAL);
     ck_assert_int_eq(cmio_line_reader_new(&l, 0), -EINVAL);
     ck_assert_ptr_null(l);
     ck_assert_int_eq(cmio_line_reader_new(&l, SIZE_MAX), -EINVAL);
+#if !UNDER_ASAN
     ck_assert_int_eq(cmio_line_reader_new(&l, SIZE_MAX / 2), -ENOMEM);
+#endif
 
     ck_assert_int_eq(cmio_frame_reader_new(&r, 16), 0);
     ck_assert_int_eq(cmio_frame_writer_new(&w, 16), 0);
