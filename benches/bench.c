@@ -64,9 +64,10 @@ static int usage(const char *msg)
             "       bench-%s timers [timers=N] [max_ms=N]\n"
             "       bench-%s channel [producers=N] [messages=N] [capacity=N]\n"
             "       bench-%s multi_echo [threads=N] [conns=N] [round_trips=N] [size=N] [client=PATH]\n"
+            "       bench-%s frames [frames=N] [size=BYTES]\n"
             "       (each also [timeout=SECONDS] [io=own|raw])\n",
             bench_this.name, msg, bench_this.name, bench_this.name, bench_this.name, bench_this.name,
-            bench_this.name, bench_this.name, bench_this.name);
+            bench_this.name, bench_this.name, bench_this.name, bench_this.name);
     return 2;
 }
 
@@ -730,6 +731,46 @@ listeners:
     return rc;
 }
 
+/* ---- frames ------------------------------------------------------------ */
+
+NOINLINE int bench_measured_frames(bench_frames *f) { return bench_this.frames->run(f); }
+
+static int frames(struct params *p)
+{
+    bench_frames f = {
+        .frames = param(p, "frames", 1000000, 1, 1000000000),
+        .size = param(p, "size", 16, 0, 1024),
+    };
+    if (p->bad)
+        return 2;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, f.fds) < 0)
+        return bench_fail("socketpair", errno), 1;
+    int rc = 1;
+    if (bench_this.frames->open(&f) < 0)
+        goto out;
+    uint64_t t0 = now_ns();
+    int err = bench_measured_frames(&f);
+    uint64_t run = now_ns() - t0;
+    bench_this.frames->close(&f);
+    if (err < 0)
+        goto out;
+    uint64_t want = 0;
+    for (size_t i = 0; i < f.frames; i++)
+        want += f.size + (f.size ? (unsigned char)i : 0);
+    if (f.done != f.frames || f.sum != want) {
+        fprintf(stderr, "bench-%s: frames: %zu of %zu decoded, checksum %llu, want %llu\n", bench_this.name,
+                f.done, f.frames, (unsigned long long)f.sum, (unsigned long long)want);
+        goto out;
+    }
+    printf("frames %s backend=%s%s frames=%zu size=%zu work=%zu value=%.1f unit=frames/s\n", bench_this.name,
+           backend(), io_key(), f.frames, f.size, f.frames, (double)f.frames * 1e9 / (double)run);
+    rc = 0;
+out:
+    close(f.fds[0]);
+    close(f.fds[1]);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -760,6 +801,8 @@ int main(int argc, char **argv)
         have = bench_this.channel_run != NULL;
     else if (strcmp(w, "multi_echo") == 0)
         have = bench_this.multi_echo != NULL;
+    else if (strcmp(w, "frames") == 0)
+        have = bench_this.frames != NULL;
     else
         known = false;
     if (!known)
@@ -774,6 +817,7 @@ int main(int argc, char **argv)
              : strcmp(w, "channel") == 0 ? channel(&p)
              : w[0] == 'w'               ? wake(&p)
              : w[0] == 't'               ? timers(&p)
+             : w[0] == 'f'               ? frames(&p)
                                          : echo(&p, argv[0]);
     fflush(stdout);
     return rc;

@@ -320,6 +320,35 @@ typedef struct bench_multi_echo_ops {
     void (*close)(bench_multi_echo *m);
 } bench_multi_echo_ops;
 
+/* frames (issue 12): a socketpair, fds[0] the writer's end and fds[1] the
+ * reader's. The measured part pushes `frames` frames of `size` bytes (frame
+ * i holds the byte i & 0xff) through it with a 4-byte big-endian length
+ * prefix, in one thread: queue frames until the writer's queue (QUEUE
+ * bytes) is full, write them out, read and decode what came, until every
+ * frame was decoded. Each frame decoded is handed to bench_frames_got. */
+enum { BENCH_FRAMES_QUEUE = 1 << 16 };
+
+typedef struct bench_frames {
+    size_t frames, size;
+    int fds[2];
+    size_t done;  /* frames decoded */
+    uint64_t sum; /* of each frame's length and first byte: checked */
+    void *impl;
+} bench_frames;
+
+static inline void bench_frames_got(bench_frames *f, const void *frame, uint32_t len)
+{
+    f->sum += len + (len ? *(const unsigned char *)frame : 0);
+    f->done++;
+}
+
+/* An implementation's frames (NULL where it has none). */
+typedef struct bench_frame_ops {
+    int (*open)(bench_frames *f); /* make the reader and writer */
+    int (*run)(bench_frames *f);  /* push, flush, read and decode every frame: measured */
+    void (*close)(bench_frames *f);
+} bench_frame_ops;
+
 /* One implementation. A workload it cannot run is NULL. Every function
  * returns 0 or -1 (after printing why to stderr). */
 typedef struct bench_impl {
@@ -353,6 +382,7 @@ typedef struct bench_impl {
     int (*channel_run)(bench_channel *ch); /* until done == messages */
     void (*channel_close)(bench_channel *ch);
     const bench_multi_echo_ops *multi_echo; /* issue 12 */
+    const bench_frame_ops *frames;
 } bench_impl;
 
 /* Each bench_<impl>.c defines it, as BENCH_IMPL(name) over static functions
@@ -375,6 +405,10 @@ extern const bench_impl bench_this;
 /* Likewise a file with multi_echo defines BENCH_MULTI_ECHO_OPS. */
 #ifndef BENCH_MULTI_ECHO_OPS
 #define BENCH_MULTI_ECHO_OPS NULL
+#endif
+/* The same for frames: a file with them defines BENCH_FRAME_OPS. */
+#ifndef BENCH_FRAME_OPS
+#define BENCH_FRAME_OPS NULL
 #endif
 
 #define BENCH_IMPL(impl_name)                                                                      \
@@ -401,6 +435,7 @@ extern const bench_impl bench_this;
         .channel_run = BENCH_CHANNEL_FN(channel_run),                                                                \
         .channel_close = BENCH_CHANNEL_FN(channel_close),                                                            \
         .multi_echo = BENCH_MULTI_ECHO_OPS,                                                        \
+        .frames = BENCH_FRAME_OPS,                                                                 \
     }
 
 /* The measured parts, one per workload (bench.c): never inlined, so that
@@ -411,6 +446,7 @@ int bench_measured_wake(bench_wake *w);
 void *bench_measured_wake_sender(void *w);
 int bench_measured_echo(bench_echo *e);
 int bench_measured_timers(bench_timers *t);
+int bench_measured_frames(bench_frames *f);
 int bench_measured_multi_echo(bench_multi_echo *m); /* reactor 0 */
 void *bench_measured_multi_echo_reactor(void *arg); /* the others, one thread each */
 

@@ -688,4 +688,69 @@ static const bench_multi_echo_ops multi_echo_ops = {multi_echo_open, multi_echo_
 #undef BENCH_MULTI_ECHO_OPS
 #define BENCH_MULTI_ECHO_OPS (&multi_echo_ops)
 
+/* ---- frames: cmio_frame_writer and cmio_frame_reader --------------------- */
+
+struct frames_state {
+    cmio_frame_writer *w;
+    cmio_frame_reader *r;
+};
+
+static int frames_open(bench_frames *f)
+{
+    static struct frames_state st;
+    /* A poll is open, as in a program that uses the framing: on the poll(2)
+     * backend each -EAGAIN then takes the re-arm path (design.md §5). The
+     * descriptors themselves are not registered: the loop does not wait. */
+    if (open_poll() < 0)
+        return -1;
+    int err;
+    if ((err = cmio_frame_writer_new(&st.w, BENCH_FRAMES_QUEUE)) < 0 ||
+        (err = cmio_frame_reader_new(&st.r, (uint32_t)(f->size ? f->size : 1))) < 0)
+        return bench_fail("framing", err);
+    f->impl = &st;
+    return 0;
+}
+
+static int frames_run(bench_frames *f)
+{
+    struct frames_state *st = f->impl;
+    unsigned char body[1024] = {0};
+    size_t pushed = 0;
+    while (f->done < f->frames) {
+        while (pushed < f->frames) {
+            memset(body, (unsigned char)pushed, f->size ? 1 : 0);
+            if (cmio_frame_writer_push(st->w, body, (uint32_t)f->size) < 0)
+                break;
+            pushed++;
+        }
+        ssize_t n = cmio_frame_writer_flush(st->w, f->fds[0]);
+        if (n < 0 && n != -EAGAIN)
+            return bench_fail("flush", (int)n);
+        for (;;) {
+            n = cmio_frame_reader_read(st->r, f->fds[1]);
+            const void *frame;
+            uint32_t len;
+            while (cmio_frame_reader_next(st->r, &frame, &len) == 0)
+                bench_frames_got(f, frame, len);
+            if (n == -EAGAIN)
+                break;
+            if (n <= 0)
+                return bench_fail("read", n ? (int)n : EPIPE);
+        }
+    }
+    return 0;
+}
+
+static void frames_close(bench_frames *f)
+{
+    struct frames_state *st = f->impl;
+    cmio_frame_writer_free(st->w);
+    cmio_frame_reader_free(st->r);
+    close_poll();
+}
+
+static const bench_frame_ops frame_ops = {frames_open, frames_run, frames_close};
+#undef BENCH_FRAME_OPS
+#define BENCH_FRAME_OPS (&frame_ops)
+
 BENCH_IMPL("cmio");

@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <string.h>
 #include <unistd.h>
 
 enum { MAX_EVENTS = 1024 };
@@ -606,5 +607,82 @@ static void multi_echo_close(bench_multi_echo *m)
 static const bench_multi_echo_ops multi_echo_ops = {multi_echo_open, multi_echo_run, multi_echo_close};
 #undef BENCH_MULTI_ECHO_OPS
 #define BENCH_MULTI_ECHO_OPS (&multi_echo_ops)
+
+/* ---- frames: a hand-written length-prefix writer and reader ------------- */
+
+struct frames_state {
+    unsigned char out[BENCH_FRAMES_QUEUE]; /* queued: out[out_at, out_len) */
+    size_t out_at, out_len;
+    unsigned char in[4096 + 1024 + 4]; /* read, not decoded: in[in_at, in_len) */
+    size_t in_at, in_len;
+};
+
+static int frames_open(bench_frames *f)
+{
+    static struct frames_state st;
+    f->impl = &st;
+    return 0;
+}
+
+static int frames_run(bench_frames *f)
+{
+    struct frames_state *st = f->impl;
+    size_t pushed = 0, frame = 4 + f->size;
+    while (f->done < f->frames) {
+        if (st->out_at == st->out_len)
+            st->out_at = st->out_len = 0;
+        while (pushed < f->frames && sizeof(st->out) - st->out_len >= frame) {
+            unsigned char *p = st->out + st->out_len;
+            uint32_t len = (uint32_t)f->size;
+            p[0] = (unsigned char)(len >> 24);
+            p[1] = (unsigned char)(len >> 16);
+            p[2] = (unsigned char)(len >> 8);
+            p[3] = (unsigned char)len;
+            memset(p + 4, 0, f->size);
+            if (f->size)
+                p[4] = (unsigned char)pushed;
+            st->out_len += frame;
+            pushed++;
+        }
+        while (st->out_at < st->out_len) {
+            ssize_t n = send(f->fds[0], st->out + st->out_at, st->out_len - st->out_at, MSG_NOSIGNAL);
+            if (n < 0 && errno == EAGAIN)
+                break;
+            if (n < 0)
+                return bench_fail("send", errno);
+            st->out_at += (size_t)n;
+        }
+        for (;;) {
+            if (st->in_at > 0) {
+                memmove(st->in, st->in + st->in_at, st->in_len - st->in_at);
+                st->in_len -= st->in_at;
+                st->in_at = 0;
+            }
+            ssize_t n = read(f->fds[1], st->in + st->in_len, sizeof(st->in) - st->in_len);
+            if (n < 0 && errno == EAGAIN)
+                break;
+            if (n <= 0)
+                return bench_fail("read", n ? errno : EPIPE);
+            st->in_len += (size_t)n;
+            while (st->in_len - st->in_at >= 4) {
+                const unsigned char *h = st->in + st->in_at;
+                uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+                if (len > f->size)
+                    return bench_fail("frame too long", EMSGSIZE);
+                if (st->in_len - st->in_at - 4 < len)
+                    break;
+                bench_frames_got(f, h + 4, len);
+                st->in_at += 4 + len;
+            }
+        }
+    }
+    return 0;
+}
+
+static void frames_close(bench_frames *f) { (void)f; }
+
+static const bench_frame_ops frame_ops = {frames_open, frames_run, frames_close};
+#undef BENCH_FRAME_OPS
+#define BENCH_FRAME_OPS (&frame_ops)
 
 BENCH_IMPL("epoll");

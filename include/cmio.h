@@ -2147,6 +2147,179 @@ CMIO_API int cmio_udp_socket_set_reuseport(cmio_udp_socket *s, bool on);
 /** Whether SO_REUSEPORT is on. Errors: -ENOTSUP where the OS has none; plus the common ones. */
 CMIO_API int cmio_udp_socket_reuseport(const cmio_udp_socket *s, bool *out);
 
+/* ------------------------------------------------------------------------ */
+/* Framing (amy's FrameReader, FrameWriter, LineReader): issue 12           */
+/* ------------------------------------------------------------------------ */
+/*
+ * Messages over a non-blocking byte stream (a TCP or Unix stream, a pipe):
+ * frames, each a 4-byte big-endian length and that many bytes, and lines,
+ * each ending in '\n'. The objects do no polling: register the descriptor
+ * as usual and call them on its events. Each is one allocation, made by its
+ * *_new; read, next, push and flush allocate nothing. None is thread-safe:
+ * one thread at a time per object (different objects: any threads).
+ *
+ * Readers. cmio_frame_reader_read() (and cmio_line_reader_read()) reads
+ * until -EAGAIN, or until its buffer is full; it returns the bytes read
+ * (> 0), 0 at end of stream, -EAGAIN when nothing could be read. The caller
+ * then takes frames with next() until -EAGAIN, and calls read() again,
+ * until read() returns -EAGAIN: only then is the next event owed (the
+ * edge-triggered rule; on the poll(2) backend that -EAGAIN, met by a read
+ * through cmio, is what re-arms the descriptor, as for the socket types).
+ *
+ *     for (;;) {
+ *         ssize_t n = cmio_frame_reader_read(r, fd);
+ *         if (n == -EAGAIN) break;                 // wait for the next event
+ *         if (n < 0 && n != -EINTR) { close it; break; }
+ *         const void *f; uint32_t len;
+ *         while (cmio_frame_reader_next(r, &f, &len) == 0)
+ *             handle(f, len);
+ *         if (n == 0) { end of stream: close it; break; }
+ *     }
+ *
+ * Writer. cmio_frame_writer_push() copies a frame and its prefix into the
+ * writer's queue; cmio_frame_writer_flush() writes the queue out with
+ * writev-style calls until it is empty or the descriptor would block,
+ * resuming anywhere, also inside a prefix. Register the descriptor for
+ * CMIO_WRITABLE while cmio_frame_writer_is_empty() is false.
+ */
+typedef struct cmio_frame_reader cmio_frame_reader;
+/**
+ * A reader of frames of at most max_frame bytes (not counting the prefix).
+ * Its buffer (one allocation with the reader) holds max_frame + 4 bytes,
+ * and at least 4096, so one read(2) takes many small frames.
+ * Errors: -EINVAL for a NULL out, a max_frame of 0, or one whose buffer
+ * size does not fit a size_t; -ENOMEM. *out is NULL on failure.
+ * Thread-safe (a new object). Allocates once; no system call.
+ */
+CMIO_API int cmio_frame_reader_new(cmio_frame_reader **out, uint32_t max_frame);
+/**
+ * Read from fd (any readable non-blocking descriptor) into the buffer: one
+ * read(2) after another until -EAGAIN, end of stream, or a full buffer
+ * (which holds complete frames then, and perhaps the start of one more).
+ * Moves the bytes not yet taken to the front first, which ends every view
+ * that cmio_frame_reader_next() handed out. Each header is checked as soon
+ * as its 4 bytes are in: one announcing more than max_frame fails the
+ * stream at once, without waiting for or buffering room for its body.
+ * Returns the bytes read (> 0) even when it then met -EAGAIN or an error
+ * (an error other than -EAGAIN is then returned by the next call); 0 at end
+ * of stream (and at every call after it); -EAGAIN when nothing could be
+ * read. A call after one that met -EAGAIN having read bytes returns -EAGAIN
+ * at once, without a system call (nothing more is owed before the next
+ * event); calling it again after that reads again.
+ * Errors: -EINVAL if r is NULL; -EBADF for a negative fd; -EAGAIN as above;
+ * -EMSGSIZE when a header announces more than max_frame (sticky: the stream
+ * cannot be resynchronised, close it; next() still hands out the frames
+ * before it); -ENOBUFS when the buffer is full of frames not taken with
+ * next(); -EINTR; the read's errors (-ECONNRESET, -EBADF, ...).
+ * Not thread-safe (one thread per reader). Allocates nothing. System calls:
+ * read(2) until one of the conditions above, none when the last call
+ * already met -EAGAIN.
+ */
+CMIO_API ssize_t cmio_frame_reader_read(cmio_frame_reader *r, int fd);
+/**
+ * Take the next complete frame: *frame points at its bytes inside the
+ * reader's buffer, *len is its length (0 for an empty frame; *frame is
+ * still valid then). The view stays valid until the next call on the
+ * reader (next, read or free). Frames come out in the order they were sent,
+ * exactly as they were sent.
+ * Errors: -EINVAL for NULL arguments; -EAGAIN if no complete frame is
+ * buffered (read() again); -EMSGSIZE when the next header announced more
+ * than max_frame; -EPROTO when the stream ended (read() returned 0) inside a
+ * frame: the bytes left are a truncated frame. *frame and *len are set only
+ * on success.
+ * Not thread-safe. Allocates nothing; no system call.
+ */
+CMIO_API int cmio_frame_reader_next(cmio_frame_reader *r, const void **frame, uint32_t *len);
+/**
+ * Free the reader and its buffer (the descriptor is the caller's). Accepts
+ * NULL. Errors: none. Not to be called while another thread uses r.
+ */
+CMIO_API void cmio_frame_reader_free(cmio_frame_reader *r);
+
+typedef struct cmio_frame_writer cmio_frame_writer;
+/**
+ * A writer that can queue capacity bytes: each frame counts its 4-byte
+ * prefix and its length against it.
+ * Errors: -EINVAL for a NULL out, a capacity below 4 (no frame would fit)
+ * or one whose allocation size does not fit a size_t; -ENOMEM. *out is
+ * NULL on failure.
+ * Thread-safe (a new object). Allocates once; no system call.
+ */
+CMIO_API int cmio_frame_writer_new(cmio_frame_writer **out, size_t capacity);
+/**
+ * Queue a copy of the len bytes at frame, after its prefix. Nothing is
+ * written yet: call cmio_frame_writer_flush().
+ * Errors: -EINVAL if w is NULL, or frame is NULL with len > 0; -ENOBUFS when
+ * the frame and its prefix do not fit in the room left (flush first; a frame
+ * longer than capacity - 4 never fits). Nothing is queued on error.
+ * Not thread-safe. Allocates nothing; no system call.
+ */
+CMIO_API int cmio_frame_writer_push(cmio_frame_writer *w, const void *frame, uint32_t len);
+/**
+ * Write the queue to fd until it is empty or fd would block; a partial write
+ * (also one that splits a prefix) resumes where it stopped at the next
+ * flush. Never raises SIGPIPE: on a socket each write is a sendmsg(2) of the
+ * queue (one or two pieces) with MSG_NOSIGNAL; on a descriptor that is not a
+ * socket (a pipe: sendmsg says -ENOTSOCK once, remembered for that fd) it
+ * is cmio_pipe_sender_write() of one piece. On -EAGAIN the descriptor is
+ * re-armed for writing on the poll(2) backend, as by the socket types.
+ * Returns the bytes written (> 0) even when it then met -EAGAIN or an error
+ * (an error other than -EAGAIN is returned by the next call); 0 when the
+ * queue is empty; -EAGAIN when nothing could be written.
+ * Errors: -EINVAL if w is NULL; -EBADF for a negative fd; -EAGAIN; -EPIPE
+ * when the peer is gone; -EINTR; the write's errors (-ECONNRESET, ...).
+ * Not thread-safe. Allocates nothing. System calls: one write per piece
+ * written, until empty or -EAGAIN.
+ */
+CMIO_API ssize_t cmio_frame_writer_flush(cmio_frame_writer *w, int fd);
+/**
+ * Whether nothing is queued (also true for NULL). Errors: none. Not
+ * thread-safe against the writer's other calls. No system call.
+ */
+CMIO_API bool cmio_frame_writer_is_empty(const cmio_frame_writer *w);
+/**
+ * Free the writer and what it still queues (the descriptor is the caller's).
+ * Accepts NULL. Errors: none. Not to be called while another thread uses w.
+ */
+CMIO_API void cmio_frame_writer_free(cmio_frame_writer *w);
+
+typedef struct cmio_line_reader cmio_line_reader;
+/**
+ * A reader of lines of at most max_line bytes, not counting the '\n' that
+ * ends each. Only '\n' ends a line: a "\r\n" line comes out with its '\r'
+ * (strip it if the protocol is CRLF-delimited). Its buffer holds max_line + 1
+ * bytes, and at least 4096.
+ * Errors: -EINVAL for a NULL out, a max_line of 0 or one whose buffer size
+ * does not fit a size_t; -ENOMEM. *out is NULL on failure.
+ * Thread-safe (a new object). Allocates once; no system call.
+ */
+CMIO_API int cmio_line_reader_new(cmio_line_reader **out, size_t max_line);
+/**
+ * As cmio_frame_reader_read(), for lines: reads until -EAGAIN, end of
+ * stream or a full buffer, and fails the stream with -EMSGSIZE (sticky) as
+ * soon as more than max_line bytes came without a '\n'. Views handed out by
+ * cmio_line_reader_next() end here.
+ * Errors: as cmio_frame_reader_read(), -EMSGSIZE past max_line.
+ * Not thread-safe. Allocates nothing. System calls: read(2) as above.
+ */
+CMIO_API ssize_t cmio_line_reader_read(cmio_line_reader *r, int fd);
+/**
+ * Take the next complete line: *line points at its bytes in the reader's
+ * buffer, without its '\n' and not NUL-terminated; *len is its length (0
+ * for an empty line). Valid until the next call on the reader.
+ * Errors: -EINVAL for NULL arguments; -EAGAIN if no complete line is
+ * buffered; -EMSGSIZE once the lines before the one that was too long are
+ * taken; -EPROTO when the stream ended after bytes without a '\n' (a line
+ * cut short). *line and *len are set only on success.
+ * Not thread-safe. Allocates nothing; no system call.
+ */
+CMIO_API int cmio_line_reader_next(cmio_line_reader *r, const char **line, size_t *len);
+/**
+ * Free the reader and its buffer. Accepts NULL. Errors: none. Not to be
+ * called while another thread uses r.
+ */
+CMIO_API void cmio_line_reader_free(cmio_line_reader *r);
+
 #ifdef __cplusplus
 }
 #endif

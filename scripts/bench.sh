@@ -131,12 +131,12 @@ run() { run_under "$1" -- "${@:2}"; }
 # The rows: a label and the workload's arguments. Counts are sized for about
 # a second a run on a small machine; under callgrind and strace, smaller.
 rows() {
-    local m=$1 ev=50000 rt1=5000 rt=30000 rounds=20 wakes=5000 tm=10000 tmbig=100000 msgs=200000
+    local m=$1 ev=50000 rt1=5000 rt=30000 rounds=20 wakes=5000 tm=10000 tmbig=100000 msgs=200000 fr=1000000
     if [ "$m" != time ]; then
         ev=20000 rt1=2000 rt=10000 rounds=5 wakes=2000 msgs=50000
     fi
     if [ -n "${QUICK:-}" ]; then
-        ev=2000 rt1=200 rt=1000 rounds=2 wakes=200 tm=200 tmbig=400 msgs=2000
+        ev=2000 rt1=200 rt=1000 rounds=2 wakes=200 tm=200 tmbig=400 msgs=2000 fr=20000
     fi
     # 10000 pairs take 20000 descriptors and a few: where the hard limit is
     # lower (some containers), the largest thousand that fits.
@@ -167,6 +167,8 @@ rows() {
         printf 'mecho-1t\tmulti_echo threads=1 conns=50 round_trips=%s\n' "$rt"
         printf 'mecho-2t\tmulti_echo threads=2 conns=50 round_trips=%s\n' "$rt"
     fi
+    # Framing (issue 12): cmio and the epoll file's hand-written reader.
+    printf 'frames-16\tframes frames=%s size=16\n' "$fr"
 }
 
 # skipped LINE: the implementation has no such workload (mio has no timers).
@@ -372,7 +374,7 @@ mode_syscalls() {
         follow=()
         case ${label%%-*} in wake | channel) follow=(-f) ;; esac
         local doubled
-        doubled=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(events|round_trips|rounds|wakes|timers|messages)=/) { split($i, kv, "="); $i = kv[1] "=" kv[2] * 2 } print }' <<<"$args")
+        doubled=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(events|round_trips|rounds|wakes|timers|messages|frames)=/) { split($i, kv, "="); $i = kv[1] "=" kv[2] * 2 } print }' <<<"$args")
         for impl in "${impls[@]}"; do
             left_out "$impl" "$args" && continue
             # shellcheck disable=SC2086
@@ -619,6 +621,13 @@ was done and prints one line; only the event loop differs
   the loop's time in a cached clock (libuv's in whole milliseconds), so
   some of their expiries come before the deadline; libevent and mio are
   left out (mio has no timers).
+- **frames**: in one thread, a writer queues N frames of 16 bytes behind a
+  4-byte big-endian length (a 64 KiB queue), writes them through a
+  socketpair, and a reader decodes them, until every frame is decoded and
+  checksummed; frames per second (instructions per frame under callgrind).
+  cmio's \`cmio_frame_writer\` and \`cmio_frame_reader\` against a
+  hand-written writer and reader in the epoll file; the other libraries
+  have no framing and are left out.
 
 - **channel**: P producer threads (1 and 4) send numbered 16-byte messages
   into one channel of 1024 that wakes the loop, yielding and retrying

@@ -3,8 +3,9 @@
  * and counted while registering, reregistering, deregistering, polling and
  * waking, while signals are polled for and read (cmio_signals, on each
  * mechanism), while sending and receiving on a channel and while
- * descriptors are passed over Unix sockets. They can also be made to fail,
- * for the constructors' -ENOMEM paths.
+ * descriptors are passed over Unix sockets, and while frames and lines are
+ * read, taken, pushed and flushed. They can also be made to fail, for the
+ * constructors' -ENOMEM paths.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -453,6 +454,66 @@ START_TEST(test_loop_allocates_nothing_per_iteration)
 }
 END_TEST
 
+/* Framing: read, next, push and flush allocate nothing after *_new, across
+ * partial reads and writes and polls that deliver them. */
+START_TEST(test_framing_allocates_nothing_after_new)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(8);
+    int sv[2];
+    stream_pair(sv);
+    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[1], 1, CMIO_READABLE), 0);
+    cmio_frame_reader *r;
+    cmio_frame_writer *w;
+    cmio_line_reader *l;
+    ck_assert_int_eq(cmio_frame_reader_new(&r, 256), 0);
+    ck_assert_int_eq(cmio_frame_writer_new(&w, 1 << 20), 0);
+    ck_assert_int_eq(cmio_line_reader_new(&l, 64), 0);
+    static char body[256];
+    memset(body, 'x', sizeof(body));
+
+    start_counting();
+    long bad = 0, frames = 0;
+    const void *f;
+    uint32_t len;
+    for (int round = 0; round < 20; round++) {
+        for (uint32_t k = 0; k < 500; k++)
+            bad |= cmio_frame_writer_push(w, body, k % 257) != 0;
+        while (!cmio_frame_writer_is_empty(w)) {
+            ssize_t n = cmio_frame_writer_flush(w, sv[0]);
+            bad |= n < 0 && n != -EAGAIN;
+            (void)cmio_poll_poll(p, ev, 0);
+            for (;;) {
+                while (cmio_frame_reader_next(r, &f, &len) == 0)
+                    frames++;
+                if (cmio_frame_reader_read(r, sv[1]) <= 0)
+                    break;
+            }
+        }
+    }
+    for (int round = 0; round < 100; round++) {
+        bad |= send(sv[0], "a line\nand a", 12, MSG_NOSIGNAL) != 12;
+        bad |= send(sv[0], "nother\n", 7, MSG_NOSIGNAL) != 7;
+        const char *line;
+        size_t n;
+        while (cmio_line_reader_read(l, sv[1]) > 0)
+            while (cmio_line_reader_next(l, &line, &n) == 0)
+                frames++;
+    }
+    long allocs = stop_counting();
+    ck_assert_int_eq(bad, 0);
+    ck_assert_int_eq(frames, 20 * 500 + 200);
+    ck_assert_int_eq(allocs, 0);
+    cmio_frame_reader_free(r);
+    cmio_frame_writer_free(w);
+    cmio_line_reader_free(l);
+    close(sv[0]);
+    close(sv[1]);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
 static Suite *alloc_suite(void)
 {
     Suite *s = suite_create("alloc");
@@ -466,6 +527,7 @@ static Suite *alloc_suite(void)
     add_backend_test(tc, test_channel_new_without_memory);
     add_backend_test(tc, test_fd_passing_allocates_nothing);
     add_backend_test(tc, test_loop_allocates_nothing_per_iteration);
+    add_backend_test(tc, test_framing_allocates_nothing_after_new);
     suite_add_tcase(s, tc);
     return s;
 }

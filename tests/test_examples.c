@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -610,6 +611,124 @@ START_TEST(test_tcp_listenfd_server_refuses_without_activation)
 }
 END_TEST
 
+/* Framing examples (issue 12). */
+
+static void send_bytes(int fd, const void *buf, size_t len)
+{
+    ck_assert_int_eq(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* Read one frame (blocking, bounded by SO_RCVTIMEO) into buf; returns its length. */
+static uint32_t read_frame(int fd, char *buf, size_t size)
+{
+    unsigned char h[4];
+    read_exact(fd, h, 4);
+    uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+    ck_assert_uint_lt(len, size);
+    read_exact(fd, buf, len);
+    buf[len] = '\0';
+    return len;
+}
+
+static size_t frame_of(unsigned char *out, const char *text)
+{
+    uint32_t len = (uint32_t)strlen(text);
+    out[0] = (unsigned char)(len >> 24);
+    out[1] = (unsigned char)(len >> 16);
+    out[2] = (unsigned char)(len >> 8);
+    out[3] = (unsigned char)len;
+    memcpy(out + 4, text, len);
+    return 4 + len;
+}
+
+START_TEST(test_frame_echo_answers_split_frames)
+{
+    static struct proc p;
+    cmio_sockaddr addr;
+    start_server(&p, "CMIO_EXAMPLE_FRAME_ECHO", &addr);
+    int a = dial(&addr, SOCK_STREAM), b = dial(&addr, SOCK_STREAM);
+    int one = 1;
+    setsockopt(a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    static const char *const texts[] = {"", "x", "hello", "", "a longer frame, split everywhere"};
+    unsigned char stream[256];
+    size_t total = 0;
+    for (size_t k = 0; k < sizeof(texts) / sizeof(texts[0]); k++)
+        total += frame_of(stream + total, texts[k]);
+    /* One byte at a time: every split point of every prefix and body. */
+    for (size_t at = 0; at < total; at++)
+        send_bytes(a, stream + at, 1);
+    char got[256];
+    for (size_t k = 0; k < sizeof(texts) / sizeof(texts[0]); k++) {
+        ck_assert_uint_eq(read_frame(a, got, sizeof(got)), strlen(texts[k]));
+        ck_assert_str_eq(got, texts[k]);
+    }
+    /* An oversize frame (the server's maximum is 4096) on b: b is closed and
+     * logged, a goes on. */
+    static const unsigned char oversize[4] = {0, 0, 0x10, 0x01};
+    send_bytes(b, oversize, 4);
+    ck_assert_msg(read_until(&p, "closed: "), "no log line: %s", p.text);
+    ck_assert_int_eq(read(b, got, sizeof(got)), 0);
+    size_t n = frame_of(stream, "still here");
+    send_bytes(a, stream, n);
+    read_frame(a, got, sizeof(got));
+    ck_assert_str_eq(got, "still here");
+    close(a);
+    close(b);
+    stop(&p);
+}
+END_TEST
+
+START_TEST(test_chat_server_broadcasts)
+{
+    static struct proc p;
+    cmio_sockaddr addr;
+    start_server(&p, "CMIO_EXAMPLE_CHAT_SERVER", &addr);
+    char got[2048];
+    int c1 = dial(&addr, SOCK_STREAM);
+    ck_assert(read_until(&p, "client 1 joined"));
+    int c2 = dial(&addr, SOCK_STREAM);
+    ck_assert(read_until(&p, "client 2 joined"));
+    read_frame(c1, got, sizeof(got));
+    ck_assert_str_eq(got, "* 2 joined");
+    int c3 = dial(&addr, SOCK_STREAM);
+    ck_assert(read_until(&p, "client 3 joined"));
+    read_frame(c1, got, sizeof(got));
+    ck_assert_str_eq(got, "* 3 joined");
+    read_frame(c2, got, sizeof(got));
+    ck_assert_str_eq(got, "* 3 joined");
+    /* A line split across writes, then two in one write (CRLF is data). */
+    send_bytes(c1, "hel", 3);
+    send_bytes(c1, "lo\nsecond\r\n", 11);
+    read_frame(c2, got, sizeof(got));
+    ck_assert_str_eq(got, "1: hello");
+    read_frame(c3, got, sizeof(got));
+    ck_assert_str_eq(got, "1: hello");
+    read_frame(c2, got, sizeof(got));
+    ck_assert_str_eq(got, "1: second\r");
+    read_frame(c3, got, sizeof(got));
+    ck_assert_str_eq(got, "1: second\r");
+    /* The sender does not get its own lines: its next frame is c2's. */
+    send_bytes(c2, "hi\n", 3);
+    read_frame(c1, got, sizeof(got));
+    ck_assert_str_eq(got, "2: hi");
+    read_frame(c3, got, sizeof(got));
+    ck_assert_str_eq(got, "2: hi");
+    /* Leaving is announced to those still there. */
+    close(c3);
+    ck_assert(read_until(&p, "client 3 left"));
+    read_frame(c1, got, sizeof(got));
+    ck_assert_str_eq(got, "* 3 left");
+    read_frame(c2, got, sizeof(got));
+    ck_assert_str_eq(got, "* 3 left");
+    close(c2);
+    read_frame(c1, got, sizeof(got));
+    ck_assert_str_eq(got, "* 2 left");
+    close(c1);
+    ck_assert(read_until(&p, "client 1 left"));
+    stop(&p);
+}
+END_TEST
+
 static Suite *examples_suite(void)
 {
     Suite *s = suite_create("examples");
@@ -627,6 +746,8 @@ static Suite *examples_suite(void)
     tcase_add_test(tc, test_multi_reactor_stops_after_round_trips);
     tcase_add_test(tc, test_tcp_listenfd_server_greets_on_inherited_socket);
     tcase_add_test(tc, test_tcp_listenfd_server_refuses_without_activation);
+    tcase_add_test(tc, test_frame_echo_answers_split_frames);
+    tcase_add_test(tc, test_chat_server_broadcasts);
     suite_add_tcase(s, tc);
     return s;
 }
