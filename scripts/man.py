@@ -23,6 +23,7 @@ options, ...). man/man7/cmio.7, the overview, is written by hand.
 """
 
 import argparse
+import concurrent.futures
 import difflib
 import os
 import re
@@ -694,17 +695,22 @@ def render(root, groff):
     files = [os.path.join(root, "man", "man7", "cmio.7")]
     mandir = os.path.join(root, "man", "man3")
     files += sorted(os.path.join(mandir, x) for x in os.listdir(mandir) if x.endswith(".3"))
-    bad = 0
     env = dict(os.environ, LC_ALL="C.UTF-8")
-    for path in files:
-        for width in ("", "-rLL=65n"):
-            args = [groff, "-man", "-ww", "-z", "-Tutf8"] + ([width] if width else []) + [path]
-            r = subprocess.run(args, capture_output=True, text=True, env=env)
-            if r.returncode != 0 or r.stderr.strip():
-                print("manual-render: %s (%s): %s" % (os.path.relpath(path, root), " ".join(args[1:-1]),
-                                                      r.stderr.strip() or "exit %d" % r.returncode),
-                      file=sys.stderr)
-                bad += 1
+
+    def one(job):
+        path, width = job
+        args = [groff, "-man", "-ww", "-z", "-Tutf8"] + ([width] if width else []) + [path]
+        r = subprocess.run(args, capture_output=True, text=True, env=env)
+        if r.returncode != 0 or r.stderr.strip():
+            print("manual-render: %s (%s): %s" % (os.path.relpath(path, root), " ".join(args[1:-1]),
+                                                  r.stderr.strip() or "exit %d" % r.returncode),
+                  file=sys.stderr)
+            return 1
+        return 0
+
+    jobs = [(path, width) for path in files for width in ("", "-rLL=65n")]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        bad = sum(pool.map(one, jobs))
     if bad:
         return 1
     print("manual-render: %d pages render without a warning (groff -man -ww, at 80 and 65 columns)" % len(files))
