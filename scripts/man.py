@@ -300,14 +300,16 @@ def summary(f):
     s = sentences(text)[0].rstrip(".").replace("`", "")
     s = s.replace("Inline; e must not be NULL", "").strip().rstrip(".;")
     prev = None
+    s = s.replace("()", "\0")            # a call's () is not a parenthesis
     while prev != s:
         prev = s
         s = re.sub(r"\s+\([^()]*\)", "", s)
+    s = s.replace("\0", "()")
     for sep in (": ", "; "):
         if sep in s and len(s.split(sep)[0]) >= 20:
             s = s.split(sep)[0]
     s = s.rstrip(".,;: ")
-    if re.match(r"^[A-Z][a-z]", s):
+    if re.match(r"^[A-Z]([a-z]|\s)", s):
         s = s[0].lower() + s[1:]
     return s
 
@@ -713,7 +715,7 @@ def render(root, groff):
         bad = sum(pool.map(one, jobs))
     if bad:
         return 1
-    print("manual-render: %d pages render without a warning (groff -man -ww, at 80 and 65 columns)" % len(files))
+    print("manual-render: %d pages render without a warning (groff -man -ww, at the default width and at 65 columns)" % len(files))
     return 0
 
 
