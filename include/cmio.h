@@ -205,12 +205,12 @@ CMIO_API const char *cmio_strerror(int err);
  * cmio_backends(): epoll on Linux, kqueue on the BSDs and macOS, poll
  * elsewhere), or over the backend named by the environment variable
  * CMIO_BACKEND when it is set and not empty (one of cmio_backends()).
+ * The selector descriptor is close-on-exec.
  *
  * Errors: -EINVAL if out is NULL; -ENOTSUP if CMIO_BACKEND names a backend
  * that is not built in; -ENOMEM; -EMFILE/-ENFILE when descriptors run out;
  * any error of the backend's selector creation (epoll_create1, kqueue;
- * the poll(2) backend's eventfd or pipe).
- * The selector descriptor is close-on-exec. Thread-safe.
+ * the poll(2) backend's eventfd or pipe). Thread-safe.
  */
 CMIO_API int cmio_poll_new(cmio_poll **out);
 
@@ -451,15 +451,16 @@ static inline const cmio_event *cmio_events_begin(const cmio_events *events)
 {
     return events ? events->items : (const cmio_event *)0;
 }
-/** One past the last event of the last poll; see cmio_events_begin(). */
+/** One past the last event of the last poll; see cmio_events_begin().
+ *  Inline. Errors: none. Thread-safe: reads the buffer (not while a poll fills it). */
 static inline const cmio_event *cmio_events_end(const cmio_events *events)
 {
     return events ? events->items + events->len : (const cmio_event *)0;
 }
 
 /** Empty the buffer (its capacity stays). Accepts NULL. Inline.
- *  Errors: none. Writes the buffer: not while a poll fills it or another
- *  thread reads it. */
+ *  Errors: none. Not thread-safe: it writes the buffer, so not while a poll
+ *  fills it or another thread reads it. */
 static inline void cmio_events_clear(cmio_events *events)
 {
     if (events)
@@ -475,41 +476,47 @@ static inline void cmio_events_clear(cmio_events *events)
  */
 #if defined(CMIO_EVENT_RECORD_EPOLL)
 
-/** The token of the event's registration. Inline; e must not be NULL. */
+/** The token of the event's registration. Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline cmio_token cmio_event_token(const cmio_event *e)
 {
     return (cmio_token)e->ev.data.u64;
 }
-/** The descriptor became readable (EPOLLIN or EPOLLPRI). Inline; e must not be NULL. */
+/** The descriptor became readable (EPOLLIN or EPOLLPRI). Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_readable(const cmio_event *e)
 {
     return (e->ev.events & (EPOLLIN | EPOLLPRI)) != 0;
 }
-/** The descriptor became writable (EPOLLOUT). Inline; e must not be NULL. */
+/** The descriptor became writable (EPOLLOUT). Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_writable(const cmio_event *e)
 {
     return (e->ev.events & EPOLLOUT) != 0;
 }
-/** The descriptor has a pending error (EPOLLERR); read it with take_error. Inline; e must not be NULL. */
+/** The descriptor has a pending error (EPOLLERR); read it with take_error. Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_error(const cmio_event *e)
 {
     return (e->ev.events & EPOLLERR) != 0;
 }
 /** The peer shut down its write side, or the connection is gone (EPOLLHUP,
- *  or EPOLLIN with EPOLLRDHUP). Inline; e must not be NULL. */
+ *  or EPOLLIN with EPOLLRDHUP). Inline; e must not be NULL. Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_read_closed(const cmio_event *e)
 {
     uint32_t b = e->ev.events;
     return (b & EPOLLHUP) != 0 || ((b & EPOLLIN) != 0 && (b & EPOLLRDHUP) != 0);
 }
 /** Writing can no longer succeed (EPOLLHUP, EPOLLOUT with EPOLLERR, or
- *  EPOLLERR alone: a pipe whose reader is gone). Inline; e must not be NULL. */
+ *  EPOLLERR alone: a pipe whose reader is gone). Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_write_closed(const cmio_event *e)
 {
     uint32_t b = e->ev.events;
     return (b & EPOLLHUP) != 0 || ((b & EPOLLOUT) != 0 && (b & EPOLLERR) != 0) || b == (uint32_t)EPOLLERR;
 }
-/** Priority (out-of-band) data is readable (EPOLLPRI). Inline; e must not be NULL. */
+/** Priority (out-of-band) data is readable (EPOLLPRI). Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_priority(const cmio_event *e)
 {
     return (e->ev.events & EPOLLPRI) != 0;
@@ -517,13 +524,14 @@ static inline bool cmio_event_is_priority(const cmio_event *e)
 
 #elif defined(CMIO_EVENT_RECORD_KEVENT)
 
-/** The token of the event's registration (udata). Inline; e must not be NULL. */
+/** The token of the event's registration (udata). Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline cmio_token cmio_event_token(const cmio_event *e)
 {
     return (cmio_token)e->kev.udata;
 }
 /** The descriptor became readable (a read filter, a waker's user filter, or a cmio_signals set's signal
- *  filter). Inline; e must not be NULL. */
+ *  filter). Inline; e must not be NULL. Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_readable(const cmio_event *e)
 {
     return e->kev.filter == EVFILT_READ || e->kev.filter == EVFILT_SIGNAL
@@ -532,29 +540,32 @@ static inline bool cmio_event_is_readable(const cmio_event *e)
 #endif
         ;
 }
-/** The descriptor became writable (a write filter). Inline; e must not be NULL. */
+/** The descriptor became writable (a write filter). Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_writable(const cmio_event *e)
 {
     return e->kev.filter == EVFILT_WRITE;
 }
 /** The descriptor has a pending error (EV_ERROR, or EV_EOF with a socket
- *  error in fflags). Inline; e must not be NULL. */
+ *  error in fflags). Inline; e must not be NULL. Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_error(const cmio_event *e)
 {
     return (e->kev.flags & EV_ERROR) != 0 || ((e->kev.flags & EV_EOF) != 0 && e->kev.fflags != 0);
 }
 /** The peer shut down its write side, or the connection is gone (EV_EOF on
- *  the read filter). Inline; e must not be NULL. */
+ *  the read filter). Inline; e must not be NULL. Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_read_closed(const cmio_event *e)
 {
     return e->kev.filter == EVFILT_READ && (e->kev.flags & EV_EOF) != 0;
 }
-/** Writing can no longer succeed (EV_EOF on the write filter). Inline; e must not be NULL. */
+/** Writing can no longer succeed (EV_EOF on the write filter). Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_write_closed(const cmio_event *e)
 {
     return e->kev.filter == EVFILT_WRITE && (e->kev.flags & EV_EOF) != 0;
 }
-/** Priority data: kqueue has no such filter (always false). Inline; e must not be NULL. */
+/** Priority data: kqueue has no such filter (always false). Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_priority(const cmio_event *e)
 {
     (void)e;
@@ -563,37 +574,41 @@ static inline bool cmio_event_is_priority(const cmio_event *e)
 
 #else /* cmio's own record */
 
-/** The token of the event's registration. Inline; e must not be NULL. */
+/** The token of the event's registration. Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline cmio_token cmio_event_token(const cmio_event *e)
 {
     return e->token;
 }
-/** The descriptor became readable. Inline; e must not be NULL. */
+/** The descriptor became readable. Inline; e must not be NULL. Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_readable(const cmio_event *e)
 {
     return (e->flags & CMIO_EVENT_READABLE) != 0;
 }
-/** The descriptor became writable. Inline; e must not be NULL. */
+/** The descriptor became writable. Inline; e must not be NULL. Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_writable(const cmio_event *e)
 {
     return (e->flags & CMIO_EVENT_WRITABLE) != 0;
 }
-/** The descriptor has a pending error; read it with take_error. Inline; e must not be NULL. */
+/** The descriptor has a pending error; read it with take_error. Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_error(const cmio_event *e)
 {
     return (e->flags & CMIO_EVENT_ERROR) != 0;
 }
-/** The peer shut down its write side, or the connection is gone. Inline; e must not be NULL. */
+/** The peer shut down its write side, or the connection is gone. Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_read_closed(const cmio_event *e)
 {
     return (e->flags & CMIO_EVENT_READ_CLOSED) != 0;
 }
-/** Writing can no longer succeed. Inline; e must not be NULL. */
+/** Writing can no longer succeed. Inline; e must not be NULL. Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_write_closed(const cmio_event *e)
 {
     return (e->flags & CMIO_EVENT_WRITE_CLOSED) != 0;
 }
-/** Priority (out-of-band) data is readable. Inline; e must not be NULL. */
+/** Priority (out-of-band) data is readable. Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
 static inline bool cmio_event_is_priority(const cmio_event *e)
 {
     return (e->flags & CMIO_EVENT_PRIORITY) != 0;
@@ -2030,46 +2045,59 @@ typedef struct cmio_keepalive {
 /**
  * A new IPv4 TCP socket, non-blocking and close-on-exec in one system call
  * where the OS allows. *out is {-1} unless it succeeds.
- * Errors: -EINVAL if out is NULL; -EMFILE/-ENFILE; -EAFNOSUPPORT.
+ * Errors: -EINVAL if out is NULL; -EMFILE/-ENFILE; -EAFNOSUPPORT. Thread-safe as socket(2).
  */
 CMIO_API int cmio_tcp_socket_new_v4(cmio_tcp_socket *out);
-/** As cmio_tcp_socket_new_v4(), for IPv6 (-EAFNOSUPPORT without IPv6). */
+/**
+ * As cmio_tcp_socket_new_v4(), for IPv6.
+ * Errors: as cmio_tcp_socket_new_v4(); -EAFNOSUPPORT where the OS or the
+ * kernel has no IPv6. Thread-safe as socket(2).
+ */
 CMIO_API int cmio_tcp_socket_new_v6(cmio_tcp_socket *out);
-/** SO_REUSEADDR on or off. Errors: plus the common ones. */
+/** SO_REUSEADDR on or off. Errors: plus the common ones. Thread-safe as setsockopt(2). */
 CMIO_API int cmio_tcp_socket_set_reuseaddr(cmio_tcp_socket *s, bool on);
-/** Whether SO_REUSEADDR is on. Errors: plus the common ones. */
+/** Whether SO_REUSEADDR is on. Errors: plus the common ones. Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_socket_reuseaddr(const cmio_tcp_socket *s, bool *out);
-/** SO_REUSEPORT on or off, before bind. Errors: -ENOTSUP where the OS has none; plus the common ones. */
+/** SO_REUSEPORT on or off, before bind. Errors: -ENOTSUP where the OS has none; plus the common ones.
+ *  Thread-safe as setsockopt(2). */
 CMIO_API int cmio_tcp_socket_set_reuseport(cmio_tcp_socket *s, bool on);
-/** Whether SO_REUSEPORT is on. Errors: -ENOTSUP where the OS has none; plus the common ones. */
+/** Whether SO_REUSEPORT is on. Errors: -ENOTSUP where the OS has none; plus the common ones.
+ *  Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_socket_reuseport(const cmio_tcp_socket *s, bool *out);
-/** SO_LINGER: seconds >= 0 on, negative off (see above). Errors: plus the common ones. */
+/** SO_LINGER: seconds >= 0 on, negative off (see above). Errors: plus the common ones.
+ *  Thread-safe as setsockopt(2). */
 CMIO_API int cmio_tcp_socket_set_linger(cmio_tcp_socket *s, int seconds);
-/** The linger time in seconds, -1 when off. Errors: plus the common ones. */
+/** The linger time in seconds, -1 when off. Errors: plus the common ones. Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_socket_linger(const cmio_tcp_socket *s, int *out);
-/** Ask for a receive buffer of `bytes` (SO_RCVBUF). Errors: -EINVAL above INT_MAX; plus the common ones. */
+/** Ask for a receive buffer of `bytes` (SO_RCVBUF). Errors: -EINVAL above INT_MAX; plus the common ones.
+ *  Thread-safe as setsockopt(2). */
 CMIO_API int cmio_tcp_socket_set_recv_buffer_size(cmio_tcp_socket *s, size_t bytes);
-/** The receive buffer's size as the kernel reports it. Errors: plus the common ones. */
+/** The receive buffer's size as the kernel reports it. Errors: plus the common ones.
+ *  Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_socket_recv_buffer_size(const cmio_tcp_socket *s, size_t *out);
-/** Ask for a send buffer of `bytes` (SO_SNDBUF). Errors: -EINVAL above INT_MAX; plus the common ones. */
+/** Ask for a send buffer of `bytes` (SO_SNDBUF). Errors: -EINVAL above INT_MAX; plus the common ones.
+ *  Thread-safe as setsockopt(2). */
 CMIO_API int cmio_tcp_socket_set_send_buffer_size(cmio_tcp_socket *s, size_t bytes);
-/** The send buffer's size as the kernel reports it. Errors: plus the common ones. */
+/** The send buffer's size as the kernel reports it. Errors: plus the common ones.
+ *  Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_socket_send_buffer_size(const cmio_tcp_socket *s, size_t *out);
 /**
  * Keepalive off (ka NULL) or on with ka's non-zero parts (see above).
  * Errors: -ENOTSUP for a non-zero part this OS lacks (nothing changed);
- * -EINVAL for a part above INT_MAX; plus the common ones.
+ * -EINVAL for a part above INT_MAX; plus the common ones. Thread-safe as setsockopt(2).
  */
 CMIO_API int cmio_tcp_socket_set_keepalive(cmio_tcp_socket *s, const cmio_keepalive *ka);
-/** Whether SO_KEEPALIVE is on. Errors: plus the common ones. */
+/** Whether SO_KEEPALIVE is on. Errors: plus the common ones. Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_socket_keepalive(const cmio_tcp_socket *s, bool *out);
-/** The keepalive parameters in effect (the OS defaults where not set; 0 for a part the OS lacks). Errors: plus the common ones. */
+/** The keepalive parameters in effect (the OS defaults where not set; 0 for a part the OS lacks). Errors: plus the common ones.
+ *  Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_socket_keepalive_params(const cmio_tcp_socket *s, cmio_keepalive *out);
 /**
  * Bind to addr, an IP address of the socket's family (port 0: one the
  * kernel picks; read it with cmio_tcp_socket_local_addr()).
  * Errors: -EINVAL for a NULL address, one that is not IP or not of the
  * socket's family; -EADDRINUSE; -EADDRNOTAVAIL; -EACCES; plus the common ones.
+ * Thread-safe as getsockname(2) and bind(2).
  */
 CMIO_API int cmio_tcp_socket_bind(cmio_tcp_socket *s, const cmio_sockaddr *addr);
 /**
@@ -2078,7 +2106,7 @@ CMIO_API int cmio_tcp_socket_bind(cmio_tcp_socket *s, const cmio_sockaddr *addr)
  * stream becomes writable (or errored: take_error) when it completes.
  * On a failed connect(2) s is closed (fd -1) and *out is {-1}.
  * Errors: -EINVAL if out is NULL or addr as for bind (nothing consumed);
- * -ECONNREFUSED, -ENETUNREACH, -EADDRNOTAVAIL, ...; plus the common ones.
+ * -ECONNREFUSED, -ENETUNREACH, -EADDRNOTAVAIL, ...; plus the common ones. Thread-safe as connect(2).
  */
 CMIO_API int cmio_tcp_socket_connect(cmio_tcp_socket *s, const cmio_sockaddr *addr, cmio_tcp_stream *out);
 /**
@@ -2088,15 +2116,16 @@ CMIO_API int cmio_tcp_socket_connect(cmio_tcp_socket *s, const cmio_sockaddr *ad
  * Errors: -EINVAL if out is NULL or backlog is negative (nothing
  * consumed); -EADDRINUSE when another socket listens on the port and
  * the two do not both have SO_REUSEPORT (an unbound socket is bound to a
- * port the kernel picks); plus the common ones.
+ * port the kernel picks); plus the common ones. Thread-safe as listen(2).
  */
 CMIO_API int cmio_tcp_socket_listen(cmio_tcp_socket *s, int backlog, cmio_tcp_listener *out);
-/** The bound address (0.0.0.0:0 or [::]:0 before bind). Errors: plus the common ones. */
+/** The bound address (0.0.0.0:0 or [::]:0 before bind). Errors: plus the common ones.
+ *  Thread-safe as getsockname(2). */
 CMIO_API int cmio_tcp_socket_local_addr(const cmio_tcp_socket *s, cmio_sockaddr *out);
 /**
  * Adopt a TCP socket descriptor; made non-blocking and close-on-exec. Not
  * checked to be one, and not closed on error.
- * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open. Thread-safe as fcntl(2).
  */
 CMIO_API int cmio_tcp_socket_from_fd(cmio_tcp_socket *out, int fd);
 /**
@@ -2107,32 +2136,39 @@ CMIO_API int cmio_tcp_socket_from_fd(cmio_tcp_socket *out, int fd);
  */
 CMIO_API int cmio_tcp_socket_close(cmio_tcp_socket *s);
 
-/** Keepalive on a stream, as cmio_tcp_socket_set_keepalive(). Errors: as there. */
+/** Keepalive on a stream, as cmio_tcp_socket_set_keepalive(). Errors: as there.
+ *  Thread-safe as setsockopt(2). */
 CMIO_API int cmio_tcp_stream_set_keepalive(cmio_tcp_stream *s, const cmio_keepalive *ka);
-/** Whether SO_KEEPALIVE is on. Errors: plus the common ones. */
+/** Whether SO_KEEPALIVE is on. Errors: plus the common ones. Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_stream_keepalive(const cmio_tcp_stream *s, bool *out);
-/** The keepalive parameters in effect, as cmio_tcp_socket_keepalive_params(). Errors: plus the common ones. */
+/** The keepalive parameters in effect, as cmio_tcp_socket_keepalive_params(). Errors: plus the common ones.
+ *  Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_stream_keepalive_params(const cmio_tcp_stream *s, cmio_keepalive *out);
-/** SO_LINGER on a stream, as cmio_tcp_socket_set_linger(). Errors: plus the common ones. */
+/** SO_LINGER on a stream, as cmio_tcp_socket_set_linger(). Errors: plus the common ones.
+ *  Thread-safe as setsockopt(2). */
 CMIO_API int cmio_tcp_stream_set_linger(cmio_tcp_stream *s, int seconds);
-/** The linger time in seconds, -1 when off. Errors: plus the common ones. */
+/** The linger time in seconds, -1 when off. Errors: plus the common ones. Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_stream_linger(const cmio_tcp_stream *s, int *out);
-/** SO_RCVBUF, as cmio_tcp_socket_set_recv_buffer_size(). Errors: -EINVAL above INT_MAX; plus the common ones. */
+/** SO_RCVBUF, as cmio_tcp_socket_set_recv_buffer_size(). Errors: -EINVAL above INT_MAX; plus the common ones.
+ *  Thread-safe as setsockopt(2). */
 CMIO_API int cmio_tcp_stream_set_recv_buffer_size(cmio_tcp_stream *s, size_t bytes);
-/** The receive buffer's size. Errors: plus the common ones. */
+/** The receive buffer's size. Errors: plus the common ones. Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_stream_recv_buffer_size(const cmio_tcp_stream *s, size_t *out);
-/** SO_SNDBUF, as cmio_tcp_socket_set_send_buffer_size(). Errors: -EINVAL above INT_MAX; plus the common ones. */
+/** SO_SNDBUF, as cmio_tcp_socket_set_send_buffer_size(). Errors: -EINVAL above INT_MAX; plus the common ones.
+ *  Thread-safe as setsockopt(2). */
 CMIO_API int cmio_tcp_stream_set_send_buffer_size(cmio_tcp_stream *s, size_t bytes);
-/** The send buffer's size. Errors: plus the common ones. */
+/** The send buffer's size. Errors: plus the common ones. Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_stream_send_buffer_size(const cmio_tcp_stream *s, size_t *out);
 
-/** SO_RCVBUF on a UDP socket (mio's UdpSocket::set_recv_buffer_size). Errors: -EINVAL above INT_MAX; plus the common ones. */
+/** SO_RCVBUF on a UDP socket (mio's UdpSocket::set_recv_buffer_size). Errors: -EINVAL above INT_MAX; plus the common ones.
+ *  Thread-safe as setsockopt(2). */
 CMIO_API int cmio_udp_socket_set_recv_buffer_size(cmio_udp_socket *s, size_t bytes);
-/** The receive buffer's size. Errors: plus the common ones. */
+/** The receive buffer's size. Errors: plus the common ones. Thread-safe as getsockopt(2). */
 CMIO_API int cmio_udp_socket_recv_buffer_size(const cmio_udp_socket *s, size_t *out);
-/** SO_SNDBUF on a UDP socket. Errors: -EINVAL above INT_MAX; plus the common ones. */
+/** SO_SNDBUF on a UDP socket. Errors: -EINVAL above INT_MAX; plus the common ones.
+ *  Thread-safe as setsockopt(2). */
 CMIO_API int cmio_udp_socket_set_send_buffer_size(cmio_udp_socket *s, size_t bytes);
-/** The send buffer's size. Errors: plus the common ones. */
+/** The send buffer's size. Errors: plus the common ones. Thread-safe as getsockopt(2). */
 CMIO_API int cmio_udp_socket_send_buffer_size(const cmio_udp_socket *s, size_t *out);
 /**
  * SO_REUSEPORT on a UDP socket. It governs binds made after it is set, and
@@ -2141,10 +2177,11 @@ CMIO_API int cmio_udp_socket_send_buffer_size(const cmio_udp_socket *s, size_t *
  * bound before cmio_udp_socket_from_fd() adopts it; on a socket that is
  * already bound this sets (and the getter reads) the flag that later binds
  * of other sockets to the same port check.
- * Errors: -ENOTSUP where the OS has none; plus the common ones.
+ * Errors: -ENOTSUP where the OS has none; plus the common ones. Thread-safe as setsockopt(2).
  */
 CMIO_API int cmio_udp_socket_set_reuseport(cmio_udp_socket *s, bool on);
-/** Whether SO_REUSEPORT is on. Errors: -ENOTSUP where the OS has none; plus the common ones. */
+/** Whether SO_REUSEPORT is on. Errors: -ENOTSUP where the OS has none; plus the common ones.
+ *  Thread-safe as getsockopt(2). */
 CMIO_API int cmio_udp_socket_reuseport(const cmio_udp_socket *s, bool *out);
 
 /* ------------------------------------------------------------------------ */

@@ -43,6 +43,8 @@ BUILD_PACKAGES=(meson ninja-build pkg-config gcc)
 # that their smoke tests run.
 PEER_PACKAGES=(libev-dev libevent-dev libuv1-dev librust-mio-dev)
 TEST_PACKAGES=(check g++ binutils "${PEER_PACKAGES[@]}")
+# The manual's render test (tests/meson.build: manual-render) runs groff.
+TEST_PACKAGES+=(groff-base)
 # What scripts/bench.sh measures with.
 BENCH_PACKAGES=("${PEER_PACKAGES[@]}" valgrind strace)
 # The libFuzzer targets (-Dfuzz=true, .ci/run): clang and its compiler-rt
