@@ -1366,6 +1366,19 @@ typedef struct cmio_udp_socket {
 CMIO_API int cmio_udp_socket_bind(cmio_udp_socket *out, const cmio_sockaddr *addr);
 
 /**
+ * Like cmio_udp_socket_bind(), with SO_REUSEPORT set before the bind, so
+ * that several sockets (each made this way, in one process or several of
+ * one user) share the port and the kernel spreads the datagrams among them
+ * (by the sender's address and port on Linux). The way to share a UDP port
+ * across reactor threads, as cmio_tcp_socket_set_reuseport() does for TCP.
+ * Errors: those of cmio_udp_socket_bind(); -ENOTSUP where the OS has no
+ * SO_REUSEPORT; -EADDRINUSE when a socket without it holds the port.
+ * Thread-safe. Allocates nothing; three system calls (socket, setsockopt,
+ * bind), four where SOCK_NONBLOCK/SOCK_CLOEXEC are missing.
+ */
+CMIO_API int cmio_udp_socket_bind_reuseport(cmio_udp_socket *out, const cmio_sockaddr *addr);
+
+/**
  * Send one datagram to `to`. Returns the bytes sent.
  * Errors: -EMSGSIZE when too large; -EINVAL if `to` is not IPv4 or IPv6 or
  * its port is 0; -EAFNOSUPPORT for an IPv6 `to` on an IPv4 socket; -EACCES
@@ -2173,10 +2186,9 @@ CMIO_API int cmio_udp_socket_send_buffer_size(const cmio_udp_socket *s, size_t *
 /**
  * SO_REUSEPORT on a UDP socket. It governs binds made after it is set, and
  * cmio_udp_socket_bind() creates and binds in one call, so a socket that is
- * to share its port must be made with socket(2), given SO_REUSEPORT and
- * bound before cmio_udp_socket_from_fd() adopts it; on a socket that is
- * already bound this sets (and the getter reads) the flag that later binds
- * of other sockets to the same port check.
+ * to share its port is made with cmio_udp_socket_bind_reuseport(); on a
+ * socket that is already bound this sets (and the getter reads) the flag
+ * that later binds of other sockets to the same port check.
  * Errors: -ENOTSUP where the OS has none; plus the common ones. Thread-safe as setsockopt(2).
  */
 CMIO_API int cmio_udp_socket_set_reuseport(cmio_udp_socket *s, bool on);

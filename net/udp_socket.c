@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #if !defined(IPV6_ADD_MEMBERSHIP) && defined(IPV6_JOIN_GROUP)
 #define IPV6_ADD_MEMBERSHIP IPV6_JOIN_GROUP
@@ -22,6 +23,26 @@ int cmio_udp_socket_bind(cmio_udp_socket *out, const cmio_sockaddr *addr)
     int fd = cmio__bind(addr, SOCK_DGRAM, false);
     if (fd < 0)
         return fd;
+    out->fd = fd;
+    return 0;
+}
+
+int cmio_udp_socket_bind_reuseport(cmio_udp_socket *out, const cmio_sockaddr *addr)
+{
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = -1;
+    CMIO__CHECK(cmio__is_ip(addr), -EINVAL);
+    int fd = cmio__socket(addr->u.sa.sa_family, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return fd;
+    /* The option governs the bind: set it first. */
+    int err = cmio__set_reuseport(fd, true);
+    if (err == 0 && bind(fd, &addr->u.sa, addr->len) < 0)
+        err = -errno;
+    if (err < 0) {
+        close(fd);
+        return err;
+    }
     out->fd = fd;
     return 0;
 }

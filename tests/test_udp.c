@@ -586,6 +586,55 @@ START_TEST(test_close_is_idempotent)
 }
 END_TEST
 
+/* Two sockets made with bind_reuseport share one port: a plain bind to it
+ * is refused, both are usable, and datagrams from several senders reach
+ * them (every one of them arrives at one of the two); each reports
+ * SO_REUSEPORT on. On every backend. */
+START_TEST(test_bind_reuseport_shares_a_port)
+{
+    enum { SENDERS = 16 };
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(8);
+    cmio_sockaddr any = parse_addr("127.0.0.1:0"), at;
+    cmio_udp_socket a, b, plain;
+    ck_assert_int_eq(cmio_udp_socket_bind_reuseport(&a, &any), 0);
+    assert_nonblock_cloexec(a.fd);
+    ck_assert_int_eq(cmio_udp_socket_local_addr(&a, &at), 0);
+    ck_assert_int_eq(cmio_udp_socket_bind_reuseport(&b, &at), 0);
+    ck_assert_int_eq(cmio_udp_socket_bind(&plain, &at), -EADDRINUSE);
+    ck_assert_int_eq(plain.fd, -1);
+    bool on = false;
+    ck_assert_int_eq(cmio_udp_socket_reuseport(&b, &on), 0);
+    ck_assert(on);
+    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), a.fd, 1, CMIO_READABLE), 0);
+    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), b.fd, 2, CMIO_READABLE), 0);
+    for (int k = 0; k < SENDERS; k++) {
+        cmio_udp_socket snd;
+        ck_assert_int_eq(cmio_udp_socket_bind(&snd, &any), 0);
+        ck_assert_int_eq(cmio_udp_socket_send_to(&snd, DATA1, DATA1_LEN, &at), (ssize_t)DATA1_LEN);
+        cmio_udp_socket_close(&snd);
+    }
+    int got = 0;
+    char buf[64];
+    int64_t deadline = now_ms() + WAIT_MS;
+    while (got < SENDERS && now_ms() < deadline) {
+        ck_assert_int_ge(cmio_poll_poll(p, ev, 20), 0);
+        for (cmio_udp_socket *s = &a; s; s = s == &a ? &b : NULL)
+            for (ssize_t n; (n = cmio_udp_socket_recv_from(s, buf, sizeof(buf), NULL)) != -EAGAIN; got++)
+                ck_assert_int_eq(n, (ssize_t)DATA1_LEN);
+    }
+    ck_assert_int_eq(got, SENDERS);
+    cmio_udp_socket_close(&a);
+    cmio_udp_socket_close(&b);
+    cmio_udp_socket c;
+    ck_assert_int_eq(cmio_udp_socket_bind_reuseport(NULL, &any), -EINVAL);
+    ck_assert_int_eq(cmio_udp_socket_bind_reuseport(&c, NULL), -EINVAL);
+    ck_assert_int_eq(c.fd, -1);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
 START_TEST(test_invalid_arguments)
 {
     cmio_sockaddr ip = parse_addr("127.0.0.1:9"), un, a;
@@ -702,6 +751,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_from_fd_makes_nonblocking);
     tcase_add_test(tc, test_close_is_idempotent);
     tcase_add_test(tc, test_invalid_arguments);
+    add_backend_test(tc, test_bind_reuseport_shares_a_port);
     suite_add_tcase(s, tc);
     return s;
 }
