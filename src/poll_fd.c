@@ -1,0 +1,20 @@
+/*
+ * cmio_poll_fd (issue 13, mio's AsRawFd for Poll): the selector's own
+ * descriptor, for nesting a poll in another event loop. Where the backend
+ * has one (CMIO__SEL_POLL_FD: epoll, kqueue) it is the descriptor the
+ * poll waits on; the poll(2) backend computes readiness per call and has
+ * none.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "internal.h"
+
+#include <errno.h>
+
+int cmio_poll_fd(const cmio_poll *poll)
+{
+    CMIO__CHECK(poll != NULL, -EINVAL);
+    const cmio__selector *sel = poll->registry.sel;
+    CMIO__CHECK((sel->caps & CMIO__SEL_POLL_FD) && sel->poll_fd != NULL, -ENOTSUP);
+    return sel->poll_fd(poll->registry.sys);
+}
