@@ -698,11 +698,18 @@ CMIO_API const char *cmio_version_string(void);
  * The poll(2) backend has no such descriptor: its readiness is computed by
  * each poll(2) call over its table.
  *
+ * The first call switches the poll to its out-of-line path for good (the
+ * inline epoll_wait of cmio_poll_poll() is no longer taken), so that the
+ * records of its internal descriptors are always taken out, and its timers
+ * arm their kernel timer as soon as they are set rather than at the next
+ * cmio_poll_poll().
+ *
  * Errors: -EINVAL if poll is NULL; -ENOTSUP on the poll(2) backend.
- * Thread-safe (reads a value fixed at cmio_poll_new()). Allocates nothing;
- * no system call.
+ * Thread-safety: call it on the thread that calls cmio_poll_poll() (or
+ * before any other thread uses the poll). Allocates nothing; no system
+ * call (one timerfd_settime() where a timer was set and not yet armed).
  */
-CMIO_API int cmio_poll_fd(const cmio_poll *poll);
+CMIO_API int cmio_poll_fd(cmio_poll *poll);
 
 /* ------------------------------------------------------------------------ */
 /* Timers                                                                   */
