@@ -33,10 +33,12 @@ multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 lib=$out/src/libcmio0_"$version"_"$arch".deb
 dev=$out/src/libcmio-dev_"$version"_"$arch".deb
 fail() { echo "deb.sh: $*" >&2; exit 1; }
-dpkg-deb -c "$lib" | grep -q "usr/lib/$multiarch/libcmio.so.0 " || fail "libcmio0 has no libcmio.so.0"
+lib_files=$(dpkg-deb -c "$lib")
+dev_files=$(dpkg-deb -c "$dev")
+grep -q " ./usr/lib/$multiarch/libcmio.so.0 " <<<"$lib_files" || fail "libcmio0 has no libcmio.so.0"
 for f in usr/include/cmio.h "usr/lib/$multiarch/libcmio.a" "usr/lib/$multiarch/pkgconfig/cmio.pc" \
     "usr/lib/$multiarch/pkgconfig/cmio-static.pc" "usr/lib/$multiarch/cmake/cmio/cmioConfig.cmake"; do
-    dpkg-deb -c "$dev" | grep -q " ./$f" || fail "libcmio-dev has no $f"
+    grep -q " ./$f" <<<"$dev_files" || fail "libcmio-dev has no $f"
 done
 root=$out/root
 dpkg-deb -x "$lib" "$root"
