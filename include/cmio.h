@@ -696,7 +696,9 @@ CMIO_API const char *cmio_version_string(void);
  *
  * On epoll it is the epoll descriptor, on kqueue the kqueue descriptor.
  * The poll(2) backend has no such descriptor: its readiness is computed by
- * each poll(2) call over its table.
+ * each poll(2) call over its table; nor has the kqueue backend built over
+ * libkqueue on Linux (-Dkqueue_emulation, a test aid), whose descriptor
+ * does not poll readable.
  *
  * The first call switches the poll to its out-of-line path for good (the
  * inline epoll_wait of cmio_poll_poll() is no longer taken), so that the
@@ -704,7 +706,8 @@ CMIO_API const char *cmio_version_string(void);
  * arm their kernel timer as soon as they are set rather than at the next
  * cmio_poll_poll().
  *
- * Errors: -EINVAL if poll is NULL; -ENOTSUP on the poll(2) backend.
+ * Errors: -EINVAL if poll is NULL; -ENOTSUP on the poll(2) backend and on
+ * kqueue over libkqueue.
  * Thread-safety: call it on the thread that calls cmio_poll_poll() (or
  * before any other thread uses the poll). Allocates nothing; no system
  * call (one timerfd_settime() where a timer was set and not yet armed).

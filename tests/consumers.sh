@@ -24,6 +24,11 @@ flags=
 [ "$sanitize" = none ] || flags="-fsanitize=$sanitize"
 fail() { echo "consumers.sh $mode: $*" >&2; exit 1; }
 needs_libcmio() { readelf -d "$1" | grep -q 'NEEDED.*libcmio'; }
+# A kqueue-emulation build: libkqueue's library where the consumers run.
+if [ -n "$extra_pc" ]; then
+    LD_LIBRARY_PATH=$(dirname "$extra_pc")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    export LD_LIBRARY_PATH
+fi
 # The consumer's build must not run inside this test's meson environment.
 unset MESON_SOURCE_ROOT MESON_BUILD_ROOT MESON_SUBDIR MESONINTROSPECT 2>/dev/null || true
 
@@ -78,7 +83,7 @@ pkg-config)
     # shellcheck disable=SC2046
     $cc -std=c11 $flags -o "$tmp/consumer_shared" "$src/tests/consumers/consumer.c" $($pc --cflags --libs cmio)
     needs_libcmio "$tmp/consumer_shared" || fail "cmio.pc did not link libcmio.so"
-    LD_LIBRARY_PATH=$lib "$tmp/consumer_shared"
+    LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$tmp/consumer_shared"
     static_libs=$($pc --static --libs cmio-static)
     echo "pkg-config --static --libs cmio-static: $static_libs"
     # shellcheck disable=SC2086
@@ -98,7 +103,7 @@ cmake)
         { cat "$tmp/cmake.log" >&2; fail "cmake configure failed"; }
     cmake --build "$tmp/b" -j 2 >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; fail "cmake build failed"; }
     needs_libcmio "$tmp/b/consumer" || fail "cmio::cmio is not the shared library"
-    LD_LIBRARY_PATH=$lib "$tmp/b/consumer"
+    LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$tmp/b/consumer"
     [ -x "$tmp/b/consumer_static" ] || fail "no cmio::cmio_static target"
     needs_libcmio "$tmp/b/consumer_static" && fail "cmio::cmio_static linked libcmio.so"
     "$tmp/b/consumer_static"
