@@ -74,11 +74,18 @@ extern "C" {
 #define CMIO_API
 #endif
 
-/** Library version, as numbers and as text. */
+/** Library version, as numbers and as text: the version of this header,
+ *  which cmio_version() compares with the library's at run time. The build
+ *  stops when CMIO_VERSION_STRING is not the project's version. */
 #define CMIO_VERSION_MAJOR 0
-#define CMIO_VERSION_MINOR 1
+#define CMIO_VERSION_MINOR 2
 #define CMIO_VERSION_PATCH 0
-#define CMIO_VERSION_STRING "0.1.0"
+#define CMIO_VERSION_STRING "0.2.0"
+/** The version as one number, 0xMMmmpp (major, minor, patch: a byte each;
+ *  0x000200 is 0.2.0), ordered as the versions are: for `#if
+ *  CMIO_VERSION_NUMBER >= CMIO_VERSION_AT(0, 2, 0)`. */
+#define CMIO_VERSION_AT(major, minor, patch) (((major) << 16) | ((minor) << 8) | (patch))
+#define CMIO_VERSION_NUMBER CMIO_VERSION_AT(CMIO_VERSION_MAJOR, CMIO_VERSION_MINOR, CMIO_VERSION_PATCH)
 
 /* ------------------------------------------------------------------------ */
 /* Tokens, interests and events                                             */
@@ -663,6 +670,64 @@ CMIO_API int cmio_waker_wake(cmio_waker *w);
  * called while another thread may still call cmio_waker_wake() on it.
  */
 CMIO_API void cmio_waker_free(cmio_waker *w);
+
+/* ------------------------------------------------------------------------ */
+/* Version and embedding (issue 13)                                         */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * The version of the library that is running, as CMIO_VERSION_NUMBER gives
+ * it (0xMMmmpp): the header a program was compiled with may be older than
+ * the shared library it runs with (docs/abi.md says what stays compatible).
+ *
+ * Errors: none. Thread-safe. Allocates nothing; no system call.
+ */
+CMIO_API unsigned cmio_version(void);
+
+/**
+ * The version of the library that is running, as text ("0.2.0"): a static
+ * string, never NULL.
+ *
+ * Errors: none. Thread-safe. Allocates nothing; no system call.
+ */
+CMIO_API const char *cmio_version_string(void);
+
+/**
+ * The selector's own descriptor (mio's `AsRawFd for Poll`): it polls
+ * readable while the poll has events to report, so that a cmio poll can be
+ * nested in another event loop (GLib's g_source_add_unix_fd, Qt's
+ * QSocketNotifier, libuv's uv_poll_t, a plain poll(2)): watch the
+ * descriptor for reading there, and when it is readable call
+ * cmio_poll_poll() with a timeout of 0. The descriptor stays readable
+ * while events are pending (the outer loop may use level triggering), and
+ * belongs to the poll: do not read it, register it, or close it; it is
+ * valid until cmio_poll_free(). Wakers and signals of the poll make it
+ * readable too, and so do its timers where they run on a timerfd (Linux):
+ * the records of those internal descriptors are taken out inside
+ * cmio_poll_poll(), which may then return 0. Elsewhere (the BSDs, macOS)
+ * the timers are waited out by cmio_poll_poll()'s own timeout, which the
+ * outer loop does not see: a due timer does not make the descriptor
+ * readable there, so give the outer loop a timeout of its own.
+ *
+ * On epoll it is the epoll descriptor, on kqueue the kqueue descriptor.
+ * The poll(2) backend has no such descriptor: its readiness is computed by
+ * each poll(2) call over its table; nor has the kqueue backend built over
+ * libkqueue on Linux (-Dkqueue_emulation, a test aid), whose descriptor
+ * does not poll readable.
+ *
+ * The first call switches the poll to its out-of-line path for good (the
+ * inline epoll_wait of cmio_poll_poll() is no longer taken), so that the
+ * records of its internal descriptors are always taken out, and its timers
+ * arm their kernel timer as soon as they are set rather than at the next
+ * cmio_poll_poll().
+ *
+ * Errors: -EINVAL if poll is NULL; -ENOTSUP on the poll(2) backend and on
+ * kqueue over libkqueue.
+ * Thread-safety: call it on the thread that calls cmio_poll_poll() (or
+ * before any other thread uses the poll). Allocates nothing; no system
+ * call (one timerfd_settime() where a timer was set and not yet armed).
+ */
+CMIO_API int cmio_poll_fd(cmio_poll *poll);
 
 /* ------------------------------------------------------------------------ */
 /* Timers                                                                   */

@@ -26,7 +26,8 @@
 # Environment: REPS (default 9), BUILDDIR (default build-bench), IMPLS (a
 # space-separated subset, e.g. "epoll cmio libev"), KINDS (the kinds of rows
 # to run, default "user event"), QUICK=1 for tiny counts (a check of the
-# script itself, not a measurement). Results are kept in $BUILDDIR/results/
+# script itself, not a measurement: its report goes to $BUILDDIR/benchmarks.md
+# and its chart beside it, never to docs/). Results are kept in $BUILDDIR/results/
 # as tab-separated files (MODE.tsv for the user rows, MODE-event.tsv for the
 # event-path rows).
 set -euo pipefail
@@ -509,6 +510,10 @@ mode_report() {
     use_kind user
     install_missing gnuplot-nox
     local doc=docs/benchmarks.md chart=docs/benchmarks.png
+    # QUICK=1 figures are toys: never over the committed page (issue 13).
+    if [ -n "${QUICK:-}" ]; then
+        doc=$builddir/benchmarks.md chart=$builddir/benchmarks.png
+    fi
     echo "== writing $doc and $chart" >&2
 
     # The chart: each implementation's figure over epoll's, per row, for

@@ -14,6 +14,7 @@ seconds=${2:-3}
 install_missing "${BUILD_PACKAGES[@]}"
 builddir=${BUILDDIR:-build}
 setup_build "$builddir" -Dexamples=true
+echo "building the echo server and the load client"
 ninja -C "$builddir" examples/tcp_echo_server examples/tcp_client >/dev/null
 
 out=$(mktemp)

@@ -13,7 +13,7 @@ install_missing() {
             missing+=("$pkg")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
-    echo "installing: ${missing[*]}"
+    echo "installing with apt-get: ${missing[*]} (a minute or more on a fresh system)"
     local sudo=()
     if [ "$(id -u)" -ne 0 ]; then
         command -v sudo >/dev/null 2>&1 || {
@@ -26,15 +26,40 @@ install_missing() {
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# package_stamp: the installed versions of every package these scripts
+# know of (empty outside Debian).
+package_stamp() {
+    command -v dpkg-query >/dev/null 2>&1 || return 0
+    dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\n' "${ALL_PACKAGES[@]}" 2>/dev/null | sort
+}
+
 # setup_build DIR [MESON-ARGS...]: configure DIR, reconfiguring if it exists.
+# meson caches what it did not find (a library looked up with find_library
+# stays "not found" through --reconfigure): when the packages installed
+# changed since DIR was configured (scripts/demo.sh configures before the
+# test packages are installed), DIR is wiped and configured afresh, with
+# the options it had plus the ones given.
 setup_build() {
     local dir=$1
     shift
+    local stamp log
+    stamp=$(package_stamp)
+    log=$(mktemp)
     if [ -f "$dir/build.ninja" ]; then
-        meson setup --reconfigure "$dir" "$@" >/dev/null
+        if [ "$stamp" != "$(cat "$dir/.cmio-packages" 2>/dev/null)" ]; then
+            echo "configuring $dir afresh (the installed packages changed)"
+            meson setup --wipe "$dir" "$@" >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; return 1; }
+        else
+            echo "configuring $dir"
+            meson setup --reconfigure "$dir" "$@" >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; return 1; }
+        fi
     else
-        meson setup "$dir" "$@" >/dev/null
+        echo "configuring $dir"
+        meson setup "$dir" "$@" >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; return 1; }
     fi
+    grep -E '^ *(backends|Run-time dependency|Library ev)' "$log" | sed 's/^ */  /' || true
+    mv "$log" "$dir/meson-setup.log"
+    printf '%s\n' "$stamp" >"$dir/.cmio-packages"
 }
 
 # Packages the build and the test suite need.
@@ -42,7 +67,9 @@ BUILD_PACKAGES=(meson ninja-build pkg-config gcc)
 # The peers of the benchmarks (benches/): the test suite builds them too, so
 # that their smoke tests run.
 PEER_PACKAGES=(libev-dev libevent-dev libuv1-dev librust-mio-dev)
-TEST_PACKAGES=(check g++ binutils "${PEER_PACKAGES[@]}")
+# valgrind: the valgrind test setup (meson test --setup valgrind) exists
+# only when meson found it at configure time; cmake: the CMake consumer test.
+TEST_PACKAGES=(check g++ binutils valgrind cmake "${PEER_PACKAGES[@]}")
 # The manual's render test (tests/meson.build: manual-render) runs groff.
 TEST_PACKAGES+=(groff-base)
 # What scripts/bench.sh measures with.
@@ -51,3 +78,5 @@ BENCH_PACKAGES=("${PEER_PACKAGES[@]}" valgrind strace)
 # runtimes (libFuzzer, ASan, UBSan); on Debian 12 libclang-rt-dev pulls in
 # clang 14's libclang-rt-14-dev.
 FUZZ_PACKAGES=(clang libclang-rt-dev)
+# Everything above (package_stamp watches these).
+ALL_PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}")

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 install_missing "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 builddir=${BUILDDIR:-build}
-setup_build "$builddir" -Dwerror=true -Dtests=enabled "$@"
+setup_build "$builddir" -Dwerror=true -Dtests=enabled -Ddefault_library=both "$@"
 ninja -C "$builddir"
 
 rc=0

@@ -56,6 +56,10 @@ int cmio__timers_poll(cmio__timers *tm, cmio_events *events, int timeout_ms);
 /* Tests: polls made afterwards use the portable mechanism (the poll's
  * timeout and a wake descriptor) where the OS has a timerfd. */
 void cmio__timers_use_portable(bool on);
+/* cmio_poll_fd (issue 13), on the poll thread: from now on the poll's
+ * polls go through cmio__timers_poll and timers arm the kernel timer at
+ * once (src/timer.c). */
+void cmio__timers_embed(cmio__timers *tm);
 
 /* Signals (src/signals.c), for the tests: the mechanism of one set, and
  * what it can report. Internal: not exported by the shared library. */

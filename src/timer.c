@@ -406,6 +406,27 @@ void cmio__timers_poll_gone(cmio__timers *tm)
     cmio__timers_unref(tm);
 }
 
+/* cmio_poll_fd (src/poll_fd.c), on the poll thread: the poll is nested in
+ * another loop, which waits on the selector's descriptor and not in
+ * cmio_poll_poll, so the kernel timer must be armed as soon as a timer is
+ * set, not once the poll thread has seen it (attached). That is safe when
+ * this thread's polls always come here, where the internal record is taken
+ * out: active and the inline fast path's switch are set now, by the poll
+ * thread itself, so its own next poll sees them whatever other threads do. */
+void cmio__timers_embed(cmio__timers *tm)
+{
+    tlock_lock(&tm->lock);
+    if (tm->head) {
+        atomic_store_explicit(&tm->active, true, memory_order_relaxed);
+        CMIO__STORE_RELAXED(tm->head->epoll_fd, -1);
+        if (!tm->attached) {
+            tm->attached = true;
+            kernel_arm(tm, true);
+        }
+    }
+    tlock_unlock(&tm->lock);
+}
+
 bool cmio__timers_active(const cmio__timers *tm)
 {
     return atomic_load_explicit(&tm->active, memory_order_relaxed);

@@ -154,7 +154,7 @@ static void ep_waker_close(cmio__waker_sys *w)
 
 const cmio__selector cmio__selector_epoll = {
     .name = "epoll",
-    .caps = CMIO__SEL_EDGE_NATIVE | CMIO__SEL_PRIORITY | CMIO__SEL_HUP_WHOLE,
+    .caps = CMIO__SEL_EDGE_NATIVE | CMIO__SEL_PRIORITY | CMIO__SEL_HUP_WHOLE | CMIO__SEL_POLL_FD,
     .record_size = 0, /* the kernel's record is cmio_event */
     .open = ep_open,
     .clone = ep_clone,
@@ -167,4 +167,7 @@ const cmio__selector cmio__selector_epoll = {
     .waker_open = ep_waker_open,
     .waker_wake = ep_waker_wake,
     .waker_close = ep_waker_close,
+    /* The epoll descriptor polls readable while its ready list is not
+     * empty (epoll(7): an epoll descriptor can itself be polled). */
+    .poll_fd = ep_fast_fd,
 };

@@ -671,9 +671,21 @@ static void kq_signals_remove(cmio__sys *sys, const sigset_t *set)
     pthread_mutex_unlock(&t->lock);
 }
 
+/* kqueue(2): a kqueue descriptor polls readable while events are pending
+ * on it (it may itself be watched by poll, select or another kqueue).
+ * libkqueue's is not: on Linux the descriptor it returns is not the one its
+ * events make readable, so over it cmio_poll_fd says -ENOTSUP. */
+static int kq_poll_fd(cmio__sys *sys) { return sys->kq; }
+
+#ifdef CMIO_KQUEUE_EMULATION
+#define KQ_POLL_FD_CAP 0u
+#else
+#define KQ_POLL_FD_CAP CMIO__SEL_POLL_FD
+#endif
+
 const cmio__selector cmio__selector_kqueue = {
     .name = "kqueue",
-    .caps = CMIO__SEL_EDGE_NATIVE,
+    .caps = CMIO__SEL_EDGE_NATIVE | KQ_POLL_FD_CAP,
     .record_size = KQ_RECORD_SIZE,
     .open = kq_open,
     .clone = kq_clone,
@@ -688,4 +700,5 @@ const cmio__selector cmio__selector_kqueue = {
     .rearm = NULL,
     .signals_add = kq_signals_add,
     .signals_remove = kq_signals_remove,
+    .poll_fd = kq_poll_fd,
 };

@@ -43,6 +43,9 @@ enum {
      * look again); else it is a new occurrence, reported. poll(2), whose
      * POLLHUP is level-triggered. */
     CMIO__SEL_HUP_HOLDS = 1u << 4,
+    /* cmio_poll_fd (issue 13): the selector is one descriptor that polls
+     * readable while it has events (epoll, kqueue); else -ENOTSUP. */
+    CMIO__SEL_POLL_FD = 1u << 5,
     /* Both holding rules are rules of edge mode (and of oneshot mode before
      * its one report): a CMIO_LEVEL registration reports a hang-up or an
      * error at every poll while it holds, on every backend. */
@@ -113,6 +116,11 @@ typedef struct cmio__selector {
      * registers a descriptor (a signalfd, or its helper thread's pipe). */
     int (*signals_add)(cmio__sys *sys, cmio_token token, const sigset_t *set);
     void (*signals_remove)(cmio__sys *sys, const sigset_t *set);
+
+    /* cmio_poll_fd (issue 13): the selector's descriptor, readable while
+     * it has events to report, where caps has CMIO__SEL_POLL_FD; else
+     * NULL. */
+    int (*poll_fd)(cmio__sys *sys);
 } cmio__selector;
 
 /* How many selectors of emulating backends are open in the process. The

@@ -5,7 +5,8 @@ set -eu
 nm=$1 lib=$2 header=$3
 tmp=${TMPDIR:-/tmp}/cmio-symbols.$$
 trap 'rm -f "$tmp".*' EXIT
-"$nm" -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sort -u > "$tmp".lib
+# A symbol version (cmio_x@@CMIO_0.2, src/cmio.map) is not part of the name.
+"$nm" -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVW]$/ {sub(/@.*/, "", $3); print $3}' | sort -u > "$tmp".lib
 # A CMIO_API declaration may wrap: take the identifier before the first '('.
 awk '/^CMIO_API/ {decl = $0; while (decl !~ /\(/ && (getline line) > 0) decl = decl line;
                   sub(/\(.*/, "", decl); n = split(decl, w, /[ *]+/); print w[n]}' "$header" | sort -u > "$tmp".hdr

@@ -514,6 +514,43 @@ START_TEST(test_framing_allocates_nothing_after_new)
 }
 END_TEST
 
+/* A poll nested in another loop (issue 13) allocates nothing either:
+ * cmio_poll_fd, the version, and the nested polls with a timer re-armed
+ * each round (the out-of-line path the first cmio_poll_fd switches to). */
+START_TEST(test_embedded_poll_allocates_nothing)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(8);
+    cmio_timer *t = NULL;
+    ck_assert_int_eq(cmio_timer_new(cmio_poll_registry(p), 3, &t), 0);
+    int sv[2];
+    stream_pair(sv);
+    ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], 1, CMIO_READABLE), 0);
+
+    start_counting();
+    long results = 0;
+    int fd = cmio_poll_fd(p); /* -ENOTSUP on poll(2): the loop still runs */
+    for (int round = 0; round < 50; round++) {
+        results |= cmio_version() != CMIO_VERSION_NUMBER;
+        results |= cmio_poll_fd(p) != fd;
+        results |= cmio_timer_set(t, 0, 0);
+        results |= write(sv[1], "x", 1) != 1;
+        results |= cmio_poll_poll(p, ev, 0) < 0;
+        char c;
+        while (read(sv[0], &c, 1) == 1)
+            ;
+    }
+    long allocs = stop_counting();
+    ck_assert_int_eq(results, 0);
+    ck_assert_int_eq(allocs, 0);
+    cmio_timer_free(t);
+    close(sv[0]);
+    close(sv[1]);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
 static Suite *alloc_suite(void)
 {
     Suite *s = suite_create("alloc");
@@ -528,6 +565,7 @@ static Suite *alloc_suite(void)
     add_backend_test(tc, test_fd_passing_allocates_nothing);
     add_backend_test(tc, test_loop_allocates_nothing_per_iteration);
     add_backend_test(tc, test_framing_allocates_nothing_after_new);
+    add_backend_test(tc, test_embedded_poll_allocates_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
