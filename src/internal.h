@@ -38,6 +38,10 @@ extern const cmio__selector *const cmio__selectors[];
 /* Largest record_size over the backends built in (for events scratch). */
 size_t cmio__max_record_size(void);
 
+/* CLOCK_MONOTONIC in nanoseconds (src/poll.c): the poll's timeouts and the
+ * timers' deadlines read the same clock. */
+int64_t cmio__now_ns(void);
+
 /* The capability bits of a poll's backend (tests ask for CMIO__SEL_*). */
 unsigned cmio__poll_caps(const cmio_poll *poll);
 

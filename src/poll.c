@@ -115,7 +115,7 @@ void cmio_poll_free(cmio_poll *poll)
 
 cmio_registry *cmio_poll_registry(cmio_poll *poll) { return poll ? &poll->registry : NULL; }
 
-static int64_t now_ns(void)
+int64_t cmio__now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -128,12 +128,12 @@ static int64_t now_ns(void)
 CMIO__NOINLINE static int poll_until(cmio_poll *poll, cmio_events *events, int timeout_ms)
 {
     const cmio__selector *sel = poll->registry.sel;
-    int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+    int64_t deadline = cmio__now_ns() + (int64_t)timeout_ms * 1000000;
     for (;;) {
         int n = sel->select(poll->registry.sys, events, timeout_ms);
         if (n != 0)
             return n;
-        int64_t left = deadline - now_ns();
+        int64_t left = deadline - cmio__now_ns();
         if (left <= 0)
             return 0;
         timeout_ms = (int)((left + 999999) / 1000000);

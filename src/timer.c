@@ -143,13 +143,6 @@ static bool use_portable;
 
 void cmio__timers_use_portable(bool on) { use_portable = on; }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ms from now as an absolute deadline, saturating at NEVER. */
 static int64_t after(int64_t now, uint64_t ms)
 {
@@ -529,14 +522,14 @@ int cmio__timers_poll(cmio__timers *tm, cmio_events *events, int timeout_ms)
 {
     const cmio__selector *sel = tm->sel;
     cmio__sys *sys = tm->sys;
-    int64_t until = timeout_ms < 0 ? NEVER : after(now_ns(), (uint64_t)timeout_ms);
+    int64_t until = timeout_ms < 0 ? NEVER : after(cmio__now_ns(), (uint64_t)timeout_ms);
     for (;;) {
         tlock_lock(&tm->lock);
         if (!tm->attached) {
             tm->attached = true;
             kernel_arm(tm, true);
         }
-        int64_t now = now_ns();
+        int64_t now = cmio__now_ns();
         size_t k = deliver(tm, events->items, events->capacity);
         k += expire(tm, now, events->items + k, events->capacity - k);
         int wait = k ? 0 : wait_ms(tm, now, until);
@@ -554,7 +547,7 @@ int cmio__timers_poll(cmio__timers *tm, cmio_events *events, int timeout_ms)
         tlock_lock(&tm->lock);
         if (fired)
             kernel_drain(tm);
-        now = now_ns();
+        now = cmio__now_ns();
         total += deliver(tm, events->items + total, events->capacity - total);
         total += expire(tm, now, events->items + total, events->capacity - total);
         tlock_unlock(&tm->lock);
@@ -628,7 +621,7 @@ int cmio_timer_set(cmio_timer *t, uint64_t after_ms, uint64_t interval_ms)
 {
     CMIO__CHECK(t != NULL, -EINVAL);
     cmio__timers *tm = t->tm;
-    int64_t now = now_ns();
+    int64_t now = cmio__now_ns();
     tlock_lock(&tm->lock);
     disarm(tm, t);
     t->deadline = after(now, after_ms);
