@@ -28,7 +28,7 @@ union recv_control {
     unsigned char buf[RIGHTS_SPACE + OTHER_SPACE];
 };
 
-ssize_t cmio__send_fds(int fd, const void *buf, size_t len, const int *fds, size_t nfds)
+ssize_t cmio__send_fds(cmio_fd fd, const void *buf, size_t len, const cmio_fd *fds, size_t nfds)
 {
     CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
     CMIO__CHECK(fds != NULL || nfds == 0, -EINVAL);
@@ -79,7 +79,7 @@ static void close_all(struct msghdr *msg)
     }
 }
 
-ssize_t cmio__recv_fds(int fd, void *buf, size_t len, int *fds, size_t *nfds)
+ssize_t cmio__recv_fds(cmio_fd fd, void *buf, size_t len, cmio_fd *fds, size_t *nfds)
 {
     CMIO__CHECK(nfds != NULL, -EINVAL);
     size_t room = *nfds;

@@ -65,7 +65,7 @@ typedef int (*inbuf_scan_fn)(void *reader);
 /* The read loop of both readers (DESIGN §3d): read until -EAGAIN, or until
  * the buffer is full (what it holds is then complete frames or lines, and
  * perhaps the start of one more, to be taken before the next read). */
-static ssize_t inbuf_read(struct inbuf *b, int fd, inbuf_scan_fn scan, void *reader)
+static ssize_t inbuf_read(struct inbuf *b, cmio_fd fd, inbuf_scan_fn scan, void *reader)
 {
     if (b->err) {
         int err = b->err;
@@ -159,10 +159,10 @@ static int frame_scan(void *reader)
     return 0;
 }
 
-ssize_t cmio_frame_reader_read(cmio_frame_reader *r, int fd)
+ssize_t cmio_frame_reader_read(cmio_frame_reader *r, cmio_fd fd)
 {
     CMIO__CHECK(r != NULL, -EINVAL);
-    CMIO__CHECK(fd >= 0, -EBADF);
+    CMIO__CHECK(CMIO__FD_VALID(fd), -EBADF);
     r->scan -= inbuf_compact(&r->in);
     return inbuf_read(&r->in, fd, frame_scan, r);
 }
@@ -235,10 +235,10 @@ static int line_scan(void *reader)
     return b->end - r->line > r->max_line ? -EMSGSIZE : 0;
 }
 
-ssize_t cmio_line_reader_read(cmio_line_reader *r, int fd)
+ssize_t cmio_line_reader_read(cmio_line_reader *r, cmio_fd fd)
 {
     CMIO__CHECK(r != NULL, -EINVAL);
-    CMIO__CHECK(fd >= 0, -EBADF);
+    CMIO__CHECK(CMIO__FD_VALID(fd), -EBADF);
     size_t shift = inbuf_compact(&r->in);
     r->line -= shift;
     r->searched -= shift;
@@ -330,7 +330,7 @@ int cmio_frame_writer_push(cmio_frame_writer *w, const void *frame, uint32_t len
 /* One write of what is queued: sendmsg(MSG_NOSIGNAL) of the ring's one or
  * two pieces; on a descriptor that is not a socket (a pipe), the pipe's
  * write, which keeps SIGPIPE from the process (design.md §6). */
-static ssize_t write_some(cmio_frame_writer *w, int fd)
+static ssize_t write_some(cmio_frame_writer *w, cmio_fd fd)
 {
     size_t first = w->cap - w->head < w->len ? w->cap - w->head : w->len;
     if (fd != w->pipe_fd) {
@@ -344,10 +344,10 @@ static ssize_t write_some(cmio_frame_writer *w, int fd)
     return cmio_pipe_sender_write(&tx, w->ring + w->head, first);
 }
 
-ssize_t cmio_frame_writer_flush(cmio_frame_writer *w, int fd)
+ssize_t cmio_frame_writer_flush(cmio_frame_writer *w, cmio_fd fd)
 {
     CMIO__CHECK(w != NULL, -EINVAL);
-    CMIO__CHECK(fd >= 0, -EBADF);
+    CMIO__CHECK(CMIO__FD_VALID(fd), -EBADF);
     if (w->err) {
         int err = w->err;
         w->err = 0;

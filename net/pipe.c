@@ -20,9 +20,9 @@
 int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx)
 {
     if (tx)
-        tx->fd = -1;
+        tx->fd = CMIO_FD_INVALID;
     if (rx)
-        rx->fd = -1;
+        rx->fd = CMIO_FD_INVALID;
     CMIO__CHECK(tx != NULL && rx != NULL && (void *)tx != (void *)rx, -EINVAL);
     int p[2];
     int err = cmio__pipe(p);
@@ -125,13 +125,13 @@ ssize_t cmio_pipe_receiver_read(cmio_pipe_receiver *rx, void *buf, size_t len)
     return n >= 0 ? n : cmio__io_error(rx->fd, CMIO_READABLE);
 }
 
-int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, int fd)
+int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, cmio_fd fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     return cmio__adopt_into(fd, &out->fd);
 }
 
-int cmio_pipe_receiver_from_fd(cmio_pipe_receiver *out, int fd)
+int cmio_pipe_receiver_from_fd(cmio_pipe_receiver *out, cmio_fd fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     return cmio__adopt_into(fd, &out->fd);
