@@ -7,7 +7,9 @@
 #include "socket.h"
 
 #include <errno.h>
+#if !defined(_WIN32)
 #include <sys/socket.h>
+#endif
 
 int cmio_tcp_listener_bind(cmio_tcp_listener *out, const cmio_sockaddr *addr)
 {

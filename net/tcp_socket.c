@@ -8,8 +8,10 @@
 #include "socket.h"
 
 #include <errno.h>
+#if !defined(_WIN32)
 #include <netinet/in.h>
 #include <sys/socket.h>
+#endif
 
 static int open_socket(cmio_tcp_socket *out, int domain)
 {
@@ -33,7 +35,7 @@ static int check_addr(cmio_fd fd, const cmio_sockaddr *addr)
         return err;
     CMIO__CHECK(mine.u.sa.sa_family == addr->u.sa.sa_family, -EINVAL);
     size_t need = addr->u.sa.sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-    CMIO__CHECK(addr->len >= need, -EINVAL);
+    CMIO__CHECK((size_t)addr->len >= need, -EINVAL);
     return 0;
 }
 

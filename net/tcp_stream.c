@@ -6,9 +6,11 @@
 #include "socket.h"
 
 #include <errno.h>
+#if !defined(_WIN32)
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#endif
 
 int cmio_tcp_stream_connect(cmio_tcp_stream *out, const cmio_sockaddr *addr)
 {

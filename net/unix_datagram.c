@@ -7,9 +7,11 @@
 #include "fd_passing.h"
 #include "socket.h"
 
+#if !defined(_WIN32)
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#endif
 
 int cmio_unix_datagram_bind(cmio_unix_datagram *out, const char *path)
 {
@@ -27,14 +29,22 @@ int cmio_unix_datagram_bind_addr(cmio_unix_datagram *out, const cmio_sockaddr *a
     CMIO__CHECK(out != NULL, -EINVAL);
     out->fd = CMIO_FD_INVALID;
     CMIO__CHECK(addr != NULL && addr->u.sa.sa_family == AF_UNIX, -EINVAL);
+#if defined(_WIN32)
+    return -ENOTSUP; /* Windows's AF_UNIX has SOCK_STREAM only */
+#else
     return cmio__bind(addr, SOCK_DGRAM, false, &out->fd);
+#endif
 }
 
 int cmio_unix_datagram_unbound(cmio_unix_datagram *out)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     out->fd = CMIO_FD_INVALID;
+#if defined(_WIN32)
+    return -ENOTSUP; /* Windows's AF_UNIX has SOCK_STREAM only */
+#else
     return cmio__socket(AF_UNIX, SOCK_DGRAM, 0, &out->fd);
+#endif
 }
 
 int cmio_unix_datagram_pair(cmio_unix_datagram *a, cmio_unix_datagram *b)

@@ -6,8 +6,10 @@
  */
 #include "socket.h"
 
+#if !defined(_WIN32)
 #include <sys/socket.h>
 #include <sys/un.h>
+#endif
 
 int cmio_unix_listener_bind(cmio_unix_listener *out, const char *path)
 {

@@ -7,8 +7,10 @@
 #include "fd_passing.h"
 #include "socket.h"
 
+#if !defined(_WIN32)
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
 
 int cmio_unix_stream_connect(cmio_unix_stream *out, const char *path)
 {
