@@ -49,14 +49,25 @@
 #define CMIO_H
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 #include <sys/types.h>
+#if defined(_WIN32)
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#if defined(__has_include)
+#if __has_include(<afunix.h>)
+#include <afunix.h>
+#define CMIO_HAVE_AFUNIX_H 1
+#endif
+#endif
+#else
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#endif
 #if defined(__linux__)
 #include <sys/epoll.h>
 #elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) ||           \
@@ -86,6 +97,34 @@ extern "C" {
  *  CMIO_VERSION_NUMBER >= CMIO_VERSION_AT(0, 2, 0)`. */
 #define CMIO_VERSION_AT(major, minor, patch) (((major) << 16) | ((minor) << 8) | (patch))
 #define CMIO_VERSION_NUMBER CMIO_VERSION_AT(CMIO_VERSION_MAJOR, CMIO_VERSION_MINOR, CMIO_VERSION_PATCH)
+
+/* ------------------------------------------------------------------------ */
+/* Descriptors                                                              */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A descriptor as cmio registers, reads and writes it (mio's RawFd on Unix,
+ * RawSocket on Windows): an `int` file descriptor on POSIX systems, a
+ * Winsock `SOCKET` on Windows. Every public signature and socket struct
+ * that holds a descriptor uses it; on POSIX systems it is `int`, so programs
+ * written for `int` compile unchanged. CMIO_FD_INVALID is the value of no
+ * descriptor (-1; INVALID_SOCKET on Windows), which a closed socket struct
+ * holds. On Windows `SOCKET` is unsigned: test a descriptor against
+ * CMIO_FD_INVALID, never with `< 0`.
+ */
+#if defined(_WIN32)
+typedef SOCKET cmio_fd;
+#define CMIO_FD_INVALID INVALID_SOCKET
+/** struct iovec, which Windows lacks: cmio defines it there, with the POSIX
+ *  members (the buffer and its length), for the readv/writev calls. */
+struct iovec {
+    void *iov_base;
+    size_t iov_len;
+};
+#else
+typedef int cmio_fd;
+#define CMIO_FD_INVALID (-1)
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Tokens, interests and events                                             */
@@ -333,7 +372,7 @@ static inline int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeo
  *
  * Errors: -EINVAL if r is NULL, interest asks for no readiness (0, or only
  * CMIO_LEVEL and CMIO_ONESHOT) or has unknown bits;
- * -EBADF if fd is negative or not an open descriptor; -EEXIST if fd is
+ * -EBADF if fd is CMIO_FD_INVALID (negative, on POSIX) or not an open descriptor; -EEXIST if fd is
  * already registered with this registry (or a clone of it); -ENOTSUP if
  * interest has CMIO_PRIORITY on a backend without it; -EPERM if the
  * descriptor cannot be polled (a regular file under epoll); -ENOMEM/-ENOSPC
@@ -346,7 +385,7 @@ static inline int cmio_poll_poll(cmio_poll *poll, cmio_events *events, int timeo
  * Allocates nothing, except that the poll(2) backend doubles its table when
  * a registration does not fit.
  */
-CMIO_API int cmio_registry_register(cmio_registry *r, int fd, cmio_token token, cmio_interest interest);
+CMIO_API int cmio_registry_register(cmio_registry *r, cmio_fd fd, cmio_token token, cmio_interest interest);
 
 /**
  * Replace the token and interest of a registered descriptor. Readiness that
@@ -360,7 +399,7 @@ CMIO_API int cmio_registry_register(cmio_registry *r, int fd, cmio_token token, 
  * is not registered; -ENOTSUP as for register. Thread-safe; allocates
  * nothing.
  */
-CMIO_API int cmio_registry_reregister(cmio_registry *r, int fd, cmio_token token, cmio_interest interest);
+CMIO_API int cmio_registry_reregister(cmio_registry *r, cmio_fd fd, cmio_token token, cmio_interest interest);
 
 /**
  * Stop reporting events for `fd`; readiness found for it and not yet
@@ -376,7 +415,7 @@ CMIO_API int cmio_registry_reregister(cmio_registry *r, int fd, cmio_token token
  * Errors: -EINVAL if r is NULL; -EBADF for an invalid fd; -ENOENT if fd is
  * not registered. Thread-safe; allocates nothing.
  */
-CMIO_API int cmio_registry_deregister(cmio_registry *r, int fd);
+CMIO_API int cmio_registry_deregister(cmio_registry *r, cmio_fd fd);
 
 /**
  * Make a new handle on the same registry, for use from another thread
@@ -843,6 +882,15 @@ CMIO_API void cmio_timer_free(cmio_timer *t);
 /** A set of signals delivered as events (one cmio_token). */
 typedef struct cmio_signals cmio_signals;
 
+/** The set of signals cmio_signals_new() takes: sigset_t on POSIX systems;
+ *  on Windows, which has no POSIX signal sets, mingw's _sigset_t (there
+ *  cmio_signals_new() returns -ENOTSUP). */
+#if defined(_WIN32)
+typedef _sigset_t cmio_sigset;
+#else
+typedef sigset_t cmio_sigset;
+#endif
+
 /**
  * Deliver the signals of `set` as readable events with `token` on the poll
  * of `r`. Every signal of the set must already be blocked in the calling
@@ -872,7 +920,7 @@ typedef struct cmio_signals cmio_signals;
  * kqueue a dup of its descriptor) and the mechanism: a signalfd; nothing
  * more on kqueue; a pipe and a thread for the helper.
  */
-CMIO_API int cmio_signals_new(cmio_registry *r, cmio_token token, const sigset_t *set, cmio_signals **out);
+CMIO_API int cmio_signals_new(cmio_registry *r, cmio_token token, const cmio_sigset *set, cmio_signals **out);
 
 /**
  * Take one delivered signal of the set: its number in *signo, and 0; or
@@ -1103,14 +1151,15 @@ CMIO_API void cmio_loop_free(cmio_loop *loop);
 /*
  * Every socket type is a value struct holding one descriptor, created into
  * caller storage and released by its *_close() function, which is idempotent
- * (it sets fd to -1). Register `sock.fd` with a registry. Every descriptor
+ * (it sets fd to CMIO_FD_INVALID). Register `sock.fd` with a registry. Every descriptor
  * cmio creates or accepts is non-blocking and close-on-exec.
  *
  * Errors common to every function below, not repeated in each comment
  * ("plus the common ones"):
  *  -EINVAL  a NULL pointer where one is required (a buffer may be NULL only
  *           with length 0), or an address of the wrong family;
- *  -EBADF   the socket is closed (fd < 0) or its fd is not a descriptor;
+ *  -EBADF   the socket is closed (fd is CMIO_FD_INVALID) or its fd is not a
+ *           descriptor;
  *  -EAGAIN  the operation would block: wait for the next event (on the
  *           poll(2) backend this -EAGAIN is what re-arms the descriptor).
  * Any other error is the system call's errno, negated. The *_from_fd()
@@ -1199,10 +1248,10 @@ CMIO_API int cmio_sockaddr_from_abstract(cmio_sockaddr *out, const void *name, s
 /* ------------------------------------------------------------------------ */
 
 typedef struct cmio_tcp_listener {
-    int fd;
+    cmio_fd fd;
 } cmio_tcp_listener;
 typedef struct cmio_tcp_stream {
-    int fd;
+    cmio_fd fd;
 } cmio_tcp_stream;
 
 /**
@@ -1213,7 +1262,7 @@ typedef struct cmio_tcp_stream {
  * is taken (or port 0 finds no free port); -EADDRNOTAVAIL when it is not a
  * local address; -EACCES for a privileged port; -EAFNOSUPPORT when the OS
  * lacks the family; -EMFILE/-ENFILE; -ENOBUFS/-ENOMEM.
- * On failure out->fd is -1 and nothing is left open.
+ * On failure out->fd is CMIO_FD_INVALID and nothing is left open.
  * Thread-safe as socket(2), bind(2) and listen(2).
  */
 CMIO_API int cmio_tcp_listener_bind(cmio_tcp_listener *out, const cmio_sockaddr *addr);
@@ -1226,7 +1275,7 @@ CMIO_API int cmio_tcp_listener_bind(cmio_tcp_listener *out, const cmio_sockaddr 
  * queued: see docs/guide.md); -ECONNABORTED (or -EPROTO and the other
  * network errors accept(2) passes on) when a queued connection died;
  * -ENOBUFS/-ENOMEM; -EPERM (a firewall rule); -EINVAL if the socket is not
- * listening (an adopted one); plus the common ones. On failure out->fd is -1.
+ * listening (an adopted one); plus the common ones. On failure out->fd is CMIO_FD_INVALID.
  * Thread-safe as accept4(2): threads may accept on one listener.
  */
 CMIO_API int cmio_tcp_listener_accept(cmio_tcp_listener *l, cmio_tcp_stream *out, cmio_sockaddr *peer);
@@ -1265,13 +1314,13 @@ CMIO_API int cmio_tcp_listener_take_error(cmio_tcp_listener *l);
  * Adopt a listening descriptor (mio's from_std): make it non-blocking and
  * close-on-exec and store it in out. The descriptor is not closed on error.
  * What it is is not checked (see the common errors above).
- * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open (out->fd
- * is then -1). Thread-safe as fcntl(2).
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is CMIO_FD_INVALID (negative, on POSIX) or not open (out->fd
+ * is then CMIO_FD_INVALID). Thread-safe as fcntl(2).
  */
-CMIO_API int cmio_tcp_listener_from_fd(cmio_tcp_listener *out, int fd);
+CMIO_API int cmio_tcp_listener_from_fd(cmio_tcp_listener *out, cmio_fd fd);
 
 /**
- * Close the listener and set l->fd to -1. Idempotent; NULL is ignored.
+ * Close the listener and set l->fd to CMIO_FD_INVALID. Idempotent; NULL is ignored.
  * Errors: none. Not to be called while another thread uses the listener.
  */
 CMIO_API void cmio_tcp_listener_close(cmio_tcp_listener *l);
@@ -1288,7 +1337,7 @@ CMIO_API void cmio_tcp_listener_close(cmio_tcp_listener *l);
  * multicast address is -ENETUNREACH); -EADDRNOTAVAIL (no local port free);
  * -EACCES/-EPERM (a prohibiting route or firewall rule); -EAFNOSUPPORT;
  * -EMFILE/-ENFILE; -ENOBUFS/-ENOMEM. A refusal or timeout comes later, as
- * above. On failure out->fd is -1 and nothing is left open.
+ * above. On failure out->fd is CMIO_FD_INVALID and nothing is left open.
  * Thread-safe as socket(2) and connect(2).
  */
 CMIO_API int cmio_tcp_stream_connect(cmio_tcp_stream *out, const cmio_sockaddr *addr);
@@ -1400,13 +1449,13 @@ CMIO_API int cmio_tcp_stream_take_error(cmio_tcp_stream *s);
 /**
  * Adopt a connected (or connecting) TCP descriptor; see
  * cmio_tcp_listener_from_fd().
- * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is CMIO_FD_INVALID (negative, on POSIX) or not open.
  * Thread-safe as fcntl(2).
  */
-CMIO_API int cmio_tcp_stream_from_fd(cmio_tcp_stream *out, int fd);
+CMIO_API int cmio_tcp_stream_from_fd(cmio_tcp_stream *out, cmio_fd fd);
 
 /**
- * Close the stream and set s->fd to -1. Idempotent; NULL is ignored.
+ * Close the stream and set s->fd to CMIO_FD_INVALID. Idempotent; NULL is ignored.
  * Deregister first.
  * Errors: none. Not to be called while another thread uses the stream.
  */
@@ -1417,7 +1466,7 @@ CMIO_API void cmio_tcp_stream_close(cmio_tcp_stream *s);
 /* ------------------------------------------------------------------------ */
 
 typedef struct cmio_udp_socket {
-    int fd;
+    cmio_fd fd;
 } cmio_udp_socket;
 
 /**
@@ -1425,7 +1474,7 @@ typedef struct cmio_udp_socket {
  * Errors: -EINVAL if addr is not IPv4 or IPv6; -EADDRINUSE; -EADDRNOTAVAIL
  * when it is not a local address; -EACCES for a privileged port;
  * -EAFNOSUPPORT; -EMFILE/-ENFILE; -ENOBUFS/-ENOMEM.
- * On failure out->fd is -1 and nothing is left open.
+ * On failure out->fd is CMIO_FD_INVALID and nothing is left open.
  * Thread-safe as socket(2) and bind(2).
  */
 CMIO_API int cmio_udp_socket_bind(cmio_udp_socket *out, const cmio_sockaddr *addr);
@@ -1633,12 +1682,12 @@ CMIO_API int cmio_udp_socket_peer_addr(const cmio_udp_socket *s, cmio_sockaddr *
 CMIO_API int cmio_udp_socket_take_error(cmio_udp_socket *s);
 /**
  * Adopt a UDP descriptor; see cmio_tcp_listener_from_fd().
- * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is CMIO_FD_INVALID (negative, on POSIX) or not open.
  * Thread-safe as fcntl(2).
  */
-CMIO_API int cmio_udp_socket_from_fd(cmio_udp_socket *out, int fd);
+CMIO_API int cmio_udp_socket_from_fd(cmio_udp_socket *out, cmio_fd fd);
 /**
- * Close the socket and set s->fd to -1. Idempotent; NULL is ignored.
+ * Close the socket and set s->fd to CMIO_FD_INVALID. Idempotent; NULL is ignored.
  * Errors: none. Not to be called while another thread uses the socket.
  */
 CMIO_API void cmio_udp_socket_close(cmio_udp_socket *s);
@@ -1648,19 +1697,19 @@ CMIO_API void cmio_udp_socket_close(cmio_udp_socket *s);
 /* ------------------------------------------------------------------------ */
 
 typedef struct cmio_unix_listener {
-    int fd;
+    cmio_fd fd;
 } cmio_unix_listener;
 typedef struct cmio_unix_stream {
-    int fd;
+    cmio_fd fd;
 } cmio_unix_stream;
 typedef struct cmio_unix_datagram {
-    int fd;
+    cmio_fd fd;
 } cmio_unix_datagram;
 typedef struct cmio_pipe_sender {
-    int fd;
+    cmio_fd fd;
 } cmio_pipe_sender;
 typedef struct cmio_pipe_receiver {
-    int fd;
+    cmio_fd fd;
 } cmio_pipe_receiver;
 
 /**
@@ -1669,7 +1718,7 @@ typedef struct cmio_pipe_receiver {
  * socket file first); -ENOENT/-EACCES for the directory; -EINVAL for a NULL
  * or empty path; -ENOTDIR/-ELOOP for the path; -EROFS/-ENOSPC/-EDQUOT for
  * the filesystem; -EMFILE/-ENFILE; -ENOBUFS/-ENOMEM. On failure out->fd is
- * -1 and nothing is left open. Thread-safe as socket(2), bind(2), listen(2).
+ * CMIO_FD_INVALID and nothing is left open. Thread-safe as socket(2), bind(2), listen(2).
  */
 CMIO_API int cmio_unix_listener_bind(cmio_unix_listener *out, const char *path);
 /**
@@ -1684,7 +1733,7 @@ CMIO_API int cmio_unix_listener_bind_addr(cmio_unix_listener *out, const cmio_so
  * Errors: -EAGAIN when none is pending; -EMFILE/-ENFILE when descriptors
  * run out (the connection stays queued); -ENOBUFS/-ENOMEM; -EINVAL if the
  * socket is not listening (an adopted one); plus the common ones. On
- * failure out->fd is -1 (out itself may not be NULL).
+ * failure out->fd is CMIO_FD_INVALID (out itself may not be NULL).
  * Thread-safe as accept4(2).
  */
 CMIO_API int cmio_unix_listener_accept(cmio_unix_listener *l, cmio_unix_stream *out, cmio_sockaddr *peer);
@@ -1702,12 +1751,12 @@ CMIO_API int cmio_unix_listener_local_addr(const cmio_unix_listener *l, cmio_soc
 CMIO_API int cmio_unix_listener_take_error(cmio_unix_listener *l);
 /**
  * Adopt a listening AF_UNIX descriptor; see cmio_tcp_listener_from_fd().
- * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is CMIO_FD_INVALID (negative, on POSIX) or not open.
  * Thread-safe as fcntl(2).
  */
-CMIO_API int cmio_unix_listener_from_fd(cmio_unix_listener *out, int fd);
+CMIO_API int cmio_unix_listener_from_fd(cmio_unix_listener *out, cmio_fd fd);
 /**
- * Close the listener and set l->fd to -1 (the socket file stays).
+ * Close the listener and set l->fd to CMIO_FD_INVALID (the socket file stays).
  * Idempotent; NULL is ignored.
  * Errors: none. Not to be called while another thread uses the listener.
  */
@@ -1724,7 +1773,7 @@ CMIO_API void cmio_unix_listener_close(cmio_unix_listener *l);
  * -ENAMETOOLONG; -EMFILE/-ENFILE; -EINVAL for a NULL or empty path;
  * -EPROTOTYPE when the socket there is not a stream socket;
  * -EACCES/-ENOTDIR for the path; -ENOBUFS/-ENOMEM.
- * On failure out->fd is -1 and nothing is left open.
+ * On failure out->fd is CMIO_FD_INVALID and nothing is left open.
  * Thread-safe as socket(2) and connect(2).
  */
 CMIO_API int cmio_unix_stream_connect(cmio_unix_stream *out, const char *path);
@@ -1739,7 +1788,7 @@ CMIO_API int cmio_unix_stream_connect_addr(cmio_unix_stream *out, const cmio_soc
 /**
  * A connected pair of stream sockets (socketpair).
  * Errors: -EINVAL if a or b is NULL or they are the same; -EMFILE/-ENFILE;
- * -ENOBUFS/-ENOMEM. On failure a->fd and b->fd (those not NULL) are -1 and
+ * -ENOBUFS/-ENOMEM. On failure a->fd and b->fd (those not NULL) are CMIO_FD_INVALID and
  * nothing is left open. Thread-safe as socketpair(2).
  */
 CMIO_API int cmio_unix_stream_pair(cmio_unix_stream *a, cmio_unix_stream *b);
@@ -1799,12 +1848,12 @@ CMIO_API int cmio_unix_stream_peer_addr(const cmio_unix_stream *s, cmio_sockaddr
 CMIO_API int cmio_unix_stream_take_error(cmio_unix_stream *s);
 /**
  * Adopt an AF_UNIX stream descriptor; see cmio_tcp_listener_from_fd().
- * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is CMIO_FD_INVALID (negative, on POSIX) or not open.
  * Thread-safe as fcntl(2).
  */
-CMIO_API int cmio_unix_stream_from_fd(cmio_unix_stream *out, int fd);
+CMIO_API int cmio_unix_stream_from_fd(cmio_unix_stream *out, cmio_fd fd);
 /**
- * Close and set s->fd to -1. Idempotent; NULL is ignored.
+ * Close and set s->fd to CMIO_FD_INVALID. Idempotent; NULL is ignored.
  * Errors: none. Not to be called while another thread uses the stream.
  */
 CMIO_API void cmio_unix_stream_close(cmio_unix_stream *s);
@@ -1902,12 +1951,12 @@ CMIO_API int cmio_unix_datagram_peer_addr(const cmio_unix_datagram *s, cmio_sock
 CMIO_API int cmio_unix_datagram_take_error(cmio_unix_datagram *s);
 /**
  * Adopt an AF_UNIX datagram descriptor; see cmio_tcp_listener_from_fd().
- * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is CMIO_FD_INVALID (negative, on POSIX) or not open.
  * Thread-safe as fcntl(2).
  */
-CMIO_API int cmio_unix_datagram_from_fd(cmio_unix_datagram *out, int fd);
+CMIO_API int cmio_unix_datagram_from_fd(cmio_unix_datagram *out, cmio_fd fd);
 /**
- * Close and set s->fd to -1. Idempotent; NULL is ignored.
+ * Close and set s->fd to CMIO_FD_INVALID. Idempotent; NULL is ignored.
  * Errors: none. Not to be called while another thread uses the socket.
  */
 CMIO_API void cmio_unix_datagram_close(cmio_unix_datagram *s);
@@ -1954,7 +2003,7 @@ CMIO_API void cmio_unix_datagram_close(cmio_unix_datagram *s);
  * descriptors in flight is reached (Linux: RLIMIT_NOFILE); as
  * cmio_unix_stream_write() otherwise. Thread-safe as sendmsg(2).
  */
-CMIO_API ssize_t cmio_unix_stream_send_fds(cmio_unix_stream *s, const void *buf, size_t len, const int *fds,
+CMIO_API ssize_t cmio_unix_stream_send_fds(cmio_unix_stream *s, const void *buf, size_t len, const cmio_fd *fds,
                                            size_t nfds);
 /**
  * Receive up to `len` bytes and the descriptors that came with them into
@@ -1978,7 +2027,7 @@ CMIO_API ssize_t cmio_unix_stream_send_fds(cmio_unix_stream *s, const void *buf,
  * On every error *nfds is 0 (when nfds is not NULL). Thread-safe as
  * recvmsg(2).
  */
-CMIO_API ssize_t cmio_unix_stream_recv_fds(cmio_unix_stream *s, void *buf, size_t len, int *fds, size_t *nfds);
+CMIO_API ssize_t cmio_unix_stream_recv_fds(cmio_unix_stream *s, void *buf, size_t len, cmio_fd *fds, size_t *nfds);
 /**
  * Send one datagram with descriptors attached to the connected socket
  * (cmio_unix_datagram_connect() or one of a pair). A datagram of 0 bytes
@@ -1990,7 +2039,7 @@ CMIO_API ssize_t cmio_unix_stream_recv_fds(cmio_unix_stream *s, void *buf, size_
  * (-ENOTCONN when not connected, -EAGAIN, -ECONNREFUSED, -EMSGSIZE, ...).
  * Thread-safe as sendmsg(2).
  */
-CMIO_API ssize_t cmio_unix_datagram_send_fds(cmio_unix_datagram *s, const void *buf, size_t len, const int *fds,
+CMIO_API ssize_t cmio_unix_datagram_send_fds(cmio_unix_datagram *s, const void *buf, size_t len, const cmio_fd *fds,
                                              size_t nfds);
 /**
  * Receive one datagram (truncated to len, as cmio_unix_datagram_recv())
@@ -2004,14 +2053,14 @@ CMIO_API ssize_t cmio_unix_datagram_send_fds(cmio_unix_datagram *s, const void *
  * -EMSGSIZE as above; as cmio_unix_datagram_recv() otherwise. On every
  * error *nfds is 0 (when nfds is not NULL). Thread-safe as recvmsg(2).
  */
-CMIO_API ssize_t cmio_unix_datagram_recv_fds(cmio_unix_datagram *s, void *buf, size_t len, int *fds,
+CMIO_API ssize_t cmio_unix_datagram_recv_fds(cmio_unix_datagram *s, void *buf, size_t len, cmio_fd *fds,
                                              size_t *nfds);
 
 /**
  * A pipe (mio::unix::pipe::new): bytes written to tx are read from rx. Both
  * ends are non-blocking and close-on-exec (pipe2).
  * Errors: -EINVAL for NULL (or tx and rx at the same address);
- * -EMFILE/-ENFILE. On failure tx->fd and rx->fd (those not NULL) are -1.
+ * -EMFILE/-ENFILE. On failure tx->fd and rx->fd (those not NULL) are CMIO_FD_INVALID.
  * Thread-safe as pipe2(2).
  */
 CMIO_API int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx);
@@ -2041,24 +2090,24 @@ CMIO_API ssize_t cmio_pipe_receiver_read(cmio_pipe_receiver *rx, void *buf, size
 /**
  * Adopt a pipe's writing end; made non-blocking and close-on-exec. Not
  * checked to be one, and not closed on error.
- * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is CMIO_FD_INVALID (negative, on POSIX) or not open.
  * Thread-safe as fcntl(2).
  */
-CMIO_API int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, int fd);
+CMIO_API int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, cmio_fd fd);
 /**
  * Adopt a pipe's reading end; made non-blocking and close-on-exec. Not
  * checked to be one, and not closed on error.
- * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open.
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is CMIO_FD_INVALID (negative, on POSIX) or not open.
  * Thread-safe as fcntl(2).
  */
-CMIO_API int cmio_pipe_receiver_from_fd(cmio_pipe_receiver *out, int fd);
+CMIO_API int cmio_pipe_receiver_from_fd(cmio_pipe_receiver *out, cmio_fd fd);
 /**
- * Close the writing end; set tx->fd to -1. Idempotent; NULL is ignored.
+ * Close the writing end; set tx->fd to CMIO_FD_INVALID. Idempotent; NULL is ignored.
  * Errors: none. Not to be called while another thread uses the end.
  */
 CMIO_API void cmio_pipe_sender_close(cmio_pipe_sender *tx);
 /**
- * Close the reading end; set rx->fd to -1. Idempotent; NULL is ignored.
+ * Close the reading end; set rx->fd to CMIO_FD_INVALID. Idempotent; NULL is ignored.
  * Errors: none. Not to be called while another thread uses the end.
  */
 CMIO_API void cmio_pipe_receiver_close(cmio_pipe_receiver *rx);
@@ -2071,8 +2120,8 @@ CMIO_API void cmio_pipe_receiver_close(cmio_pipe_receiver *rx);
  * by new_v4/new_v6 (non-blocking, close-on-exec), given its options, bound,
  * then consumed by connect (into a cmio_tcp_stream) or listen (into a
  * cmio_tcp_listener). "Consumed" means that its fd moves into the result
- * and the socket's fd becomes -1, as mio's connect(self) and listen(self)
- * move the socket; when the system call fails the socket is closed (fd -1)
+ * and the socket's fd becomes CMIO_FD_INVALID, as mio's connect(self) and listen(self)
+ * move the socket; when the system call fails the socket is closed (fd CMIO_FD_INVALID)
  * and the error returned, so that no path leaves a descriptor to the
  * caller twice. An argument error caught at the door (NULL, -EBADF, an
  * address of the wrong family) consumes nothing.
@@ -2112,7 +2161,7 @@ CMIO_API void cmio_pipe_receiver_close(cmio_pipe_receiver *rx);
 
 /** mio 0.7's TcpSocket: a TCP socket before bind/connect/listen. */
 typedef struct cmio_tcp_socket {
-    int fd;
+    cmio_fd fd;
 } cmio_tcp_socket;
 
 /** Keepalive parameters, in seconds and probes; 0: the OS default. */
@@ -2122,7 +2171,7 @@ typedef struct cmio_keepalive {
 
 /**
  * A new IPv4 TCP socket, non-blocking and close-on-exec in one system call
- * where the OS allows. *out is {-1} unless it succeeds.
+ * where the OS allows. *out holds CMIO_FD_INVALID unless it succeeds.
  * Errors: -EINVAL if out is NULL; -EMFILE/-ENFILE; -EAFNOSUPPORT. Thread-safe as socket(2).
  */
 CMIO_API int cmio_tcp_socket_new_v4(cmio_tcp_socket *out);
@@ -2179,18 +2228,18 @@ CMIO_API int cmio_tcp_socket_keepalive_params(const cmio_tcp_socket *s, cmio_kee
  */
 CMIO_API int cmio_tcp_socket_bind(cmio_tcp_socket *s, const cmio_sockaddr *addr);
 /**
- * Connect to addr and move the socket into *out (s->fd becomes -1): a
+ * Connect to addr and move the socket into *out (s->fd becomes CMIO_FD_INVALID): a
  * connect in progress is success, as cmio_tcp_stream_connect()'s, and the
  * stream becomes writable (or errored: take_error) when it completes.
- * On a failed connect(2) s is closed (fd -1) and *out is {-1}.
+ * On a failed connect(2) s is closed (fd CMIO_FD_INVALID) and *out holds CMIO_FD_INVALID.
  * Errors: -EINVAL if out is NULL or addr as for bind (nothing consumed);
  * -ECONNREFUSED, -ENETUNREACH, -EADDRNOTAVAIL, ...; plus the common ones. Thread-safe as connect(2).
  */
 CMIO_API int cmio_tcp_socket_connect(cmio_tcp_socket *s, const cmio_sockaddr *addr, cmio_tcp_stream *out);
 /**
  * Listen with `backlog` (the kernel caps it at somaxconn) and move the
- * socket into *out (s->fd becomes -1). On a failed listen(2) s is closed
- * and *out is {-1}.
+ * socket into *out (s->fd becomes CMIO_FD_INVALID). On a failed listen(2) s is closed
+ * and *out holds CMIO_FD_INVALID.
  * Errors: -EINVAL if out is NULL or backlog is negative (nothing
  * consumed); -EADDRINUSE when another socket listens on the port and
  * the two do not both have SO_REUSEPORT (an unbound socket is bound to a
@@ -2203,11 +2252,11 @@ CMIO_API int cmio_tcp_socket_local_addr(const cmio_tcp_socket *s, cmio_sockaddr 
 /**
  * Adopt a TCP socket descriptor; made non-blocking and close-on-exec. Not
  * checked to be one, and not closed on error.
- * Errors: -EINVAL if out is NULL; -EBADF if fd is negative or not open. Thread-safe as fcntl(2).
+ * Errors: -EINVAL if out is NULL; -EBADF if fd is CMIO_FD_INVALID (negative, on POSIX) or not open. Thread-safe as fcntl(2).
  */
-CMIO_API int cmio_tcp_socket_from_fd(cmio_tcp_socket *out, int fd);
+CMIO_API int cmio_tcp_socket_from_fd(cmio_tcp_socket *out, cmio_fd fd);
 /**
- * Close the socket (if not consumed) and set s->fd to -1. Idempotent.
+ * Close the socket (if not consumed) and set s->fd to CMIO_FD_INVALID. Idempotent.
  * Returns 0 (close(2)'s own errors are not reported: the descriptor is
  * released whatever it says). Errors: -EINVAL if s is NULL. Not to be
  * called while another thread uses the socket.
@@ -2320,7 +2369,7 @@ CMIO_API int cmio_frame_reader_new(cmio_frame_reader **out, uint32_t max_frame);
  * read. A call after one that met -EAGAIN having read bytes returns -EAGAIN
  * at once, without a system call (nothing more is owed before the next
  * event); calling it again after that reads again.
- * Errors: -EINVAL if r is NULL; -EBADF for a negative fd; -EAGAIN as above;
+ * Errors: -EINVAL if r is NULL; -EBADF for CMIO_FD_INVALID (a negative fd on POSIX); -EAGAIN as above;
  * -EMSGSIZE when a header announces more than max_frame (sticky: the stream
  * cannot be resynchronised, close it; next() still hands out the frames
  * before it); -ENOBUFS when the buffer is full of frames not taken with
@@ -2329,7 +2378,7 @@ CMIO_API int cmio_frame_reader_new(cmio_frame_reader **out, uint32_t max_frame);
  * read(2) until one of the conditions above, none when the last call
  * already met -EAGAIN.
  */
-CMIO_API ssize_t cmio_frame_reader_read(cmio_frame_reader *r, int fd);
+CMIO_API ssize_t cmio_frame_reader_read(cmio_frame_reader *r, cmio_fd fd);
 /**
  * Take the next complete frame: *frame points at its bytes inside the
  * reader's buffer, *len is its length (0 for an empty frame; *frame is
@@ -2380,12 +2429,12 @@ CMIO_API int cmio_frame_writer_push(cmio_frame_writer *w, const void *frame, uin
  * Returns the bytes written (> 0) even when it then met -EAGAIN or an error
  * (an error other than -EAGAIN is returned by the next call); 0 when the
  * queue is empty; -EAGAIN when nothing could be written.
- * Errors: -EINVAL if w is NULL; -EBADF for a negative fd; -EAGAIN; -EPIPE
+ * Errors: -EINVAL if w is NULL; -EBADF for CMIO_FD_INVALID (a negative fd on POSIX); -EAGAIN; -EPIPE
  * when the peer is gone; -EINTR; the write's errors (-ECONNRESET, ...).
  * Not thread-safe. Allocates nothing. System calls: one write per piece
  * written, until empty or -EAGAIN.
  */
-CMIO_API ssize_t cmio_frame_writer_flush(cmio_frame_writer *w, int fd);
+CMIO_API ssize_t cmio_frame_writer_flush(cmio_frame_writer *w, cmio_fd fd);
 /**
  * Whether nothing is queued (also true for NULL). Errors: none. Not
  * thread-safe against the writer's other calls. No system call.
@@ -2416,7 +2465,7 @@ CMIO_API int cmio_line_reader_new(cmio_line_reader **out, size_t max_line);
  * Errors: as cmio_frame_reader_read(), -EMSGSIZE past max_line.
  * Not thread-safe. Allocates nothing. System calls: read(2) as above.
  */
-CMIO_API ssize_t cmio_line_reader_read(cmio_line_reader *r, int fd);
+CMIO_API ssize_t cmio_line_reader_read(cmio_line_reader *r, cmio_fd fd);
 /**
  * Take the next complete line: *line points at its bytes in the reader's
  * buffer, without its '\n' and not NUL-terminated; *len is its length (0

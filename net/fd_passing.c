@@ -7,10 +7,35 @@
  */
 #include "fd_passing.h"
 
+#if defined(_WIN32)
+/* Windows has no SCM_RIGHTS (its AF_UNIX passes no handles): -ENOTSUP,
+ * after the same checks of the arguments as elsewhere. */
+ssize_t cmio__send_fds(cmio_fd fd, const void *buf, size_t len, const cmio_fd *fds, size_t nfds)
+{
+    (void)fd;
+    CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
+    CMIO__CHECK(fds != NULL || nfds == 0, -EINVAL);
+    CMIO__CHECK(nfds <= CMIO_UNIX_MAX_FDS, -EINVAL);
+    return -ENOTSUP;
+}
+
+ssize_t cmio__recv_fds(cmio_fd fd, void *buf, size_t len, cmio_fd *fds, size_t *nfds)
+{
+    (void)fd;
+    (void)buf;
+    (void)len;
+    (void)fds;
+    return cmio__recv_fds_refused(nfds, -ENOTSUP);
+}
+
+#else /* POSIX */
+
 #include <string.h>
+#if !defined(_WIN32)
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#endif
 
 /* Room for a full SCM_RIGHTS message, aligned as a cmsghdr. A receive also
  * leaves room for a message of another type next to it (SCM_CREDENTIALS
@@ -28,7 +53,7 @@ union recv_control {
     unsigned char buf[RIGHTS_SPACE + OTHER_SPACE];
 };
 
-ssize_t cmio__send_fds(int fd, const void *buf, size_t len, const int *fds, size_t nfds)
+ssize_t cmio__send_fds(cmio_fd fd, const void *buf, size_t len, const cmio_fd *fds, size_t nfds)
 {
     CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
     CMIO__CHECK(fds != NULL || nfds == 0, -EINVAL);
@@ -79,7 +104,7 @@ static void close_all(struct msghdr *msg)
     }
 }
 
-ssize_t cmio__recv_fds(int fd, void *buf, size_t len, int *fds, size_t *nfds)
+ssize_t cmio__recv_fds(cmio_fd fd, void *buf, size_t len, cmio_fd *fds, size_t *nfds)
 {
     CMIO__CHECK(nfds != NULL, -EINVAL);
     size_t room = *nfds;
@@ -130,3 +155,5 @@ ssize_t cmio__recv_fds(int fd, void *buf, size_t len, int *fds, size_t *nfds)
     *nfds = got;
     return n;
 }
+
+#endif /* POSIX */

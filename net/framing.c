@@ -18,7 +18,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if !defined(_WIN32)
 #include <sys/uio.h>
+#endif
 
 /* A reader's buffer is at least this big, so that one read(2) takes many
  * small frames or lines. */
@@ -35,14 +37,14 @@ static uint32_t get_be32(const unsigned char *p)
 struct inbuf {
     size_t cap, start, end;
     int err;       /* sticky: -EMSGSIZE, or an error met after bytes were read */
-    int drained;   /* the descriptor whose last read met -EAGAIN after reading, or -1 */
+    cmio_fd drained; /* the descriptor whose last read met -EAGAIN after reading, or CMIO_FD_INVALID */
     bool eof;      /* read(2) returned 0 */
     unsigned char *buf;
 };
 
 static void inbuf_init(struct inbuf *b, unsigned char *mem, size_t cap)
 {
-    *b = (struct inbuf){.cap = cap, .drained = -1, .buf = mem};
+    *b = (struct inbuf){.cap = cap, .drained = CMIO_FD_INVALID, .buf = mem};
 }
 
 /* Move the bytes not taken to the front (views handed out end here: the
@@ -65,7 +67,7 @@ typedef int (*inbuf_scan_fn)(void *reader);
 /* The read loop of both readers (DESIGN §3d): read until -EAGAIN, or until
  * the buffer is full (what it holds is then complete frames or lines, and
  * perhaps the start of one more, to be taken before the next read). */
-static ssize_t inbuf_read(struct inbuf *b, int fd, inbuf_scan_fn scan, void *reader)
+static ssize_t inbuf_read(struct inbuf *b, cmio_fd fd, inbuf_scan_fn scan, void *reader)
 {
     if (b->err) {
         int err = b->err;
@@ -76,10 +78,10 @@ static ssize_t inbuf_read(struct inbuf *b, int fd, inbuf_scan_fn scan, void *rea
     if (b->drained == fd) {
         /* The last call met -EAGAIN (and re-armed) after reading: nothing
          * more is owed before the next event. */
-        b->drained = -1;
+        b->drained = CMIO_FD_INVALID;
         return -EAGAIN;
     }
-    b->drained = -1;
+    b->drained = CMIO_FD_INVALID;
     if (b->eof)
         return 0;
     size_t total = 0;
@@ -159,10 +161,10 @@ static int frame_scan(void *reader)
     return 0;
 }
 
-ssize_t cmio_frame_reader_read(cmio_frame_reader *r, int fd)
+ssize_t cmio_frame_reader_read(cmio_frame_reader *r, cmio_fd fd)
 {
     CMIO__CHECK(r != NULL, -EINVAL);
-    CMIO__CHECK(fd >= 0, -EBADF);
+    CMIO__CHECK(CMIO__FD_VALID(fd), -EBADF);
     r->scan -= inbuf_compact(&r->in);
     return inbuf_read(&r->in, fd, frame_scan, r);
 }
@@ -235,10 +237,10 @@ static int line_scan(void *reader)
     return b->end - r->line > r->max_line ? -EMSGSIZE : 0;
 }
 
-ssize_t cmio_line_reader_read(cmio_line_reader *r, int fd)
+ssize_t cmio_line_reader_read(cmio_line_reader *r, cmio_fd fd)
 {
     CMIO__CHECK(r != NULL, -EINVAL);
-    CMIO__CHECK(fd >= 0, -EBADF);
+    CMIO__CHECK(CMIO__FD_VALID(fd), -EBADF);
     size_t shift = inbuf_compact(&r->in);
     r->line -= shift;
     r->searched -= shift;
@@ -271,7 +273,7 @@ void cmio_line_reader_free(cmio_line_reader *r) { free(r); }
 struct cmio_frame_writer {
     size_t cap, head, len; /* queued bytes: ring[head, head + len) modulo cap */
     int err;               /* an error met after bytes were written: returned by the next flush */
-    int pipe_fd;           /* a descriptor found not to be a socket (sendmsg said -ENOTSOCK), or -1 */
+    cmio_fd pipe_fd;       /* a descriptor found not to be a socket (sendmsg said -ENOTSOCK), or -1 */
     unsigned char ring[];
 };
 
@@ -284,7 +286,7 @@ int cmio_frame_writer_new(cmio_frame_writer **out, size_t capacity)
     cmio_frame_writer *w = malloc(sizeof(*w) + capacity);
     if (!w)
         return -ENOMEM;
-    *w = (cmio_frame_writer){.cap = capacity, .pipe_fd = -1};
+    *w = (cmio_frame_writer){.cap = capacity, .pipe_fd = CMIO_FD_INVALID};
     *out = w;
     return 0;
 }
@@ -330,7 +332,7 @@ int cmio_frame_writer_push(cmio_frame_writer *w, const void *frame, uint32_t len
 /* One write of what is queued: sendmsg(MSG_NOSIGNAL) of the ring's one or
  * two pieces; on a descriptor that is not a socket (a pipe), the pipe's
  * write, which keeps SIGPIPE from the process (design.md §6). */
-static ssize_t write_some(cmio_frame_writer *w, int fd)
+static ssize_t write_some(cmio_frame_writer *w, cmio_fd fd)
 {
     size_t first = w->cap - w->head < w->len ? w->cap - w->head : w->len;
     if (fd != w->pipe_fd) {
@@ -344,10 +346,10 @@ static ssize_t write_some(cmio_frame_writer *w, int fd)
     return cmio_pipe_sender_write(&tx, w->ring + w->head, first);
 }
 
-ssize_t cmio_frame_writer_flush(cmio_frame_writer *w, int fd)
+ssize_t cmio_frame_writer_flush(cmio_frame_writer *w, cmio_fd fd)
 {
     CMIO__CHECK(w != NULL, -EINVAL);
-    CMIO__CHECK(fd >= 0, -EBADF);
+    CMIO__CHECK(CMIO__FD_VALID(fd), -EBADF);
     if (w->err) {
         int err = w->err;
         w->err = 0;

@@ -9,20 +9,71 @@
  */
 #include "socket.h"
 
+#if defined(_WIN32)
+/* Windows: no pipes of this kind (an anonymous pipe cannot be polled
+ * through AFD; mio's NamedPipe is another API): -ENOTSUP after the checks
+ * of the arguments, documented in include/cmio.h. Closing is as
+ * elsewhere. */
+int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx)
+{
+    if (tx)
+        tx->fd = CMIO_FD_INVALID;
+    if (rx)
+        rx->fd = CMIO_FD_INVALID;
+    CMIO__CHECK(tx != NULL && rx != NULL && (void *)tx != (void *)rx, -EINVAL);
+    return -ENOTSUP;
+}
+
+ssize_t cmio_pipe_sender_write(cmio_pipe_sender *tx, const void *buf, size_t len)
+{
+    CMIO__CHECK_SOCK(tx);
+    CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
+    return -ENOTSUP;
+}
+
+ssize_t cmio_pipe_receiver_read(cmio_pipe_receiver *rx, void *buf, size_t len)
+{
+    CMIO__CHECK_SOCK(rx);
+    CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
+    return -ENOTSUP;
+}
+
+int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, cmio_fd fd)
+{
+    (void)fd;
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = CMIO_FD_INVALID;
+    return -ENOTSUP;
+}
+
+int cmio_pipe_receiver_from_fd(cmio_pipe_receiver *out, cmio_fd fd)
+{
+    (void)fd;
+    CMIO__CHECK(out != NULL, -EINVAL);
+    out->fd = CMIO_FD_INVALID;
+    return -ENOTSUP;
+}
+
+#else /* POSIX */
+
+#if !defined(_WIN32)
 #include <fcntl.h>
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if !defined(_WIN32)
 #include <unistd.h>
+#endif
 
 int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx)
 {
     if (tx)
-        tx->fd = -1;
+        tx->fd = CMIO_FD_INVALID;
     if (rx)
-        rx->fd = -1;
+        rx->fd = CMIO_FD_INVALID;
     CMIO__CHECK(tx != NULL && rx != NULL && (void *)tx != (void *)rx, -EINVAL);
     int p[2];
     int err = cmio__pipe(p);
@@ -125,17 +176,19 @@ ssize_t cmio_pipe_receiver_read(cmio_pipe_receiver *rx, void *buf, size_t len)
     return n >= 0 ? n : cmio__io_error(rx->fd, CMIO_READABLE);
 }
 
-int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, int fd)
+int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, cmio_fd fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     return cmio__adopt_into(fd, &out->fd);
 }
 
-int cmio_pipe_receiver_from_fd(cmio_pipe_receiver *out, int fd)
+int cmio_pipe_receiver_from_fd(cmio_pipe_receiver *out, cmio_fd fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     return cmio__adopt_into(fd, &out->fd);
 }
+
+#endif /* POSIX */
 
 void cmio_pipe_sender_close(cmio_pipe_sender *tx)
 {

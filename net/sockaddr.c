@@ -6,13 +6,22 @@
  */
 #include "socket.h"
 
+#if defined(_WIN32)
+#include <iphlpapi.h> /* if_nametoindex, if_indextoname */
+#endif
+#if !defined(_WIN32)
 #include <arpa/inet.h>
+#endif
 #include <errno.h>
+#if !defined(_WIN32)
 #include <net/if.h>
+#endif
 #include <stdio.h>
 #include <string.h>
+#if !defined(_WIN32)
 #include <sys/socket.h>
 #include <sys/un.h>
+#endif
 
 /* A port: one to five decimal digits, nothing else, at most 65535. */
 static int parse_port(const char *s, uint16_t *out)
@@ -131,7 +140,7 @@ int cmio_sockaddr_parse(cmio_sockaddr *out, const char *text)
 static size_t unix_text(const cmio_sockaddr *a, char *tmp)
 {
     size_t off = offsetof(struct sockaddr_un, sun_path);
-    size_t n = a->len > off ? a->len - off : 0;
+    size_t n = (size_t)a->len > off ? (size_t)a->len - off : 0;
     if (n == 0)
         return 0; /* unnamed */
 #ifdef __linux__
@@ -171,7 +180,7 @@ int cmio_sockaddr_format(const cmio_sockaddr *a, char *buf, size_t size)
         n = (size_t)r;
         break;
     case AF_UNIX:
-        CMIO__CHECK(a->len <= sizeof(struct sockaddr_un), -EINVAL);
+        CMIO__CHECK((size_t)a->len <= sizeof(struct sockaddr_un), -EINVAL);
         n = unix_text(a, tmp);
         break;
     default:

@@ -6,17 +6,39 @@
 #include "socket.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
+#include <string.h>
+#if defined(_WIN32)
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <mstcpip.h>
+#else
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#endif
 
+#if defined(_WIN32)
+/* Options take a char pointer in Winsock, a void pointer elsewhere. */
+#define OPT(p) ((char *)(void *)(p))
+/* Winsock has no IOV_MAX; WSARecv and WSASend take this many buffers per
+ * call from cmio (a stack array, no allocation). */
+#define IOV_MAX 64
+#else
+#define OPT(p) ((void *)(p))
+#endif
 
-int cmio__io_error(int fd, cmio_interest direction)
+/* Where the OS has AF_UNIX (Windows: mingw's <afunix.h>). */
+#if !defined(_WIN32) || defined(CMIO_HAVE_AFUNIX_H)
+#define HAVE_UNIX 1
+#else
+#define HAVE_UNIX 0
+#endif
+
+int cmio__io_error(cmio_fd fd, cmio_interest direction)
 {
     int err = cmio__errno();
     /* Any other error: a socket call returns (and clears) a pending error
@@ -25,7 +47,7 @@ int cmio__io_error(int fd, cmio_interest direction)
     return err;
 }
 
-static int set_flags(int fd)
+static int set_flags(cmio_fd fd)
 {
     int err = cmio__fd_nonblock_cloexec(fd);
     if (err < 0)
@@ -37,27 +59,54 @@ static int set_flags(int fd)
     return 0;
 }
 
-int cmio__adopt(int fd)
+int cmio__adopt(cmio_fd fd)
 {
-    CMIO__CHECK(fd >= 0, -EBADF);
+    CMIO__CHECK(CMIO__FD_VALID(fd), -EBADF);
+#if defined(_WIN32)
+    int err = cmio__wsa_init();
+    if (err < 0)
+        return err;
+#endif
     return set_flags(fd);
 }
 
-int cmio__adopt_into(int fd, int *out)
+int cmio__adopt_into(cmio_fd fd, cmio_fd *out)
 {
-    *out = -1;
+    *out = CMIO_FD_INVALID;
     int err = cmio__adopt(fd);
     if (err == 0)
         *out = fd;
     return err;
 }
 
-int cmio__socket(int domain, int type, int protocol)
+int cmio__socket(int domain, int type, int protocol, cmio_fd *out)
 {
+    *out = CMIO_FD_INVALID;
+#if defined(_WIN32)
+    int err = cmio__wsa_init();
+    if (err < 0)
+        return err;
+    SOCKET fd = WSASocketW(domain, type, protocol, NULL, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+    if (fd == INVALID_SOCKET)
+        return cmio__errno();
+    u_long on = 1;
+    if (ioctlsocket(fd, FIONBIO, &on) != 0) {
+        err = cmio__errno();
+        closesocket(fd);
+        return err;
+    }
+    *out = fd;
+    return 0;
+#else
+    int fd;
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
-    int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-    if (fd >= 0 || errno != EINVAL)
-        return fd >= 0 ? fd : cmio__errno();
+    fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd >= 0 || errno != EINVAL) {
+        if (fd < 0)
+            return cmio__errno();
+        *out = fd;
+        return 0;
+    }
 #endif
     fd = socket(domain, type, protocol);
     if (fd < 0)
@@ -67,9 +116,12 @@ int cmio__socket(int domain, int type, int protocol)
         close(fd);
         return err;
     }
-    return fd;
+    *out = fd;
+    return 0;
+#endif
 }
 
+#if !defined(_WIN32)
 static int socketpair_nonblocking(int type, int sv[2])
 {
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
@@ -89,14 +141,20 @@ static int socketpair_nonblocking(int type, int sv[2])
     }
     return err;
 }
+#endif
 
-int cmio__socketpair(int type, int *a, int *b)
+int cmio__socketpair(int type, cmio_fd *a, cmio_fd *b)
 {
     if (a)
-        *a = -1;
+        *a = CMIO_FD_INVALID;
     if (b)
-        *b = -1;
+        *b = CMIO_FD_INVALID;
     CMIO__CHECK(a != NULL && b != NULL && a != b, -EINVAL);
+#if defined(_WIN32)
+    /* Windows has no socketpair(2), and its AF_UNIX no SOCK_DGRAM. */
+    (void)type;
+    return -ENOTSUP;
+#else
     int sv[2];
     int err = socketpair_nonblocking(type, sv);
     if (err < 0)
@@ -104,6 +162,7 @@ int cmio__socketpair(int type, int *a, int *b)
     *a = sv[0];
     *b = sv[1];
     return 0;
+#endif
 }
 
 /* An unbound AF_UNIX peer comes back from accept/recvfrom with no address
@@ -111,42 +170,53 @@ int cmio__socketpair(int type, int *a, int *b)
  * address, as getsockname does. IP peers always come back whole. */
 static void name_unnamed(cmio_sockaddr *a)
 {
-    if (a->len < offsetof(struct sockaddr_un, sun_path)) {
+#if HAVE_UNIX
+    if (a->len < (socklen_t)offsetof(struct sockaddr_un, sun_path)) {
         a->u.sa.sa_family = AF_UNIX;
         a->len = offsetof(struct sockaddr_un, sun_path);
     }
+#else
+    (void)a;
+#endif
 }
 
-int cmio__accept(int fd, cmio_sockaddr *peer)
+int cmio__accept(cmio_fd fd, cmio_sockaddr *peer, cmio_fd *out)
 {
+    *out = CMIO_FD_INVALID;
     cmio_sockaddr ignored;
     cmio_sockaddr *a = peer ? peer : &ignored;
     a->len = sizeof(a->u);
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
     int c = accept4(fd, &a->u.sa, &a->len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0)
+        return cmio__io_error(fd, CMIO_READABLE);
 #else
-    int c = accept(fd, &a->u.sa, &a->len);
-    if (c >= 0 && set_flags(c) < 0) {
-        int err = cmio__errno();
-        close(c);
+    cmio_fd c = accept(fd, &a->u.sa, &a->len);
+    if (!CMIO__FD_VALID(c))
+        return cmio__io_error(fd, CMIO_READABLE);
+    int err = set_flags(c);
+    if (err < 0) {
+        cmio__fd_close(c);
         return err;
     }
 #endif
-    if (c < 0)
-        return cmio__io_error(fd, CMIO_READABLE);
     name_unnamed(a);
-    return c;
+    *out = c;
+    return 0;
 }
 
 static bool family_ok(const cmio_sockaddr *addr)
 {
     switch (addr->u.sa.sa_family) {
     case AF_INET:
-        return addr->len >= sizeof(struct sockaddr_in);
+        return addr->len >= (socklen_t)sizeof(struct sockaddr_in);
     case AF_INET6:
-        return addr->len >= sizeof(struct sockaddr_in6);
+        return addr->len >= (socklen_t)sizeof(struct sockaddr_in6);
+#if HAVE_UNIX
     case AF_UNIX:
-        return addr->len >= offsetof(struct sockaddr_un, sun_path) && addr->len <= sizeof(struct sockaddr_un);
+        return addr->len >= (socklen_t)offsetof(struct sockaddr_un, sun_path) &&
+               addr->len <= (socklen_t)sizeof(struct sockaddr_un);
+#endif
     default:
         return false;
     }
@@ -157,73 +227,99 @@ bool cmio__is_ip(const cmio_sockaddr *addr)
     return addr != NULL && (addr->u.sa.sa_family == AF_INET || addr->u.sa.sa_family == AF_INET6);
 }
 
-int cmio__bind(const cmio_sockaddr *addr, int type, bool listening)
+int cmio__bind_fd(cmio_fd fd, const cmio_sockaddr *addr)
 {
+    return bind(fd, &addr->u.sa, addr->len) != 0 ? cmio__errno() : 0;
+}
+
+int cmio__bind(const cmio_sockaddr *addr, int type, bool listening, cmio_fd *out)
+{
+    *out = CMIO_FD_INVALID;
     CMIO__CHECK(addr != NULL && family_ok(addr), -EINVAL);
-    int fd = cmio__socket(addr->u.sa.sa_family, type, 0);
-    if (fd < 0)
-        return fd;
-    int one = 1, err = 0;
+    cmio_fd fd;
+    int err = cmio__socket(addr->u.sa.sa_family, type, 0, &fd);
+    if (err < 0)
+        return err;
+#if !defined(_WIN32)
+    int one = 1;
     if (listening && addr->u.sa.sa_family != AF_UNIX &&
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
         err = cmio__errno();
-    if (!err && bind(fd, &addr->u.sa, addr->len) < 0)
-        err = cmio__errno();
-    if (!err && listening && listen(fd, SOMAXCONN) < 0)
+#endif
+    if (!err)
+        err = cmio__bind_fd(fd, addr);
+    if (!err && listening && listen(fd, SOMAXCONN) != 0)
         err = cmio__errno();
     if (err) {
-        close(fd);
+        cmio__fd_close(fd);
         return err;
     }
-    return fd;
+    *out = fd;
+    return 0;
 }
 
-int cmio__connect(const cmio_sockaddr *addr, int type)
+int cmio__connect_fd(cmio_fd fd, const cmio_sockaddr *addr)
 {
-    CMIO__CHECK(addr != NULL && family_ok(addr), -EINVAL);
-    int fd = cmio__socket(addr->u.sa.sa_family, type, 0);
-    if (fd < 0)
-        return fd;
-    /* EINPROGRESS: a TCP handshake under way. An AF_UNIX connect(2) on
+    /* EINPROGRESS: a TCP handshake under way (Winsock says WSAEWOULDBLOCK
+     * for it, which the table makes -EAGAIN). An AF_UNIX connect(2) on
      * Linux completes at once or fails; its EAGAIN means the listener's
      * backlog is full and nothing is connecting, so it is an error (mio's
      * WouldBlock), not "in progress" (issue 9, defect 1). */
-    if (connect(fd, &addr->u.sa, addr->len) < 0 && errno != EINPROGRESS) {
-        int err = cmio__errno();
-        close(fd);
+    if (connect(fd, &addr->u.sa, addr->len) == 0)
+        return 0;
+#if defined(_WIN32)
+    int code = WSAGetLastError();
+    return code == WSAEWOULDBLOCK || code == WSAEINPROGRESS ? 0 : cmio__wsa_error(code);
+#else
+    return errno == EINPROGRESS ? 0 : cmio__errno();
+#endif
+}
+
+int cmio__connect(const cmio_sockaddr *addr, int type, cmio_fd *out)
+{
+    *out = CMIO_FD_INVALID;
+    CMIO__CHECK(addr != NULL && family_ok(addr), -EINVAL);
+    cmio_fd fd;
+    int err = cmio__socket(addr->u.sa.sa_family, type, 0, &fd);
+    if (err < 0)
+        return err;
+    err = cmio__connect_fd(fd, addr);
+    if (err < 0) {
+        cmio__fd_close(fd);
         return err;
     }
-    return fd;
+    *out = fd;
+    return 0;
 }
 
-int cmio__local_addr(int fd, cmio_sockaddr *out)
+int cmio__local_addr(cmio_fd fd, cmio_sockaddr *out)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     memset(out, 0, sizeof(*out));
     out->len = sizeof(out->u);
-    return getsockname(fd, &out->u.sa, &out->len) < 0 ? cmio__errno() : 0;
+    return getsockname(fd, &out->u.sa, &out->len) != 0 ? cmio__errno() : 0;
 }
 
-int cmio__peer_addr(int fd, cmio_sockaddr *out)
+int cmio__peer_addr(cmio_fd fd, cmio_sockaddr *out)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     memset(out, 0, sizeof(*out));
     out->len = sizeof(out->u);
-    return getpeername(fd, &out->u.sa, &out->len) < 0 ? cmio__errno() : 0;
+    return getpeername(fd, &out->u.sa, &out->len) != 0 ? cmio__errno() : 0;
 }
 
-int cmio__get_int(int fd, int level, int name, int *value)
+int cmio__get_int(cmio_fd fd, int level, int name, int *value)
 {
     socklen_t len = sizeof(*value);
-    return getsockopt(fd, level, name, value, &len) < 0 ? cmio__errno() : 0;
+    return getsockopt(fd, level, name, OPT(value), &len) != 0 ? cmio__errno() : 0;
 }
 
-int cmio__set_int(int fd, int level, int name, int value)
+int cmio__set_int(cmio_fd fd, int level, int name, int value)
 {
-    return setsockopt(fd, level, name, &value, sizeof(value)) < 0 ? cmio__errno() : 0;
+    return setsockopt(fd, level, name, OPT(&value), sizeof(value)) != 0 ? cmio__errno() : 0;
 }
 
-int cmio__get_bool(int fd, int level, int name, bool *out)
+int cmio__get_bool(cmio_fd fd, int level, int name, bool *out)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     int v = 0;
@@ -233,16 +329,22 @@ int cmio__get_bool(int fd, int level, int name, bool *out)
     return err;
 }
 
-int cmio__take_error(int fd)
+int cmio__take_error(cmio_fd fd)
 {
     int v = 0;
     int err = cmio__get_int(fd, SOL_SOCKET, SO_ERROR, &v);
     if (err == 0)
         cmio__would_block(fd, CMIO__ERROR_TAKEN); /* a reported error is taken */
-    return err < 0 ? err : -v;
+    if (err < 0 || v == 0)
+        return err;
+#if defined(_WIN32)
+    return cmio__wsa_error(v); /* SO_ERROR holds a WSA code there */
+#else
+    return -v;
+#endif
 }
 
-int cmio__stream_peer_addr(int fd, cmio_sockaddr *out)
+int cmio__stream_peer_addr(cmio_fd fd, cmio_sockaddr *out)
 {
     int err = cmio__peer_addr(fd, out);
     if (err == -ENOTCONN)
@@ -250,22 +352,27 @@ int cmio__stream_peer_addr(int fd, cmio_sockaddr *out)
     return err;
 }
 
-int cmio__shutdown(int fd, cmio_shutdown how)
+int cmio__shutdown(cmio_fd fd, cmio_shutdown how)
 {
+#if defined(_WIN32)
+    static const int map[] = {[CMIO_SHUTDOWN_READ] = SD_RECEIVE, [CMIO_SHUTDOWN_WRITE] = SD_SEND,
+                              [CMIO_SHUTDOWN_BOTH] = SD_BOTH};
+#else
     static const int map[] = {[CMIO_SHUTDOWN_READ] = SHUT_RD, [CMIO_SHUTDOWN_WRITE] = SHUT_WR,
                               [CMIO_SHUTDOWN_BOTH] = SHUT_RDWR};
+#endif
     CMIO__CHECK((unsigned)how <= CMIO_SHUTDOWN_BOTH, -EINVAL);
-    return shutdown(fd, map[how]) < 0 ? cmio__errno() : 0;
+    return shutdown(fd, map[how]) != 0 ? cmio__errno() : 0;
 }
 
-static int family(int fd)
+static int family(cmio_fd fd)
 {
     cmio_sockaddr a;
     int err = cmio__local_addr(fd, &a);
     return err < 0 ? err : a.u.sa.sa_family;
 }
 
-int cmio__set_ttl(int fd, uint32_t ttl)
+int cmio__set_ttl(cmio_fd fd, uint32_t ttl)
 {
     CMIO__CHECK(ttl <= 255, -EINVAL);
     int f = family(fd);
@@ -275,7 +382,7 @@ int cmio__set_ttl(int fd, uint32_t ttl)
                          : cmio__set_int(fd, IPPROTO_IP, IP_TTL, (int)ttl);
 }
 
-int cmio__get_ttl(int fd, uint32_t *out)
+int cmio__get_ttl(cmio_fd fd, uint32_t *out)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     int f = family(fd);
@@ -289,38 +396,67 @@ int cmio__get_ttl(int fd, uint32_t *out)
     return err;
 }
 
-ssize_t cmio__recvfrom(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
+ssize_t cmio__recvfrom(cmio_fd fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
 {
     CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
     memset(from, 0, sizeof(*from));
     from->len = sizeof(from->u);
-    ssize_t n = recvfrom(fd, buf, len, flags, &from->u.sa, &from->len);
+    ssize_t n = recvfrom(fd, buf, cmio__io_len(len), flags, &from->u.sa, &from->len);
     if (n < 0)
         return cmio__io_error(fd, CMIO_READABLE);
     name_unnamed(from);
     return n;
 }
 
-ssize_t cmio__readv(int fd, const struct iovec *iov, int iovcnt)
+#if defined(_WIN32)
+/* iovecs as WSABUFs (lengths cut to what a ULONG counts). */
+static void wsabufs(WSABUF *b, const struct iovec *iov, int iovcnt)
+{
+    for (int i = 0; i < iovcnt; i++) {
+        b[i].buf = iov[i].iov_base;
+        b[i].len = iov[i].iov_len > 0xffffffffu ? 0xffffffffu : (ULONG)iov[i].iov_len;
+    }
+}
+#endif
+
+ssize_t cmio__readv(cmio_fd fd, const struct iovec *iov, int iovcnt)
 {
     CMIO__CHECK(iovcnt >= 0 && iovcnt <= IOV_MAX && (iov != NULL || iovcnt == 0), -EINVAL);
+#if defined(_WIN32)
+    WSABUF b[IOV_MAX];
+    wsabufs(b, iov, iovcnt);
+    DWORD got = 0, flags = 0;
+    if (WSARecv(fd, b, (DWORD)iovcnt, &got, &flags, NULL, NULL) != 0)
+        return cmio__io_error(fd, CMIO_READABLE);
+    return (ssize_t)got;
+#else
     ssize_t n = readv(fd, iov, iovcnt);
     return n >= 0 ? n : cmio__io_error(fd, CMIO_READABLE);
+#endif
 }
 
-ssize_t cmio__writev(int fd, const struct iovec *iov, int iovcnt)
+ssize_t cmio__writev(cmio_fd fd, const struct iovec *iov, int iovcnt)
 {
     CMIO__CHECK(iovcnt >= 0 && iovcnt <= IOV_MAX && (iov != NULL || iovcnt == 0), -EINVAL);
+#if defined(_WIN32)
+    WSABUF b[IOV_MAX];
+    wsabufs(b, iov, iovcnt);
+    DWORD sent = 0;
+    if (WSASend(fd, b, (DWORD)iovcnt, &sent, 0, NULL, NULL) != 0)
+        return cmio__io_error(fd, CMIO_WRITABLE);
+    return (ssize_t)sent;
+#else
     struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
     ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
     return n >= 0 ? n : cmio__io_error(fd, CMIO_WRITABLE);
+#endif
 }
 
-void cmio__close(int *fd)
+void cmio__close(cmio_fd *fd)
 {
-    if (fd && *fd >= 0) {
-        close(*fd);
-        *fd = -1;
+    if (fd && CMIO__FD_VALID(*fd)) {
+        cmio__fd_close(*fd);
+        *fd = CMIO_FD_INVALID;
     }
 }
 
@@ -328,7 +464,7 @@ void cmio__close(int *fd)
 /* Options of cmio_tcp_socket, shared with streams and UDP sockets (issue 12) */
 /* ------------------------------------------------------------------------ */
 
-int cmio__set_linger(int fd, int seconds)
+int cmio__set_linger(cmio_fd fd, int seconds)
 {
     struct linger l = {.l_onoff = seconds >= 0, .l_linger = seconds >= 0 ? seconds : 0};
 #ifdef SO_LINGER_SEC
@@ -337,10 +473,10 @@ int cmio__set_linger(int fd, int seconds)
 #else
     int name = SO_LINGER;
 #endif
-    return setsockopt(fd, SOL_SOCKET, name, &l, sizeof(l)) < 0 ? cmio__errno() : 0;
+    return setsockopt(fd, SOL_SOCKET, name, OPT(&l), sizeof(l)) != 0 ? cmio__errno() : 0;
 }
 
-int cmio__get_linger(int fd, int *out)
+int cmio__get_linger(cmio_fd fd, int *out)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     struct linger l = {0, 0};
@@ -350,19 +486,19 @@ int cmio__get_linger(int fd, int *out)
 #else
     int name = SO_LINGER;
 #endif
-    if (getsockopt(fd, SOL_SOCKET, name, &l, &len) < 0)
+    if (getsockopt(fd, SOL_SOCKET, name, OPT(&l), &len) != 0)
         return cmio__errno();
     *out = l.l_onoff ? l.l_linger : -1;
     return 0;
 }
 
-int cmio__set_size(int fd, int level, int name, size_t bytes)
+int cmio__set_size(cmio_fd fd, int level, int name, size_t bytes)
 {
     CMIO__CHECK(bytes <= INT_MAX, -EINVAL);
     return cmio__set_int(fd, level, name, (int)bytes);
 }
 
-int cmio__get_size(int fd, int level, int name, size_t *out)
+int cmio__get_size(cmio_fd fd, int level, int name, size_t *out)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     int v = 0;
@@ -392,7 +528,7 @@ int cmio__get_size(int fd, int level, int name, size_t *out)
 #define KEEP_CNT -1
 #endif
 
-int cmio__set_keepalive(int fd, const cmio_keepalive *ka)
+int cmio__set_keepalive(cmio_fd fd, const cmio_keepalive *ka)
 {
     if (ka == NULL)
         return cmio__set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 0);
@@ -410,7 +546,7 @@ int cmio__set_keepalive(int fd, const cmio_keepalive *ka)
     return err;
 }
 
-int cmio__get_keepalive_params(int fd, cmio_keepalive *out)
+int cmio__get_keepalive_params(cmio_fd fd, cmio_keepalive *out)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     const int names[3] = {KEEP_IDLE, KEEP_INTVL, KEEP_CNT};
@@ -428,7 +564,7 @@ int cmio__get_keepalive_params(int fd, cmio_keepalive *out)
     return 0;
 }
 
-int cmio__set_reuseport(int fd, bool on)
+int cmio__set_reuseport(cmio_fd fd, bool on)
 {
 #ifdef SO_REUSEPORT
     return cmio__set_int(fd, SOL_SOCKET, SO_REUSEPORT, on ? 1 : 0);
@@ -439,7 +575,7 @@ int cmio__set_reuseport(int fd, bool on)
 #endif
 }
 
-int cmio__get_reuseport(int fd, bool *out)
+int cmio__get_reuseport(cmio_fd fd, bool *out)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
 #ifdef SO_REUSEPORT

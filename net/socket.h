@@ -13,67 +13,89 @@
 #include "../sys/fd.h"
 
 #include <errno.h>
+#if defined(_WIN32)
+#include <winsock2.h>
+#include <ws2tcpip.h>
+/* Winsock takes lengths as int and buffers as char pointers: the casts
+ * are written once, in the helpers below. Sends never raise a signal
+ * there. */
+typedef int cmio__iolen;
+#define MSG_NOSIGNAL 0
+#else
 #include <sys/socket.h>
 #include <unistd.h>
+typedef size_t cmio__iolen;
+#endif
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0 /* the OS's way is SO_NOSIGPIPE, set at creation (cmio__socket) */
 #endif
 /* The usual door of a socket call: the struct is there and open. */
-#define CMIO__CHECK_SOCK(s) CMIO__CHECK((s) != NULL, -EINVAL); CMIO__CHECK((s)->fd >= 0, -EBADF)
+#define CMIO__CHECK_SOCK(s) CMIO__CHECK((s) != NULL, -EINVAL); CMIO__CHECK(CMIO__FD_VALID((s)->fd), -EBADF)
 
 /* The error of a failed I/O call on fd, as cmio__errno() (sys/fd.h); on -EAGAIN it
  * also tells emulating backends to re-arm fd's `direction` (CMIO_READABLE
  * for reads, receives, accepts; CMIO_WRITABLE for writes, sends), on any
  * other error that fd's pending error is taken. Every I/O path of net/
  * fails through it. */
-int cmio__io_error(int fd, cmio_interest direction);
+int cmio__io_error(cmio_fd fd, cmio_interest direction);
 
 /* socket(2) made non-blocking and close-on-exec in one call where the OS
- * allows (fcntl otherwise). Returns the descriptor. */
-int cmio__socket(int domain, int type, int protocol);
+ * allows (fcntl otherwise), into *out (CMIO_FD_INVALID on failure); on
+ * Windows WSASocketW with WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT
+ * (the AFD backend needs overlapped sockets), then FIONBIO. Runs
+ * cmio__wsa_init first there. 0 or a negative errno. */
+int cmio__socket(int domain, int type, int protocol, cmio_fd *out);
 /* socketpair(2) of AF_UNIX into *a and *b, both ends non-blocking and
- * close-on-exec in one call where the OS allows. *a and *b are -1 unless it
+ * close-on-exec in one call where the OS allows. *a and *b are CMIO_FD_INVALID unless it
  * succeeds; -EINVAL if either is NULL or they are the same. Nothing is left
  * open on failure. */
-int cmio__socketpair(int type, int *a, int *b);
+int cmio__socketpair(int type, cmio_fd *a, cmio_fd *b);
 /* Make an adopted descriptor non-blocking and close-on-exec. */
-int cmio__adopt(int fd);
-/* The *_from_fd door: *out is -1 unless fd is adopted, then fd. */
-int cmio__adopt_into(int fd, int *out);
-/* accept4(2) with SOCK_NONBLOCK|SOCK_CLOEXEC; peer may be NULL. */
-int cmio__accept(int fd, cmio_sockaddr *peer);
-/* A new socket of addr's family bound to addr; listening with SOMAXCONN and
- * SO_REUSEADDR when listen is true. Returns the descriptor. */
-int cmio__bind(const cmio_sockaddr *addr, int type, bool listen);
-/* connect(2) on a new non-blocking socket of addr's family; EINPROGRESS
- * counts as success, EAGAIN (a full AF_UNIX backlog) is -EAGAIN with the
- * socket closed. Returns the descriptor. */
-int cmio__connect(const cmio_sockaddr *addr, int type);
+int cmio__adopt(cmio_fd fd);
+/* The *_from_fd door: *out is CMIO_FD_INVALID unless fd is adopted, then fd. */
+int cmio__adopt_into(cmio_fd fd, cmio_fd *out);
+/* accept4(2) with SOCK_NONBLOCK|SOCK_CLOEXEC into *out; peer may be NULL.
+ * On Windows accept(), then FIONBIO and no inheritance (the accepted
+ * socket inherits the listener's overlapped attribute). */
+int cmio__accept(cmio_fd fd, cmio_sockaddr *peer, cmio_fd *out);
+/* A new socket of addr's family bound to addr, into *out; listening with
+ * SOMAXCONN and SO_REUSEADDR when listen is true (not on Windows, where
+ * SO_REUSEADDR would let another socket take the port, as std leaves it). */
+int cmio__bind(const cmio_sockaddr *addr, int type, bool listen, cmio_fd *out);
+/* connect(2) on a new non-blocking socket of addr's family, into *out;
+ * EINPROGRESS counts as success, EAGAIN (a full AF_UNIX backlog) is -EAGAIN
+ * with the socket closed. */
+int cmio__connect(const cmio_sockaddr *addr, int type, cmio_fd *out);
+/* connect(2) of an existing socket: 0 also while the handshake is under
+ * way (EINPROGRESS; Winsock's WSAEWOULDBLOCK), else a negative errno. */
+int cmio__connect_fd(cmio_fd fd, const cmio_sockaddr *addr);
+/* bind(2) of an existing socket: 0 or a negative errno. */
+int cmio__bind_fd(cmio_fd fd, const cmio_sockaddr *addr);
 
 /* addr is an IPv4 or IPv6 address (what TCP and UDP take). */
 bool cmio__is_ip(const cmio_sockaddr *addr);
 
 /* getsockname/getpeername into out. */
-int cmio__local_addr(int fd, cmio_sockaddr *out);
-int cmio__peer_addr(int fd, cmio_sockaddr *out);
+int cmio__local_addr(cmio_fd fd, cmio_sockaddr *out);
+int cmio__peer_addr(cmio_fd fd, cmio_sockaddr *out);
 /* SO_ERROR as a negative errno, or 0 (reading it clears it, and tells
  * emulating backends that a reported error is taken). */
-int cmio__take_error(int fd);
+int cmio__take_error(cmio_fd fd);
 /* A stream's peer_addr: cmio__peer_addr, and on -ENOTCONN, while a connect
  * is in progress (not yet writable, not hung up or errored), the re-arm of
  * writing that the next writable event needs on emulating backends. */
-int cmio__stream_peer_addr(int fd, cmio_sockaddr *out);
+int cmio__stream_peer_addr(cmio_fd fd, cmio_sockaddr *out);
 /* shutdown(2) with cmio_shutdown's values. */
-int cmio__shutdown(int fd, cmio_shutdown how);
+int cmio__shutdown(cmio_fd fd, cmio_shutdown how);
 
 /* Integer and boolean socket options. */
-int cmio__set_int(int fd, int level, int name, int value);
-int cmio__get_int(int fd, int level, int name, int *value);
-int cmio__get_bool(int fd, int level, int name, bool *out);
+int cmio__set_int(cmio_fd fd, int level, int name, int value);
+int cmio__get_int(cmio_fd fd, int level, int name, int *value);
+int cmio__get_bool(cmio_fd fd, int level, int name, bool *out);
 /* The TTL option for the socket's family (IP_TTL or IPV6_UNICAST_HOPS). */
-int cmio__set_ttl(int fd, uint32_t ttl);
-int cmio__get_ttl(int fd, uint32_t *out);
+int cmio__set_ttl(cmio_fd fd, uint32_t ttl);
+int cmio__get_ttl(cmio_fd fd, uint32_t *out);
 
 /* I/O that never raises SIGPIPE (MSG_NOSIGNAL). cmio__send and cmio__recv
  * are inline so that a read or write that succeeds costs its system call and
@@ -82,30 +104,46 @@ int cmio__get_ttl(int fd, uint32_t *out);
  * returned as it is, as mio returns ErrorKind::Interrupted (on a
  * non-blocking descriptor the kernel does not sleep, so it does not happen).
  * `to`/`from` may be NULL. */
-ssize_t cmio__recvfrom(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from);
+ssize_t cmio__recvfrom(cmio_fd fd, void *buf, size_t len, int flags, cmio_sockaddr *from);
 
-static inline ssize_t cmio__send(int fd, const void *buf, size_t len, int flags, const cmio_sockaddr *to)
+/* Winsock counts a call's bytes in an int: a longer buffer is cut to
+ * INT_MAX, a short write or read as any other. */
+static inline cmio__iolen cmio__io_len(size_t len)
+{
+#if defined(_WIN32)
+    return len > 0x7fffffff ? 0x7fffffff : (int)len;
+#else
+    return len;
+#endif
+}
+
+static inline ssize_t cmio__send(cmio_fd fd, const void *buf, size_t len, int flags, const cmio_sockaddr *to)
 {
     if (buf == NULL && len != 0)
         return -EINVAL;
-    ssize_t n = to ? sendto(fd, buf, len, flags | MSG_NOSIGNAL, &to->u.sa, to->len)
-                   : send(fd, buf, len, flags | MSG_NOSIGNAL);
+    ssize_t n = to ? sendto(fd, buf, cmio__io_len(len), flags | MSG_NOSIGNAL, &to->u.sa, to->len)
+                   : send(fd, buf, cmio__io_len(len), flags | MSG_NOSIGNAL);
     return n >= 0 ? n : cmio__io_error(fd, CMIO_WRITABLE);
 }
 
-static inline ssize_t cmio__recv(int fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
+static inline ssize_t cmio__recv(cmio_fd fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
 {
     if (from != NULL)
         return cmio__recvfrom(fd, buf, len, flags, from);
     if (buf == NULL && len != 0)
         return -EINVAL;
+#if defined(_WIN32)
+    ssize_t n = recv(fd, buf, cmio__io_len(len), flags);
+#else
     /* read(2) is recv(2) without flags, and the lighter call in libc. */
     ssize_t n = flags == 0 ? read(fd, buf, len) : recv(fd, buf, len, flags);
+#endif
     return n >= 0 ? n : cmio__io_error(fd, CMIO_READABLE);
 }
 
-ssize_t cmio__readv(int fd, const struct iovec *iov, int iovcnt);
-ssize_t cmio__writev(int fd, const struct iovec *iov, int iovcnt);
+/* readv(2) and sendmsg(2); WSARecv and WSASend on Windows. */
+ssize_t cmio__readv(cmio_fd fd, const struct iovec *iov, int iovcnt);
+ssize_t cmio__writev(cmio_fd fd, const struct iovec *iov, int iovcnt);
 
 /* Options of cmio_tcp_socket, shared with streams and UDP sockets (issue
  * 12). Linger: seconds >= 0 on, negative off; the getter gives -1 when off
@@ -115,16 +153,17 @@ ssize_t cmio__writev(int fd, const struct iovec *iov, int iovcnt);
  * on macOS), TCP_KEEPINTVL, TCP_KEEPCNT, -ENOTSUP (before any change) for a
  * part this OS lacks; the params getter reads 0 for such a part.
  * SO_REUSEPORT: -ENOTSUP where the OS has none. */
-int cmio__set_linger(int fd, int seconds);
-int cmio__get_linger(int fd, int *out);
-int cmio__set_size(int fd, int level, int name, size_t bytes);
-int cmio__get_size(int fd, int level, int name, size_t *out);
-int cmio__set_keepalive(int fd, const cmio_keepalive *ka);
-int cmio__get_keepalive_params(int fd, cmio_keepalive *out);
-int cmio__set_reuseport(int fd, bool on);
-int cmio__get_reuseport(int fd, bool *out);
+int cmio__set_linger(cmio_fd fd, int seconds);
+int cmio__get_linger(cmio_fd fd, int *out);
+int cmio__set_size(cmio_fd fd, int level, int name, size_t bytes);
+int cmio__get_size(cmio_fd fd, int level, int name, size_t *out);
+int cmio__set_keepalive(cmio_fd fd, const cmio_keepalive *ka);
+int cmio__get_keepalive_params(cmio_fd fd, cmio_keepalive *out);
+int cmio__set_reuseport(cmio_fd fd, bool on);
+int cmio__get_reuseport(cmio_fd fd, bool *out);
 
-/* close(2) and fd = -1; ignores NULL and closed. */
-void cmio__close(int *fd);
+/* close(2) (closesocket on Windows) and *fd = CMIO_FD_INVALID; ignores
+ * NULL and closed. */
+void cmio__close(cmio_fd *fd);
 
 #endif /* CMIO_NET_SOCKET_H */

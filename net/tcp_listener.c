@@ -7,30 +7,24 @@
 #include "socket.h"
 
 #include <errno.h>
+#if !defined(_WIN32)
 #include <sys/socket.h>
+#endif
 
 int cmio_tcp_listener_bind(cmio_tcp_listener *out, const cmio_sockaddr *addr)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     CMIO__CHECK(cmio__is_ip(addr), -EINVAL);
-    int fd = cmio__bind(addr, SOCK_STREAM, true);
-    if (fd < 0)
-        return fd;
-    out->fd = fd;
-    return 0;
+    return cmio__bind(addr, SOCK_STREAM, true, &out->fd);
 }
 
 int cmio_tcp_listener_accept(cmio_tcp_listener *l, cmio_tcp_stream *out, cmio_sockaddr *peer)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     CMIO__CHECK_SOCK(l);
-    int fd = cmio__accept(l->fd, peer);
-    if (fd < 0)
-        return fd;
-    out->fd = fd;
-    return 0;
+    return cmio__accept(l->fd, peer, &out->fd);
 }
 
 int cmio_tcp_listener_local_addr(const cmio_tcp_listener *l, cmio_sockaddr *out)
@@ -57,7 +51,7 @@ int cmio_tcp_listener_take_error(cmio_tcp_listener *l)
     return cmio__take_error(l->fd);
 }
 
-int cmio_tcp_listener_from_fd(cmio_tcp_listener *out, int fd)
+int cmio_tcp_listener_from_fd(cmio_tcp_listener *out, cmio_fd fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     return cmio__adopt_into(fd, &out->fd);

@@ -8,18 +8,16 @@
 #include "socket.h"
 
 #include <errno.h>
+#if !defined(_WIN32)
 #include <netinet/in.h>
 #include <sys/socket.h>
+#endif
 
 static int open_socket(cmio_tcp_socket *out, int domain)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
-    int fd = cmio__socket(domain, SOCK_STREAM, 0);
-    if (fd < 0)
-        return fd;
-    out->fd = fd;
-    return 0;
+    out->fd = CMIO_FD_INVALID;
+    return cmio__socket(domain, SOCK_STREAM, 0, &out->fd);
 }
 
 int cmio_tcp_socket_new_v4(cmio_tcp_socket *out) { return open_socket(out, AF_INET); }
@@ -28,7 +26,7 @@ int cmio_tcp_socket_new_v6(cmio_tcp_socket *out) { return open_socket(out, AF_IN
 
 /* addr is an IP address of the socket's own family (the kernel would say
  * EAFNOSUPPORT or EINVAL; cmio's rule is -EINVAL for a wrong family). */
-static int check_addr(int fd, const cmio_sockaddr *addr)
+static int check_addr(cmio_fd fd, const cmio_sockaddr *addr)
 {
     CMIO__CHECK(cmio__is_ip(addr), -EINVAL);
     cmio_sockaddr mine;
@@ -37,7 +35,7 @@ static int check_addr(int fd, const cmio_sockaddr *addr)
         return err;
     CMIO__CHECK(mine.u.sa.sa_family == addr->u.sa.sa_family, -EINVAL);
     size_t need = addr->u.sa.sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-    CMIO__CHECK(addr->len >= need, -EINVAL);
+    CMIO__CHECK((size_t)addr->len >= need, -EINVAL);
     return 0;
 }
 
@@ -131,7 +129,7 @@ int cmio_tcp_socket_bind(cmio_tcp_socket *s, const cmio_sockaddr *addr)
 int cmio_tcp_socket_connect(cmio_tcp_socket *s, const cmio_sockaddr *addr, cmio_tcp_stream *out)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     CMIO__CHECK_SOCK(s);
     int err = check_addr(s->fd, addr);
     if (err < 0)
@@ -139,29 +137,29 @@ int cmio_tcp_socket_connect(cmio_tcp_socket *s, const cmio_sockaddr *addr, cmio_
     /* From here s is consumed, as mio's connect(self) moves it: into the
      * stream, or closed with the error. EINPROGRESS is a handshake under
      * way (cmio_tcp_stream_connect's rule). */
-    if (connect(s->fd, &addr->u.sa, addr->len) < 0 && errno != EINPROGRESS) {
-        err = cmio__errno();
+    err = cmio__connect_fd(s->fd, addr);
+    if (err < 0) {
         cmio__close(&s->fd);
         return err;
     }
     out->fd = s->fd;
-    s->fd = -1;
+    s->fd = CMIO_FD_INVALID;
     return 0;
 }
 
 int cmio_tcp_socket_listen(cmio_tcp_socket *s, int backlog, cmio_tcp_listener *out)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(backlog >= 0, -EINVAL);
-    if (listen(s->fd, backlog) < 0) {
+    if (listen(s->fd, backlog) != 0) {
         int err = cmio__errno();
         cmio__close(&s->fd);
         return err;
     }
     out->fd = s->fd;
-    s->fd = -1;
+    s->fd = CMIO_FD_INVALID;
     return 0;
 }
 
@@ -171,7 +169,7 @@ int cmio_tcp_socket_local_addr(const cmio_tcp_socket *s, cmio_sockaddr *out)
     return cmio__local_addr(s->fd, out);
 }
 
-int cmio_tcp_socket_from_fd(cmio_tcp_socket *out, int fd)
+int cmio_tcp_socket_from_fd(cmio_tcp_socket *out, cmio_fd fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     return cmio__adopt_into(fd, &out->fd);

@@ -6,20 +6,18 @@
 #include "socket.h"
 
 #include <errno.h>
+#if !defined(_WIN32)
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#endif
 
 int cmio_tcp_stream_connect(cmio_tcp_stream *out, const cmio_sockaddr *addr)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     CMIO__CHECK(cmio__is_ip(addr), -EINVAL);
-    int fd = cmio__connect(addr, SOCK_STREAM);
-    if (fd < 0)
-        return fd;
-    out->fd = fd;
-    return 0;
+    return cmio__connect(addr, SOCK_STREAM, &out->fd);
 }
 
 ssize_t cmio_tcp_stream_read(cmio_tcp_stream *s, void *buf, size_t len)
@@ -100,7 +98,7 @@ int cmio_tcp_stream_take_error(cmio_tcp_stream *s)
     return cmio__take_error(s->fd);
 }
 
-int cmio_tcp_stream_from_fd(cmio_tcp_stream *out, int fd)
+int cmio_tcp_stream_from_fd(cmio_tcp_stream *out, cmio_fd fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     return cmio__adopt_into(fd, &out->fd);

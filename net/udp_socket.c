@@ -6,9 +6,11 @@
 #include "socket.h"
 
 #include <errno.h>
+#if !defined(_WIN32)
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
 
 #if !defined(IPV6_ADD_MEMBERSHIP) && defined(IPV6_JOIN_GROUP)
 #define IPV6_ADD_MEMBERSHIP IPV6_JOIN_GROUP
@@ -18,29 +20,26 @@
 int cmio_udp_socket_bind(cmio_udp_socket *out, const cmio_sockaddr *addr)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     CMIO__CHECK(cmio__is_ip(addr), -EINVAL);
-    int fd = cmio__bind(addr, SOCK_DGRAM, false);
-    if (fd < 0)
-        return fd;
-    out->fd = fd;
-    return 0;
+    return cmio__bind(addr, SOCK_DGRAM, false, &out->fd);
 }
 
 int cmio_udp_socket_bind_reuseport(cmio_udp_socket *out, const cmio_sockaddr *addr)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     CMIO__CHECK(cmio__is_ip(addr), -EINVAL);
-    int fd = cmio__socket(addr->u.sa.sa_family, SOCK_DGRAM, 0);
-    if (fd < 0)
-        return fd;
+    cmio_fd fd;
+    int err = cmio__socket(addr->u.sa.sa_family, SOCK_DGRAM, 0, &fd);
+    if (err < 0)
+        return err;
     /* The option governs the bind: set it first. */
-    int err = cmio__set_reuseport(fd, true);
-    if (err == 0 && bind(fd, &addr->u.sa, addr->len) < 0)
-        err = -errno;
+    err = cmio__set_reuseport(fd, true);
+    if (err == 0)
+        err = cmio__bind_fd(fd, addr);
     if (err < 0) {
-        close(fd);
+        cmio__fd_close(fd);
         return err;
     }
     out->fd = fd;
@@ -72,9 +71,9 @@ int cmio_udp_socket_connect(cmio_udp_socket *s, const cmio_sockaddr *addr)
     CMIO__CHECK(cmio__is_ip(addr), -EINVAL);
     int rc;
     do
-        rc = connect(s->fd, &addr->u.sa, addr->len);
-    while (rc < 0 && errno == EINTR);
-    return rc < 0 ? cmio__errno() : 0;
+        rc = connect(s->fd, &addr->u.sa, addr->len) != 0 ? cmio__errno() : 0;
+    while (rc == -EINTR);
+    return rc;
 }
 
 ssize_t cmio_udp_socket_send(cmio_udp_socket *s, const void *buf, size_t len)
@@ -167,7 +166,7 @@ static int membership_v4(cmio_udp_socket *s, int name, const struct in_addr *mul
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(multiaddr != NULL && iface != NULL, -EINVAL);
     struct ip_mreq m = {.imr_multiaddr = *multiaddr, .imr_interface = *iface};
-    return setsockopt(s->fd, IPPROTO_IP, name, &m, sizeof(m)) < 0 ? cmio__errno() : 0;
+    return setsockopt(s->fd, IPPROTO_IP, name, (const void *)&m, sizeof(m)) != 0 ? cmio__errno() : 0;
 }
 
 static int membership_v6(cmio_udp_socket *s, int name, const struct in6_addr *multiaddr, unsigned iface)
@@ -175,7 +174,7 @@ static int membership_v6(cmio_udp_socket *s, int name, const struct in6_addr *mu
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(multiaddr != NULL, -EINVAL);
     struct ipv6_mreq m = {.ipv6mr_multiaddr = *multiaddr, .ipv6mr_interface = iface};
-    return setsockopt(s->fd, IPPROTO_IPV6, name, &m, sizeof(m)) < 0 ? cmio__errno() : 0;
+    return setsockopt(s->fd, IPPROTO_IPV6, name, (const void *)&m, sizeof(m)) != 0 ? cmio__errno() : 0;
 }
 
 int cmio_udp_socket_join_multicast_v4(cmio_udp_socket *s, const struct in_addr *multiaddr,
@@ -230,7 +229,7 @@ int cmio_udp_socket_take_error(cmio_udp_socket *s)
     return cmio__take_error(s->fd);
 }
 
-int cmio_udp_socket_from_fd(cmio_udp_socket *out, int fd)
+int cmio_udp_socket_from_fd(cmio_udp_socket *out, cmio_fd fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     return cmio__adopt_into(fd, &out->fd);

@@ -7,14 +7,16 @@
 #include "fd_passing.h"
 #include "socket.h"
 
+#if !defined(_WIN32)
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#endif
 
 int cmio_unix_datagram_bind(cmio_unix_datagram *out, const char *path)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     cmio_sockaddr addr;
     int err = cmio_sockaddr_from_path(&addr, path);
     if (err < 0)
@@ -25,24 +27,24 @@ int cmio_unix_datagram_bind(cmio_unix_datagram *out, const char *path)
 int cmio_unix_datagram_bind_addr(cmio_unix_datagram *out, const cmio_sockaddr *addr)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     CMIO__CHECK(addr != NULL && addr->u.sa.sa_family == AF_UNIX, -EINVAL);
-    int fd = cmio__bind(addr, SOCK_DGRAM, false);
-    if (fd < 0)
-        return fd;
-    out->fd = fd;
-    return 0;
+#if defined(_WIN32)
+    return -ENOTSUP; /* Windows's AF_UNIX has SOCK_STREAM only */
+#else
+    return cmio__bind(addr, SOCK_DGRAM, false, &out->fd);
+#endif
 }
 
 int cmio_unix_datagram_unbound(cmio_unix_datagram *out)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
-    int fd = cmio__socket(AF_UNIX, SOCK_DGRAM, 0);
-    if (fd < 0)
-        return fd;
-    out->fd = fd;
-    return 0;
+    out->fd = CMIO_FD_INVALID;
+#if defined(_WIN32)
+    return -ENOTSUP; /* Windows's AF_UNIX has SOCK_STREAM only */
+#else
+    return cmio__socket(AF_UNIX, SOCK_DGRAM, 0, &out->fd);
+#endif
 }
 
 int cmio_unix_datagram_pair(cmio_unix_datagram *a, cmio_unix_datagram *b)
@@ -59,9 +61,9 @@ int cmio_unix_datagram_connect(cmio_unix_datagram *s, const char *path)
         return err;
     int r;
     do
-        r = connect(s->fd, &addr.u.sa, addr.len);
-    while (r < 0 && errno == EINTR);
-    return r < 0 ? cmio__errno() : 0;
+        r = connect(s->fd, &addr.u.sa, addr.len) != 0 ? cmio__errno() : 0;
+    while (r == -EINTR);
+    return r;
 }
 
 ssize_t cmio_unix_datagram_send(cmio_unix_datagram *s, const void *buf, size_t len)
@@ -117,7 +119,7 @@ int cmio_unix_datagram_take_error(cmio_unix_datagram *s)
     return cmio__take_error(s->fd);
 }
 
-int cmio_unix_datagram_from_fd(cmio_unix_datagram *out, int fd)
+int cmio_unix_datagram_from_fd(cmio_unix_datagram *out, cmio_fd fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     return cmio__adopt_into(fd, &out->fd);
@@ -131,18 +133,18 @@ void cmio_unix_datagram_close(cmio_unix_datagram *s)
 
 /* Descriptor passing (SCM_RIGHTS): net/fd_passing.c. */
 
-ssize_t cmio_unix_datagram_send_fds(cmio_unix_datagram *s, const void *buf, size_t len, const int *fds,
+ssize_t cmio_unix_datagram_send_fds(cmio_unix_datagram *s, const void *buf, size_t len, const cmio_fd *fds,
                                     size_t nfds)
 {
     CMIO__CHECK_SOCK(s);
     return cmio__send_fds(s->fd, buf, len, fds, nfds);
 }
 
-ssize_t cmio_unix_datagram_recv_fds(cmio_unix_datagram *s, void *buf, size_t len, int *fds, size_t *nfds)
+ssize_t cmio_unix_datagram_recv_fds(cmio_unix_datagram *s, void *buf, size_t len, cmio_fd *fds, size_t *nfds)
 {
     if (s == NULL)
         return cmio__recv_fds_refused(nfds, -EINVAL);
-    if (s->fd < 0)
+    if (!CMIO__FD_VALID(s->fd))
         return cmio__recv_fds_refused(nfds, -EBADF);
     return cmio__recv_fds(s->fd, buf, len, fds, nfds);
 }

@@ -6,13 +6,15 @@
  */
 #include "socket.h"
 
+#if !defined(_WIN32)
 #include <sys/socket.h>
 #include <sys/un.h>
+#endif
 
 int cmio_unix_listener_bind(cmio_unix_listener *out, const char *path)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     cmio_sockaddr addr;
     int err = cmio_sockaddr_from_path(&addr, path);
     if (err < 0)
@@ -23,25 +25,17 @@ int cmio_unix_listener_bind(cmio_unix_listener *out, const char *path)
 int cmio_unix_listener_bind_addr(cmio_unix_listener *out, const cmio_sockaddr *addr)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     CMIO__CHECK(addr != NULL && addr->u.sa.sa_family == AF_UNIX, -EINVAL);
-    int fd = cmio__bind(addr, SOCK_STREAM, true);
-    if (fd < 0)
-        return fd;
-    out->fd = fd;
-    return 0;
+    return cmio__bind(addr, SOCK_STREAM, true, &out->fd);
 }
 
 int cmio_unix_listener_accept(cmio_unix_listener *l, cmio_unix_stream *out, cmio_sockaddr *peer)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     CMIO__CHECK_SOCK(l);
-    int fd = cmio__accept(l->fd, peer);
-    if (fd < 0)
-        return fd;
-    out->fd = fd;
-    return 0;
+    return cmio__accept(l->fd, peer, &out->fd);
 }
 
 int cmio_unix_listener_local_addr(const cmio_unix_listener *l, cmio_sockaddr *out)
@@ -56,7 +50,7 @@ int cmio_unix_listener_take_error(cmio_unix_listener *l)
     return cmio__take_error(l->fd);
 }
 
-int cmio_unix_listener_from_fd(cmio_unix_listener *out, int fd)
+int cmio_unix_listener_from_fd(cmio_unix_listener *out, cmio_fd fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     return cmio__adopt_into(fd, &out->fd);

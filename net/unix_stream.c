@@ -7,13 +7,15 @@
 #include "fd_passing.h"
 #include "socket.h"
 
+#if !defined(_WIN32)
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
 
 int cmio_unix_stream_connect(cmio_unix_stream *out, const char *path)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     cmio_sockaddr addr;
     int err = cmio_sockaddr_from_path(&addr, path);
     if (err < 0)
@@ -24,13 +26,9 @@ int cmio_unix_stream_connect(cmio_unix_stream *out, const char *path)
 int cmio_unix_stream_connect_addr(cmio_unix_stream *out, const cmio_sockaddr *addr)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    out->fd = -1;
+    out->fd = CMIO_FD_INVALID;
     CMIO__CHECK(addr != NULL && addr->u.sa.sa_family == AF_UNIX, -EINVAL);
-    int fd = cmio__connect(addr, SOCK_STREAM);
-    if (fd < 0)
-        return fd;
-    out->fd = fd;
-    return 0;
+    return cmio__connect(addr, SOCK_STREAM, &out->fd);
 }
 
 int cmio_unix_stream_pair(cmio_unix_stream *a, cmio_unix_stream *b)
@@ -86,7 +84,7 @@ int cmio_unix_stream_take_error(cmio_unix_stream *s)
     return cmio__take_error(s->fd);
 }
 
-int cmio_unix_stream_from_fd(cmio_unix_stream *out, int fd)
+int cmio_unix_stream_from_fd(cmio_unix_stream *out, cmio_fd fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     return cmio__adopt_into(fd, &out->fd);
@@ -100,7 +98,7 @@ void cmio_unix_stream_close(cmio_unix_stream *s)
 
 /* Descriptor passing (SCM_RIGHTS): net/fd_passing.c. */
 
-ssize_t cmio_unix_stream_send_fds(cmio_unix_stream *s, const void *buf, size_t len, const int *fds,
+ssize_t cmio_unix_stream_send_fds(cmio_unix_stream *s, const void *buf, size_t len, const cmio_fd *fds,
                                   size_t nfds)
 {
     CMIO__CHECK_SOCK(s);
@@ -110,11 +108,11 @@ ssize_t cmio_unix_stream_send_fds(cmio_unix_stream *s, const void *buf, size_t l
     return cmio__send_fds(s->fd, buf, len, fds, nfds);
 }
 
-ssize_t cmio_unix_stream_recv_fds(cmio_unix_stream *s, void *buf, size_t len, int *fds, size_t *nfds)
+ssize_t cmio_unix_stream_recv_fds(cmio_unix_stream *s, void *buf, size_t len, cmio_fd *fds, size_t *nfds)
 {
     if (s == NULL)
         return cmio__recv_fds_refused(nfds, -EINVAL);
-    if (s->fd < 0)
+    if (!CMIO__FD_VALID(s->fd))
         return cmio__recv_fds_refused(nfds, -EBADF);
     /* A stream's 0 is the end of stream: a read of 0 bytes would look the same. */
     if (len == 0)

@@ -30,4 +30,15 @@
 #define CMIO__STORE_RELAXED(field, value) ((field) = (value))
 #endif
 
+/* A descriptor value that may be one: not CMIO_FD_INVALID (negative on
+ * POSIX systems, INVALID_SOCKET on Windows, where SOCKET is unsigned).
+ * The same test as sys/fd.h's. */
+#ifndef CMIO__FD_VALID
+#if defined(_WIN32)
+#define CMIO__FD_VALID(fd) ((fd) != CMIO_FD_INVALID)
+#else
+#define CMIO__FD_VALID(fd) ((fd) >= 0)
+#endif
+#endif
+
 #endif /* CMIO_SRC_CHECK_H */

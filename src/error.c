@@ -18,6 +18,12 @@ const char *cmio_strerror(int err)
     /* strerrordesc_np: static text, no locale, thread-safe. */
     const char *text = strerrordesc_np(err);
     return text ? text : "Unknown error";
+#elif defined(_WIN32)
+    const char *known = cmio__win_strerror(err);
+    if (known)
+        return known;
+    static _Thread_local char buf[128];
+    return strerror_s(buf, sizeof(buf), err) == 0 ? buf : "Unknown error";
 #else
     /* strerror() need not be thread-safe: strerror_r into a buffer of this
      * thread's (the GNU variant on older glibc returns its own text). */

@@ -90,4 +90,10 @@ unsigned cmio__signals_caps(const cmio_signals *s);
  * -1 (kqueue). */
 int cmio__signals_fd(const cmio_signals *s);
 
+#if defined(_WIN32)
+/* Windows (src/error_win.c): the text of a POSIX supplement code the C
+ * runtime's strerror does not know (ECONNRESET, ...), or NULL. */
+const char *cmio__win_strerror(int err);
+#endif
+
 #endif /* CMIO_SRC_INTERNAL_H */

@@ -6,7 +6,8 @@
 #include "internal.h"
 
 #include <errno.h>
-#include <pthread.h>
+#include "os.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +24,9 @@ const cmio__selector *const cmio__selectors[] = {
 #ifdef CMIO_HAVE_POLL
     &cmio__selector_poll,
 #endif
+#ifdef CMIO_HAVE_IOCP
+    &cmio__selector_iocp, /* Windows: AFD poll over a completion port (sys/windows.c) */
+#endif
     NULL,
 };
 
@@ -31,7 +35,7 @@ const cmio__selector *const cmio__selectors[] = {
  * in sys/selector.h, its line above and its meson block). */
 enum { N_SELECTORS = sizeof(cmio__selectors) / sizeof(cmio__selectors[0]) };
 static const char *backend_names[N_SELECTORS];
-static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+static cmio__once names_once = CMIO__ONCE_INIT;
 
 static void name_backends(void)
 {
@@ -41,7 +45,7 @@ static void name_backends(void)
 
 const char *const *cmio_backends(void)
 {
-    pthread_once(&names_once, name_backends);
+    cmio__once_run(&names_once, name_backends);
     return backend_names;
 }
 
@@ -117,9 +121,18 @@ cmio_registry *cmio_poll_registry(cmio_poll *poll) { return poll ? &poll->regist
 
 int64_t cmio__now_ns(void)
 {
+#if defined(_WIN32)
+    /* The performance counter: monotonic, its frequency fixed at boot. */
+    LARGE_INTEGER freq, now;
+    QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&now);
+    int64_t f = freq.QuadPart;
+    return now.QuadPart / f * 1000000000 + now.QuadPart % f * 1000000000 / f;
+#else
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+#endif
 }
 
 /* A positive timeout never ends early for lack of events: should the

@@ -25,12 +25,12 @@ extern atomic_uint cmio__rearm_users;
 #define CMIO__ERROR_TAKEN ((cmio_interest)0)
 
 /* Tell every emulating selector that has fd registered (any thread). */
-void cmio__rearm_slow(int fd, cmio_interest direction);
+void cmio__rearm_slow(cmio_fd fd, cmio_interest direction);
 
 /* An I/O call through cmio on fd returned -EAGAIN in `direction`
  * (CMIO_READABLE for reads, receives and accepts; CMIO_WRITABLE for writes
  * and sends), or CMIO__ERROR_TAKEN as above. */
-static inline void cmio__would_block(int fd, cmio_interest direction)
+static inline void cmio__would_block(cmio_fd fd, cmio_interest direction)
 {
     if (atomic_load_explicit(&cmio__rearm_users, memory_order_relaxed) != 0)
         cmio__rearm_slow(fd, direction);
@@ -41,6 +41,6 @@ static inline void cmio__would_block(int fd, cmio_interest direction)
  * procedure), so writing is re-armed; a stream that was reset, or never
  * connected, answers -ENOTCONN for good and is left alone (issue 9,
  * defect 4). */
-void cmio__not_connected(int fd);
+void cmio__not_connected(cmio_fd fd);
 
 #endif /* CMIO_SRC_REARM_H */

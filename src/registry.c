@@ -13,32 +13,32 @@
 #define KNOWN_INTEREST (READINESS | CMIO_LEVEL | CMIO_ONESHOT)
 
 /* The checks register and reregister share (docs/design.md §2). */
-static int check_interest(const cmio_registry *r, int fd, cmio_interest interest)
+static int check_interest(const cmio_registry *r, cmio_fd fd, cmio_interest interest)
 {
     CMIO__CHECK(r != NULL, -EINVAL);
-    CMIO__CHECK(fd >= 0, -EBADF);
+    CMIO__CHECK(CMIO__FD_VALID(fd), -EBADF);
     /* At least one kind of readiness: a mode alone asks for nothing. */
     CMIO__CHECK((interest & READINESS) != 0 && (interest & ~KNOWN_INTEREST) == 0, -EINVAL);
     CMIO__CHECK(!(interest & CMIO_PRIORITY) || (r->sel->caps & CMIO__SEL_PRIORITY), -ENOTSUP);
     return 0;
 }
 
-int cmio_registry_register(cmio_registry *r, int fd, cmio_token token, cmio_interest interest)
+int cmio_registry_register(cmio_registry *r, cmio_fd fd, cmio_token token, cmio_interest interest)
 {
     int err = check_interest(r, fd, interest);
     return err < 0 ? err : r->sel->reg(r->sys, fd, token, interest);
 }
 
-int cmio_registry_reregister(cmio_registry *r, int fd, cmio_token token, cmio_interest interest)
+int cmio_registry_reregister(cmio_registry *r, cmio_fd fd, cmio_token token, cmio_interest interest)
 {
     int err = check_interest(r, fd, interest);
     return err < 0 ? err : r->sel->rereg(r->sys, fd, token, interest);
 }
 
-int cmio_registry_deregister(cmio_registry *r, int fd)
+int cmio_registry_deregister(cmio_registry *r, cmio_fd fd)
 {
     CMIO__CHECK(r != NULL, -EINVAL);
-    CMIO__CHECK(fd >= 0, -EBADF);
+    CMIO__CHECK(CMIO__FD_VALID(fd), -EBADF);
     return r->sel->dereg(r->sys, fd);
 }
 

@@ -30,16 +30,29 @@
 
 #include "../sys/fd.h"
 #include "../sys/record.h"
+#include "os.h"
+#if !defined(_WIN32)
 #include "../sys/waker.h"
+#endif
 
 #include <assert.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if !defined(_WIN32)
 #include <unistd.h>
+#endif
+
+/* Windows has no wake descriptor to register: there the portable
+ * mechanism's wake is a waker of the selector's own (waker_open under the
+ * internal token: a completion posted to the port), as channels use. */
+#if defined(_WIN32)
+#define WAKE_BY_SELECTOR 1
+#else
+#define WAKE_BY_SELECTOR 0
+#endif
 
 #ifdef __linux__
 #include <sys/timerfd.h>
@@ -53,7 +66,7 @@
  * taking and releasing it uncontended is one atomic instruction each,
  * inline, where a pthread mutex is two calls of some twenty instructions;
  * the critical sections are a heap operation or a batch of expiries.
- * Elsewhere a pthread mutex. */
+ * Elsewhere a plain lock (src/os.h: a pthread mutex, an SRWLOCK). */
 #ifdef __linux__
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -92,11 +105,11 @@ static inline void tlock_unlock(tlock *l)
         (void)syscall(SYS_futex, &l->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 #else
-typedef pthread_mutex_t tlock;
-static int tlock_init(tlock *l) { return -pthread_mutex_init(l, NULL); }
-static void tlock_destroy(tlock *l) { pthread_mutex_destroy(l); }
-static inline void tlock_lock(tlock *l) { pthread_mutex_lock(l); }
-static inline void tlock_unlock(tlock *l) { pthread_mutex_unlock(l); }
+typedef cmio__mutex tlock;
+static int tlock_init(tlock *l) { return cmio__mutex_init(l); }
+static void tlock_destroy(tlock *l) { cmio__mutex_destroy(l); }
+static inline void tlock_lock(tlock *l) { cmio__mutex_lock(l); }
+static inline void tlock_unlock(tlock *l) { cmio__mutex_unlock(l); }
 #endif
 
 #define NEVER INT64_MAX
@@ -133,8 +146,13 @@ struct cmio__timers {
     bool attached;       /* the poll thread has seen it: the kernel timer may be armed */
     bool timerfd;        /* the mechanism (see the top) */
     bool registered;     /* kfd is in the selector */
+#if WAKE_BY_SELECTOR
+    cmio__waker_sys *wk; /* the portable mechanism's wake: the selector's waker */
+    int kfd;             /* 0 while wk is open, else -1 (no descriptor) */
+#else
     cmio__wake wake;     /* the portable mechanism's wake (rd == kfd) */
     int kfd;             /* the descriptor under the internal token, or -1 */
+#endif
     int64_t armed;       /* the deadline the kernel timer (or the poll) waits for */
 };
 
@@ -278,14 +296,27 @@ static void kernel_arm(cmio__timers *tm, bool force)
 #endif
     /* Portable: the poll computes its timeout from the heap; wake it so that
      * it does (a wake it did not need costs one empty turn). */
-    if (!force)
+    if (!force) {
+#if WAKE_BY_SELECTOR
+        (void)tm->sel->waker_wake(tm->wk);
+#else
         (void)cmio__wake_signal(&tm->wake);
+#endif
+    }
 }
 
 /* Open the mechanism and register it under the internal token. */
 static int kernel_open(cmio__timers *tm)
 {
     int err;
+#if WAKE_BY_SELECTOR
+    err = tm->sel->waker_open(tm->sys, internal_token(tm), &tm->wk);
+    if (err < 0)
+        return err;
+    tm->kfd = 0;
+    tm->registered = true;
+    return 0;
+#else
 #if HAVE_TIMERFD
     if (tm->timerfd) {
         tm->kfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -310,18 +341,26 @@ static int kernel_open(cmio__timers *tm)
     }
     tm->registered = true;
     return 0;
+#endif
 }
 
 static void kernel_close(cmio__timers *tm)
 {
     if (tm->kfd < 0)
         return;
+#if WAKE_BY_SELECTOR
+    /* waker_close deregisters: no event of it reaches a later poll. */
+    if (tm->sel)
+        tm->sel->waker_close(tm->wk);
+    tm->wk = NULL;
+#else
     if (tm->registered && tm->sel)
         (void)tm->sel->dereg(tm->sys, tm->kfd);
     if (tm->timerfd)
         close(tm->kfd);
     else
         cmio__wake_close(&tm->wake);
+#endif
     tm->kfd = -1;
     tm->registered = false;
 }
@@ -332,6 +371,7 @@ static void kernel_drain(cmio__timers *tm)
 {
     if (tm->kfd < 0)
         return;
+#if !WAKE_BY_SELECTOR /* a selector's waker needs neither */
     if (tm->timerfd) {
         uint64_t ticks;
         (void)!read(tm->kfd, &ticks, sizeof(ticks));
@@ -340,6 +380,7 @@ static void kernel_drain(cmio__timers *tm)
     }
     if (tm->sel->rearm)
         tm->sel->rearm(tm->kfd, CMIO_READABLE);
+#endif
     tm->armed = NEVER; /* it fired: whatever it waited for is past */
 }
 
@@ -360,7 +401,11 @@ int cmio__timers_new(cmio_poll *poll, const cmio__selector *sel, cmio__sys *sys,
     tm->sys = sys;
     tm->head = &poll->head;
     tm->timerfd = HAVE_TIMERFD && !use_portable;
+#if WAKE_BY_SELECTOR
+    tm->kfd = -1;
+#else
     tm->kfd = tm->wake.rd = tm->wake.wr = -1;
+#endif
     tm->armed = NEVER;
     atomic_init(&tm->active, false);
     *out = tm;

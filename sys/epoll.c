@@ -84,17 +84,17 @@ static int ctl(cmio__sys *sys, int op, int fd, cmio_token token, cmio_interest i
     return epoll_ctl(sys->epfd, op, fd, &ev) < 0 ? -errno : 0;
 }
 
-static int ep_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
+static int ep_reg(cmio__sys *sys, cmio_fd fd, cmio_token token, cmio_interest interest)
 {
     return ctl(sys, EPOLL_CTL_ADD, fd, token, interest);
 }
 
-static int ep_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
+static int ep_rereg(cmio__sys *sys, cmio_fd fd, cmio_token token, cmio_interest interest)
 {
     return ctl(sys, EPOLL_CTL_MOD, fd, token, interest);
 }
 
-static int ep_dereg(cmio__sys *sys, int fd)
+static int ep_dereg(cmio__sys *sys, cmio_fd fd)
 {
     /* No event: kernels since 2.6.9 ignore it (glibc needs 3.2), as mio passes none. */
     return epoll_ctl(sys->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;

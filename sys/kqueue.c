@@ -320,7 +320,7 @@ static void kq_close(cmio__sys *sys)
 }
 
 
-static int kq_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
+static int kq_reg(cmio__sys *sys, cmio_fd fd, cmio_token token, cmio_interest interest)
 {
     int err = cmio__fd_open(fd);
     if (err < 0)
@@ -352,7 +352,7 @@ static int kq_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest intere
     return err;
 }
 
-static int kq_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
+static int kq_rereg(cmio__sys *sys, cmio_fd fd, cmio_token token, cmio_interest interest)
 {
     int err = cmio__fd_open(fd);
     if (err < 0)
@@ -377,7 +377,7 @@ static int kq_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest inte
     return err;
 }
 
-static int kq_dereg(cmio__sys *sys, int fd)
+static int kq_dereg(cmio__sys *sys, cmio_fd fd)
 {
     int err = cmio__fd_open(fd);
     struct table *t = sys->t;

@@ -323,7 +323,7 @@ static void pl_close(cmio__sys *sys)
 /* ------------------------------------------------------------------------ */
 
 
-static int pl_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
+static int pl_reg(cmio__sys *sys, cmio_fd fd, cmio_token token, cmio_interest interest)
 {
     int err = cmio__fd_open(fd);
     if (err < 0)
@@ -334,7 +334,7 @@ static int pl_reg(cmio__sys *sys, int fd, cmio_token token, cmio_interest intere
     return err;
 }
 
-static int pl_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest)
+static int pl_rereg(cmio__sys *sys, cmio_fd fd, cmio_token token, cmio_interest interest)
 {
     int err = cmio__fd_open(fd);
     if (err < 0)
@@ -357,7 +357,7 @@ static int pl_rereg(cmio__sys *sys, int fd, cmio_token token, cmio_interest inte
     return err;
 }
 
-static int pl_dereg(cmio__sys *sys, int fd)
+static int pl_dereg(cmio__sys *sys, cmio_fd fd)
 {
     int err = cmio__fd_open(fd);
     pthread_mutex_lock(&sys->lock);
@@ -376,7 +376,7 @@ static int pl_dereg(cmio__sys *sys, int fd)
  * a new descriptor that reuses a closed one's (gone): poll it again. A
  * level registration has nothing disarmed or held; a oneshot one is
  * re-armed by reregistering only: for both, only `gone` is cleared. */
-static void pl_rearm(int fd, cmio_interest direction)
+static void pl_rearm(cmio_fd fd, cmio_interest direction)
 {
     cmio_interest bits = direction & CMIO_READABLE   ? CMIO_READABLE | CMIO_PRIORITY
                          : direction & CMIO_WRITABLE ? CMIO_WRITABLE

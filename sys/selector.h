@@ -68,14 +68,15 @@ typedef struct cmio__selector {
     int (*clone)(cmio__sys *sys, cmio__sys **out);
     void (*close)(cmio__sys *sys);
 
-    /* Registration. Arguments were validated by the core: fd >= 0, interest
+    /* Registration. Arguments were validated by the core: fd is a descriptor
+     * value (not CMIO_FD_INVALID; on POSIX >= 0), interest
      * with at least one readiness bit (READABLE, WRITABLE, PRIORITY) and
      * known bits only, the mode bits LEVEL and ONESHOT included (every
      * backend implements them), PRIORITY only where caps allow it. They
      * return 0 or a negative errno as the header documents them. */
-    int (*reg)(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest);
-    int (*rereg)(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest);
-    int (*dereg)(cmio__sys *sys, int fd);
+    int (*reg)(cmio__sys *sys, cmio_fd fd, cmio_token token, cmio_interest interest);
+    int (*rereg)(cmio__sys *sys, cmio_fd fd, cmio_token token, cmio_interest interest);
+    int (*dereg)(cmio__sys *sys, cmio_fd fd);
 
     /* Wait at most timeout_ms (negative: forever) and fill events->items,
      * in this OS's record (sys/record.h), at most events->capacity of them,
@@ -105,7 +106,7 @@ typedef struct cmio__selector {
      * (CMIO__ERROR_TAKEN) a call on fd failed otherwise or read its pending
      * error, so a reported error is no longer pending. Process-wide (not
      * per selector); any thread. NULL for native backends. */
-    void (*rearm)(int fd, cmio_interest direction);
+    void (*rearm)(cmio_fd fd, cmio_interest direction);
 
     /* Signals (src/signals.c). Where the kernel reports signals as events
      * of the selector itself (kqueue's EVFILT_SIGNAL): add one knote per
@@ -114,8 +115,8 @@ typedef struct cmio__selector {
      * silently), and remove them. The set is valid (not empty, no SIGKILL
      * or SIGSTOP) and blocked by the caller. NULL elsewhere: the core then
      * registers a descriptor (a signalfd, or its helper thread's pipe). */
-    int (*signals_add)(cmio__sys *sys, cmio_token token, const sigset_t *set);
-    void (*signals_remove)(cmio__sys *sys, const sigset_t *set);
+    int (*signals_add)(cmio__sys *sys, cmio_token token, const cmio_sigset *set);
+    void (*signals_remove)(cmio__sys *sys, const cmio_sigset *set);
 
     /* cmio_poll_fd (issue 13): the selector's descriptor, readable while
      * it has events to report, where caps has CMIO__SEL_POLL_FD; else
@@ -137,6 +138,12 @@ extern const cmio__selector cmio__selector_kqueue;
 #endif
 #ifdef CMIO_HAVE_POLL
 extern const cmio__selector cmio__selector_poll;
+#endif
+#ifdef CMIO_HAVE_IOCP
+/* Windows (issue 14): AFD poll over an I/O completion port, sys/windows.c
+ * and sys/afd.c; edges emulated (no CMIO__SEL_EDGE_NATIVE), re-armed
+ * through rearm. */
+extern const cmio__selector cmio__selector_iocp;
 #endif
 
 #endif /* CMIO_SYS_SELECTOR_H */
