@@ -73,9 +73,9 @@ typedef struct cmio__selector {
      * known bits only, the mode bits LEVEL and ONESHOT included (every
      * backend implements them), PRIORITY only where caps allow it. They
      * return 0 or a negative errno as the header documents them. */
-    int (*reg)(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest);
-    int (*rereg)(cmio__sys *sys, int fd, cmio_token token, cmio_interest interest);
-    int (*dereg)(cmio__sys *sys, int fd);
+    int (*reg)(cmio__sys *sys, cmio_fd fd, cmio_token token, cmio_interest interest);
+    int (*rereg)(cmio__sys *sys, cmio_fd fd, cmio_token token, cmio_interest interest);
+    int (*dereg)(cmio__sys *sys, cmio_fd fd);
 
     /* Wait at most timeout_ms (negative: forever) and fill events->items,
      * in this OS's record (sys/record.h), at most events->capacity of them,
@@ -105,7 +105,7 @@ typedef struct cmio__selector {
      * (CMIO__ERROR_TAKEN) a call on fd failed otherwise or read its pending
      * error, so a reported error is no longer pending. Process-wide (not
      * per selector); any thread. NULL for native backends. */
-    void (*rearm)(int fd, cmio_interest direction);
+    void (*rearm)(cmio_fd fd, cmio_interest direction);
 
     /* Signals (src/signals.c). Where the kernel reports signals as events
      * of the selector itself (kqueue's EVFILT_SIGNAL): add one knote per
@@ -137,6 +137,9 @@ extern const cmio__selector cmio__selector_kqueue;
 #endif
 #ifdef CMIO_HAVE_POLL
 extern const cmio__selector cmio__selector_poll;
+#endif
+#ifdef CMIO_HAVE_IOCP
+extern const cmio__selector cmio__selector_iocp;
 #endif
 
 #endif /* CMIO_SYS_SELECTOR_H */
