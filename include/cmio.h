@@ -191,8 +191,8 @@ typedef struct cmio_event {
 } cmio_event;
 #elif defined(_WIN32)
 #define CMIO_EVENT_RECORD_AFD 1
-/* The AFD_POLL_* bits of IOCTL_AFD_POLL, as the Windows backend's record
- * holds them (not API: the accessors decode them). */
+/* Not API: the AFD_POLL_* bits of IOCTL_AFD_POLL, as the Windows
+ * backend's record holds them (the accessors decode them). */
 #define CMIO__AFD_POLL_RECEIVE 0x0001u
 #define CMIO__AFD_POLL_RECEIVE_EXPEDITED 0x0002u
 #define CMIO__AFD_POLL_SEND 0x0004u
@@ -627,7 +627,7 @@ static inline bool cmio_event_is_priority(const cmio_event *e)
 
 #elif defined(CMIO_EVENT_RECORD_AFD)
 
-/* mio's reading of the AFD bits (its src/sys/windows/event.rs): an abort
+/* Not API: mio's reading of the AFD bits (its src/sys/windows/event.rs): an abort
  * (the connection reset or gone) and a failed connect count as every kind
  * of readiness, so that the user's next call meets the error. */
 #define CMIO__AFD_READABLE                                                                                     \

@@ -2,11 +2,11 @@
  * A smoke test of the Windows selector (sys/windows.c, sys/afd.c) by
  * itself, without Check and without the rest of the library: it drives
  * cmio__selector_iocp through its table (sys/selector.h) on loopback TCP
- * sockets. Built from this file, sys/windows.c and sys/afd.c (with
- * -lws2_32); it defines the one symbol of the core they use
- * (cmio__rearm_users) and counts the selector's allocations by compiling
- * sys/windows.c with calloc and free renamed (see below). Exit status 0 when
- * every check passed; each failure is printed.
+ * sockets. Built from this file and sys/afd.c, with CMIO_HAVE_IOCP, the
+ * include and sys directories and ws2_32: it compiles sys/windows.c itself,
+ * with calloc and free counted, and defines the one symbol of the core the
+ * selector uses (cmio__rearm_users). Exit status 0 when every check passed;
+ * each failure is printed.
  *
  * Cases: a listener's accept readiness, a connect's writable event, data's
  * readable event; the emulated edge (a reported direction stays disarmed
@@ -22,34 +22,37 @@
  *
  * SPDX-License-Identifier: MIT
  */
-#include "afd.h"
-#include "selector.h"
+#include <winsock2.h>
+#include <windows.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-atomic_uint cmio__rearm_users; /* the core's (src/rearm.c) */
-
-/* The selector's live allocations (sys/windows.c is compiled with
- * -Dcalloc=smoke_calloc -Dfree=smoke_free). */
+/* The selector's live allocations: sys/windows.c is compiled here, with
+ * its calloc and free counted. */
 static volatile LONG live_allocs;
-void *smoke_calloc(size_t n, size_t size);
-void smoke_free(void *p);
-void *smoke_calloc(size_t n, size_t size)
+static void *smoke_calloc(size_t n, size_t size)
 {
     void *p = calloc(n, size);
     if (p)
         InterlockedIncrement(&live_allocs);
     return p;
 }
-void smoke_free(void *p)
+static void smoke_free(void *p)
 {
     if (p)
         InterlockedDecrement(&live_allocs);
     free(p);
 }
+#define calloc smoke_calloc
+#define free smoke_free
+#include "../sys/windows.c"
+#undef calloc
+#undef free
+
+atomic_uint cmio__rearm_users; /* the core's (src/rearm.c) */
 
 static const cmio__selector *sel = &cmio__selector_iocp;
 static int failures;
