@@ -32,9 +32,10 @@
 
 /* The selector's live allocations: sys/windows.c is compiled here, with
  * its calloc and free counted. */
-static volatile LONG live_allocs;
+static volatile LONG live_allocs, alloc_calls;
 static void *smoke_calloc(size_t n, size_t size)
 {
+    InterlockedIncrement(&alloc_calls);
     void *p = calloc(n, size);
     if (p)
         InterlockedIncrement(&live_allocs);
@@ -498,6 +499,19 @@ int main(void)
     CHECK_EQ(n, 1);
     CHECK_EQ(cmio_event_token(&ev->items[0]), 15);
     CHECK(cmio_event_is_readable(&ev->items[0]));
+
+    /* Nothing allocated by polling, re-arming, reregistering or waking. */
+    LONG calls = alloc_calls;
+    CHECK_EQ(drain(sv2[1]), 2);
+    sel->rearm(sv2[1], CMIO_READABLE);
+    CHECK_EQ(send(sv2[0], "v", 1, 0), 1);
+    CHECK(wait_for(sys, ev, 15, CMIO_EVENT_READABLE) & CMIO_EVENT_READABLE);
+    CHECK_EQ(sel->rereg(sys, sv2[1], 15, CMIO_READABLE | CMIO_WRITABLE), 0);
+    CHECK(wait_for(sys, ev, 15, CMIO_EVENT_WRITABLE) & CMIO_EVENT_WRITABLE);
+    CHECK_EQ(sel->waker_wake(h.w1), 0);
+    CHECK(wait_for(sys, ev, 13, CMIO_EVENT_READABLE) & CMIO_EVENT_READABLE);
+    CHECK_EQ(sel->select(sys, ev, 0), 0);
+    CHECK_EQ(alloc_calls, calls);
 
     /* Churn: sockets closed with polls in flight, in level mode (a poll
      * completes at every select), reset and closed in turn; every state
