@@ -180,12 +180,13 @@ typedef uint8_t cmio_interest;
  * One readiness event (mio::event::Event). The record is the operating
  * system's own, as mio's is, so that the kernel writes the caller's events
  * buffer directly: on Linux and Android it has the layout of struct
- * epoll_event, on the BSDs and macOS that of struct kevent, elsewhere cmio's
- * own {token, flags}. Every backend built for one OS writes that OS's
+ * epoll_event, on the BSDs and macOS that of struct kevent, on Windows
+ * cmio's {token, AFD_POLL_* bits} (the bits an AFD poll completed with, as
+ * mio's Windows event holds them), elsewhere cmio's own {token, flags}. Every backend built for one OS writes that OS's
  * layout (the poll(2) backend on Linux writes epoll records). The layout is
  * not portable and not for reading: the cmio_event_* accessors below are the
  * API; they decode the record with mio's rules. CMIO_EVENT_RECORD_EPOLL,
- * CMIO_EVENT_RECORD_KEVENT or CMIO_EVENT_RECORD_CMIO says which layout this
+ * CMIO_EVENT_RECORD_KEVENT, CMIO_EVENT_RECORD_AFD or CMIO_EVENT_RECORD_CMIO says which layout this
  * build has. A plain struct: copy it freely.
  */
 #if defined(__linux__)
@@ -198,6 +199,23 @@ typedef struct cmio_event {
 #define CMIO_EVENT_RECORD_KEVENT 1
 typedef struct cmio_event {
     struct kevent kev;
+} cmio_event;
+#elif defined(_WIN32)
+#define CMIO_EVENT_RECORD_AFD 1
+/* Not API: the AFD_POLL_* bits of IOCTL_AFD_POLL, as the Windows
+ * backend's record holds them (the accessors decode them). */
+#define CMIO__AFD_POLL_RECEIVE 0x0001u
+#define CMIO__AFD_POLL_RECEIVE_EXPEDITED 0x0002u
+#define CMIO__AFD_POLL_SEND 0x0004u
+#define CMIO__AFD_POLL_DISCONNECT 0x0008u
+#define CMIO__AFD_POLL_ABORT 0x0010u
+#define CMIO__AFD_POLL_LOCAL_CLOSE 0x0020u
+#define CMIO__AFD_POLL_CONNECT 0x0040u
+#define CMIO__AFD_POLL_ACCEPT 0x0080u
+#define CMIO__AFD_POLL_CONNECT_FAIL 0x0100u
+typedef struct cmio_event {
+    cmio_token token;
+    uint32_t flags; /* CMIO__AFD_POLL_* bits, as the poll completed them */
 } cmio_event;
 #else
 #define CMIO_EVENT_RECORD_CMIO 1
@@ -616,6 +634,70 @@ static inline bool cmio_event_is_priority(const cmio_event *e)
 {
     (void)e;
     return false;
+}
+
+#elif defined(CMIO_EVENT_RECORD_AFD)
+
+/* Not API: mio's reading of the AFD bits (its src/sys/windows/event.rs): an abort
+ * (the connection reset or gone) and a failed connect count as every kind
+ * of readiness, so that the user's next call meets the error. */
+#define CMIO__AFD_READABLE                                                                                     \
+    (CMIO__AFD_POLL_RECEIVE | CMIO__AFD_POLL_DISCONNECT | CMIO__AFD_POLL_ACCEPT | CMIO__AFD_POLL_ABORT |        \
+     CMIO__AFD_POLL_CONNECT_FAIL)
+#define CMIO__AFD_WRITABLE (CMIO__AFD_POLL_SEND | CMIO__AFD_POLL_ABORT | CMIO__AFD_POLL_CONNECT_FAIL)
+#define CMIO__AFD_READ_CLOSED (CMIO__AFD_POLL_DISCONNECT | CMIO__AFD_POLL_ABORT | CMIO__AFD_POLL_CONNECT_FAIL)
+#define CMIO__AFD_WRITE_CLOSED (CMIO__AFD_POLL_ABORT | CMIO__AFD_POLL_CONNECT_FAIL)
+
+/** The token of the event's registration. Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
+static inline cmio_token cmio_event_token(const cmio_event *e)
+{
+    return e->token;
+}
+/** The socket became readable: data, an accepted connection waiting, the
+ *  peer's shutdown, a reset or a failed connect (AFD_POLL_RECEIVE,
+ *  _ACCEPT, _DISCONNECT, _ABORT, _CONNECT_FAIL); a waker's, timer's or
+ *  channel's event. Inline; e must not be NULL. Errors: none. Thread-safe:
+ *  reads the event. */
+static inline bool cmio_event_is_readable(const cmio_event *e)
+{
+    return (e->flags & CMIO__AFD_READABLE) != 0;
+}
+/** The socket became writable, was reset, or its connect failed
+ *  (AFD_POLL_SEND, _ABORT, _CONNECT_FAIL). Inline; e must not be NULL.
+ *  Errors: none. Thread-safe: reads the event. */
+static inline bool cmio_event_is_writable(const cmio_event *e)
+{
+    return (e->flags & CMIO__AFD_WRITABLE) != 0;
+}
+/** The socket's connect failed (AFD_POLL_CONNECT_FAIL); read the error
+ *  with take_error. A reset is read-closed and write-closed, not an error
+ *  (mio's reading). Inline; e must not be NULL. Errors: none. Thread-safe:
+ *  reads the event. */
+static inline bool cmio_event_is_error(const cmio_event *e)
+{
+    return (e->flags & CMIO__AFD_POLL_CONNECT_FAIL) != 0;
+}
+/** The peer shut down its write side, or the connection is gone
+ *  (AFD_POLL_DISCONNECT, _ABORT, _CONNECT_FAIL). Inline; e must not be
+ *  NULL. Errors: none. Thread-safe: reads the event. */
+static inline bool cmio_event_is_read_closed(const cmio_event *e)
+{
+    return (e->flags & CMIO__AFD_READ_CLOSED) != 0;
+}
+/** Writing can no longer succeed: the connection was reset or never made
+ *  (AFD_POLL_ABORT, _CONNECT_FAIL). Inline; e must not be NULL. Errors:
+ *  none. Thread-safe: reads the event. */
+static inline bool cmio_event_is_write_closed(const cmio_event *e)
+{
+    return (e->flags & CMIO__AFD_WRITE_CLOSED) != 0;
+}
+/** Urgent data is readable (AFD_POLL_RECEIVE_EXPEDITED): never asked by
+ *  the Windows backend, which has no CMIO_PRIORITY (false in practice).
+ *  Inline; e must not be NULL. Errors: none. Thread-safe: reads the event. */
+static inline bool cmio_event_is_priority(const cmio_event *e)
+{
+    return (e->flags & CMIO__AFD_POLL_RECEIVE_EXPEDITED) != 0;
 }
 
 #else /* cmio's own record */

@@ -38,6 +38,7 @@ GENERATOR = "scripts/man.py"
 VARIANT_LABELS = {
     "CMIO_EVENT_RECORD_EPOLL": "Linux and Android (the epoll record)",
     "CMIO_EVENT_RECORD_KEVENT": "the BSDs and macOS (the kevent record)",
+    "CMIO_EVENT_RECORD_AFD": "Windows (cmio's record of AFD poll bits)",
     "else": "other systems (cmio's own record)",
 }
 
@@ -144,6 +145,8 @@ def parse_header(path):
                 variant = "CMIO_EVENT_RECORD_EPOLL"
             elif variant and re.match(r"^#elif defined\(CMIO_EVENT_RECORD_KEVENT\)$", s):
                 variant = "CMIO_EVENT_RECORD_KEVENT"
+            elif variant and re.match(r"^#elif defined\(CMIO_EVENT_RECORD_AFD\)$", s):
+                variant = "CMIO_EVENT_RECORD_AFD"
             elif variant and s.startswith("#else"):
                 variant = "else"
             elif variant and s.startswith("#endif"):

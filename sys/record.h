@@ -1,7 +1,7 @@
 /*
  * Writing the OS's event record (include/cmio.h: struct epoll_event on
- * Linux, struct kevent on the BSDs and macOS, cmio's {token, flags}
- * elsewhere) for a backend whose kernel does not write it itself: the
+ * Linux, struct kevent on the BSDs and macOS, cmio's {token, AFD bits} on
+ * Windows, cmio's {token, flags} elsewhere) for a backend whose kernel does not write it itself: the
  * poll(2) backend everywhere, and kqueue over libkqueue on Linux. The
  * record says what the backend found, as CMIO_EVENT_* bits, so that the
  * header's accessors (mio's rules) decode at least those bits:
@@ -11,6 +11,7 @@
  *    of an end of stream. Both closed is EPOLLHUP. One record per event.
  *  - kevent: a record carries one filter, so readiness in both directions
  *    takes two records (read, then write), as kqueue reports it.
+ *  - AFD (Windows): the AFD_POLL_* bits mio's reading decodes as them.
  *  - cmio's record: the bits as they are.
  *
  * SPDX-License-Identifier: MIT
@@ -96,6 +97,39 @@ static inline size_t cmio__record_put(cmio_event *out, cmio_token token, uint32_
         n++;
     }
     return n;
+}
+
+#elif defined(CMIO_EVENT_RECORD_AFD)
+
+/* Windows: the AFD_POLL_* bits that mio's reading (the header's accessors)
+ * decodes as each CMIO_EVENT_* bit at least: a write side closed becomes
+ * an abort, which also reads as readable, writable and read-closed, as an
+ * abort does; an error becomes a failed connect (all of them). */
+static inline size_t cmio__records(uint32_t flags)
+{
+    (void)flags;
+    return 1;
+}
+
+static inline size_t cmio__record_put(cmio_event *out, cmio_token token, uint32_t flags)
+{
+    uint32_t b = 0;
+    if (flags & CMIO_EVENT_READABLE)
+        b |= CMIO__AFD_POLL_RECEIVE;
+    if (flags & CMIO_EVENT_WRITABLE)
+        b |= CMIO__AFD_POLL_SEND;
+    if (flags & CMIO_EVENT_PRIORITY)
+        b |= CMIO__AFD_POLL_RECEIVE_EXPEDITED;
+    if (flags & CMIO_EVENT_READ_CLOSED)
+        b |= CMIO__AFD_POLL_DISCONNECT;
+    if (flags & CMIO_EVENT_WRITE_CLOSED)
+        b |= CMIO__AFD_POLL_ABORT;
+    if (flags & CMIO_EVENT_ERROR)
+        b |= CMIO__AFD_POLL_CONNECT_FAIL;
+    out->token = token;
+    out->flags = b;
+    assert((cmio_event_flags(out) & flags) == flags);
+    return 1;
 }
 
 #else
