@@ -93,6 +93,10 @@ fi
 # that each test starts in milliseconds; stopped when the script ends.
 wineserver -p || true
 trap 'wineserver -k 2>/dev/null || true' EXIT
+# Start wine's own services (services.exe, winedevice, rpcss...) now, with
+# their output nowhere: started by the first test, they would hold its
+# output pipe open and meson would wait for them until the test timed out.
+wine cmd /c exit </dev/null >/dev/null 2>&1 || true
 
 setup_build "$builddir" --cross-file cross/x86_64-w64-mingw32.txt -Dwerror=true -Dtests=enabled \
     -Ddefault_library=static "$@"
