@@ -842,8 +842,9 @@ CMIO_API const char *cmio_version_string(void);
  * arm their kernel timer as soon as they are set rather than at the next
  * cmio_poll_poll().
  *
- * Errors: -EINVAL if poll is NULL; -ENOTSUP on the poll(2) backend and on
- * kqueue over libkqueue.
+ * Errors: -EINVAL if poll is NULL; -ENOTSUP on the poll(2) backend, on
+ * kqueue over libkqueue and on Windows (iocp: a completion port is not a
+ * descriptor another loop can poll).
  * Thread-safety: call it on the thread that calls cmio_poll_poll() (or
  * before any other thread uses the poll). Allocates nothing; no system
  * call (one timerfd_settime() where a timer was set and not yet armed).
@@ -1001,6 +1002,7 @@ typedef sigset_t cmio_sigset;
  * Thread-safe. Allocates the object, a selector reference (on epoll and
  * kqueue a dup of its descriptor) and the mechanism: a signalfd; nothing
  * more on kqueue; a pipe and a thread for the helper.
+ * On Windows: -ENOTSUP after the argument checks (no POSIX signals to deliver).
  */
 CMIO_API int cmio_signals_new(cmio_registry *r, cmio_token token, const cmio_sigset *set, cmio_signals **out);
 
@@ -1032,6 +1034,7 @@ CMIO_API int cmio_signals_new(cmio_registry *r, cmio_token token, const cmio_sig
  * helper's pipe and signalfd are read one record at a time, so concurrent
  * reads each get distinct signals). Allocates nothing. One system call
  * (signalfd, helper thread), two where the pending set is asked.
+ * On Windows: no signal set can exist; -EINVAL as for NULL.
  */
 CMIO_API int cmio_signals_read(cmio_signals *s, int *signo);
 
@@ -1322,6 +1325,7 @@ CMIO_API int cmio_sockaddr_from_path(cmio_sockaddr *out, const char *path);
  * Errors: -EINVAL for NULL out, or NULL name with len > 0; -ENAMETOOLONG
  * when it does not fit; -ENOTSUP where the OS has no abstract namespace.
  * Thread-safe: works on its arguments only.
+ * On Windows: -ENOTSUP (abstract names are Linux's).
  */
 CMIO_API int cmio_sockaddr_from_abstract(cmio_sockaddr *out, const void *name, size_t len);
 
@@ -1872,6 +1876,7 @@ CMIO_API int cmio_unix_stream_connect_addr(cmio_unix_stream *out, const cmio_soc
  * Errors: -EINVAL if a or b is NULL or they are the same; -EMFILE/-ENFILE;
  * -ENOBUFS/-ENOMEM. On failure a->fd and b->fd (those not NULL) are CMIO_FD_INVALID and
  * nothing is left open. Thread-safe as socketpair(2).
+ * On Windows: -ENOTSUP after the argument checks (Winsock has no socketpair).
  */
 CMIO_API int cmio_unix_stream_pair(cmio_unix_stream *a, cmio_unix_stream *b);
 /**
@@ -1943,11 +1948,13 @@ CMIO_API void cmio_unix_stream_close(cmio_unix_stream *s);
 /**
  * A datagram socket bound to `path`.
  * Errors: as cmio_unix_listener_bind(). Thread-safe as socket(2), bind(2).
+ * On Windows: -ENOTSUP after the argument checks (no AF_UNIX datagrams).
  */
 CMIO_API int cmio_unix_datagram_bind(cmio_unix_datagram *out, const char *path);
 /**
  * A datagram socket bound to an AF_UNIX address.
  * Errors: as cmio_unix_listener_bind_addr(). Thread-safe as socket(2), bind(2).
+ * On Windows: -ENOTSUP after the argument checks (no AF_UNIX datagrams).
  */
 CMIO_API int cmio_unix_datagram_bind_addr(cmio_unix_datagram *out, const cmio_sockaddr *addr);
 /**
@@ -1958,11 +1965,13 @@ CMIO_API int cmio_unix_datagram_bind_addr(cmio_unix_datagram *out, const cmio_so
  * channel.
  * Errors: -EINVAL if out is NULL; -EMFILE/-ENFILE; -ENOBUFS/-ENOMEM.
  * Thread-safe as socket(2).
+ * On Windows: -ENOTSUP after the argument checks (no AF_UNIX datagrams).
  */
 CMIO_API int cmio_unix_datagram_unbound(cmio_unix_datagram *out);
 /**
  * A connected pair of datagram sockets.
  * Errors: as cmio_unix_stream_pair(). Thread-safe as socketpair(2).
+ * On Windows: -ENOTSUP after the argument checks (Windows has no AF_UNIX datagrams).
  */
 CMIO_API int cmio_unix_datagram_pair(cmio_unix_datagram *a, cmio_unix_datagram *b);
 /**
@@ -2084,6 +2093,7 @@ CMIO_API void cmio_unix_datagram_close(cmio_unix_datagram *s);
  * is gone, never SIGPIPE; -ETOOMANYREFS when the kernel's limit of
  * descriptors in flight is reached (Linux: RLIMIT_NOFILE); as
  * cmio_unix_stream_write() otherwise. Thread-safe as sendmsg(2).
+ * On Windows: -ENOTSUP (no SCM_RIGHTS).
  */
 CMIO_API ssize_t cmio_unix_stream_send_fds(cmio_unix_stream *s, const void *buf, size_t len, const cmio_fd *fds,
                                            size_t nfds);
@@ -2108,6 +2118,7 @@ CMIO_API ssize_t cmio_unix_stream_send_fds(cmio_unix_stream *s, const void *buf,
  * is queued; -EMSGSIZE as above; -ECONNRESET; -EINTR; plus the common ones.
  * On every error *nfds is 0 (when nfds is not NULL). Thread-safe as
  * recvmsg(2).
+ * On Windows: -ENOTSUP (no SCM_RIGHTS).
  */
 CMIO_API ssize_t cmio_unix_stream_recv_fds(cmio_unix_stream *s, void *buf, size_t len, cmio_fd *fds, size_t *nfds);
 /**
@@ -2120,6 +2131,7 @@ CMIO_API ssize_t cmio_unix_stream_recv_fds(cmio_unix_stream *s, void *buf, size_
  * cmio_unix_stream_send_fds(); as cmio_unix_datagram_send() otherwise
  * (-ENOTCONN when not connected, -EAGAIN, -ECONNREFUSED, -EMSGSIZE, ...).
  * Thread-safe as sendmsg(2).
+ * On Windows: -ENOTSUP (no SCM_RIGHTS).
  */
 CMIO_API ssize_t cmio_unix_datagram_send_fds(cmio_unix_datagram *s, const void *buf, size_t len, const cmio_fd *fds,
                                              size_t nfds);
@@ -2134,6 +2146,7 @@ CMIO_API ssize_t cmio_unix_datagram_send_fds(cmio_unix_datagram *s, const void *
  * with *nfds > 0; -EBADF if closed; -EAGAIN when no datagram is queued;
  * -EMSGSIZE as above; as cmio_unix_datagram_recv() otherwise. On every
  * error *nfds is 0 (when nfds is not NULL). Thread-safe as recvmsg(2).
+ * On Windows: -ENOTSUP (no SCM_RIGHTS).
  */
 CMIO_API ssize_t cmio_unix_datagram_recv_fds(cmio_unix_datagram *s, void *buf, size_t len, cmio_fd *fds,
                                              size_t *nfds);
@@ -2144,6 +2157,7 @@ CMIO_API ssize_t cmio_unix_datagram_recv_fds(cmio_unix_datagram *s, void *buf, s
  * Errors: -EINVAL for NULL (or tx and rx at the same address);
  * -EMFILE/-ENFILE. On failure tx->fd and rx->fd (those not NULL) are CMIO_FD_INVALID.
  * Thread-safe as pipe2(2).
+ * On Windows: -ENOTSUP after the argument checks (an anonymous pipe cannot be polled through AFD; mio's NamedPipe is another API).
  */
 CMIO_API int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx);
 /**
@@ -2160,6 +2174,7 @@ CMIO_API int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx);
  * full; -EBADF also when fd is not open for writing (a reading end);
  * -EINVAL for a NULL buf with len > 0; -EINTR; plus the common ones.
  * Thread-safe as write(2).
+ * On Windows: no pipe can exist; -EBADF for the CMIO_FD_INVALID a failed cmio_pipe_new leaves.
  */
 CMIO_API ssize_t cmio_pipe_sender_write(cmio_pipe_sender *tx, const void *buf, size_t len);
 /**
@@ -2167,6 +2182,7 @@ CMIO_API ssize_t cmio_pipe_sender_write(cmio_pipe_sender *tx, const void *buf, s
  * Errors: -EAGAIN when the pipe is empty and a writer is open; -EBADF also
  * when fd is not open for reading (a writing end); -EINTR; plus the common
  * ones. Thread-safe as read(2).
+ * On Windows: no pipe can exist; -EBADF for the CMIO_FD_INVALID a failed cmio_pipe_new leaves.
  */
 CMIO_API ssize_t cmio_pipe_receiver_read(cmio_pipe_receiver *rx, void *buf, size_t len);
 /**
@@ -2174,6 +2190,7 @@ CMIO_API ssize_t cmio_pipe_receiver_read(cmio_pipe_receiver *rx, void *buf, size
  * checked to be one, and not closed on error.
  * Errors: -EINVAL if out is NULL; -EBADF if fd is CMIO_FD_INVALID (negative, on POSIX) or not open.
  * Thread-safe as fcntl(2).
+ * On Windows: -ENOTSUP after the argument checks.
  */
 CMIO_API int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, cmio_fd fd);
 /**
@@ -2181,6 +2198,7 @@ CMIO_API int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, cmio_fd fd);
  * checked to be one, and not closed on error.
  * Errors: -EINVAL if out is NULL; -EBADF if fd is CMIO_FD_INVALID (negative, on POSIX) or not open.
  * Thread-safe as fcntl(2).
+ * On Windows: -ENOTSUP after the argument checks.
  */
 CMIO_API int cmio_pipe_receiver_from_fd(cmio_pipe_receiver *out, cmio_fd fd);
 /**
