@@ -694,7 +694,7 @@ readiness mode.
 - Peers: ${peers:-none}
 - Run on $(date -u +%Y-%m-%d). The machine is shared: wall times vary by tens
   of percent from run to run; instruction counts do not, but for the
-  rows whose work depends on timing (echo, mecho, channel: below).
+  rows whose work depends on timing (echo, mecho, wake, channel: below).
 
 ![chart](benchmarks.png)
 
@@ -706,16 +706,17 @@ trip (echo), per operation (churn), per wake (wake, both threads), per
 message (channel, every thread, a full channel's retries included). In
 parentheses, the ratio to the epoll loop's. The kernel's work is not
 counted, so the ratios magnify a library's own overhead: the system calls it
-makes, below, cost more than all of it. pingpong, churn, wake, timers and
-frames count the same for the same binary whatever the machine does. echo
+makes, below, cost more than all of it. pingpong, churn, timers and frames
+count the same for the same binary whatever the machine does. echo
 and mecho do not: the load client runs at full speed while the server runs
 under callgrind, so how often the server finds the next message before
 \`-EAGAIN\` (and so how many reads and waits a round trip costs) depends on
 timing, and a machine busy with other work moves their figures by tens of
 percent (echo-50 on the epoll loop: 82 and 131 instructions per round trip in
 two runs of the same binary). channel depends on timing the same way (how
-many messages a wake carries). Compare those rows within one run, on a
-quiet machine.
+many messages a wake carries), and wake on whether the sender's semaphore
+wait finds the post already made or spins and sleeps (229 and 338 per wake
+on the epoll loop). Compare those rows within one run, on a quiet machine.
 
 MD
         pivot "$results/instructions.tsv" 1 2 3 | md_table ratio
