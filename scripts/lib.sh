@@ -30,7 +30,9 @@ install_missing() {
 # know of (empty outside Debian).
 package_stamp() {
     command -v dpkg-query >/dev/null 2>&1 || return 0
-    dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\n' "${ALL_PACKAGES[@]}" 2>/dev/null | sort
+    # dpkg-query exits 1 when one of them is not installed, as on a fresh
+    # system: that is an answer here, not a failure (set -o pipefail).
+    { dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\n' "${ALL_PACKAGES[@]}" 2>/dev/null || true; } | sort
 }
 
 # setup_build DIR [MESON-ARGS...]: configure DIR, reconfiguring if it exists.
