@@ -51,9 +51,7 @@ bench=$builddir/benches
 # ---- install and build ------------------------------------------------------
 
 prepare() {
-    local packages=("${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}")
-    command -v cargo >/dev/null 2>&1 || packages+=(cargo)
-    install_missing "${packages[@]}"
+    install_missing "${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}" # cargo among them where missing
     echo "== building the benchmarks in $builddir (release)" >&2
     setup_build "$builddir" --buildtype=release -Dtests=disabled -Dbenches=true
     ninja -C "$builddir" >/dev/null

@@ -14,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-install_missing "${BUILD_PACKAGES[@]}" dpkg-dev debhelper fakeroot lintian
+# git: the tracked files are listed with git ls-files.
+install_missing "${BUILD_PACKAGES[@]}" dpkg-dev debhelper fakeroot lintian git
 version=$(dpkg-parsechangelog -l debian/changelog -S Version)
 out=$PWD/build-deb
 rm -rf "$out"

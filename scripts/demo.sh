@@ -11,7 +11,10 @@ cd "$(dirname "$0")/.."
 
 connections=${1:-50}
 seconds=${2:-3}
-install_missing "${BUILD_PACKAGES[@]}"
+# check too: the build configures the tests by default (-Dtests=auto), and a
+# missing Check library stops the configuration. The demo builds none of
+# them, but leaves them configured for scripts/test.sh and meson test.
+install_missing "${BUILD_PACKAGES[@]}" check
 builddir=${BUILDDIR:-build}
 setup_build "$builddir" -Dexamples=true
 echo "building the echo server and the load client"

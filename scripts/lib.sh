@@ -30,7 +30,9 @@ install_missing() {
 # know of (empty outside Debian).
 package_stamp() {
     command -v dpkg-query >/dev/null 2>&1 || return 0
-    dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\n' "${ALL_PACKAGES[@]}" 2>/dev/null | sort
+    # dpkg-query exits 1 when one of them is not installed, as on a fresh
+    # system: that is an answer here, not a failure (set -o pipefail).
+    { dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\n' "${ALL_PACKAGES[@]}" 2>/dev/null || true; } | sort -u
 }
 
 # setup_build DIR [MESON-ARGS...]: configure DIR, reconfiguring if it exists.
@@ -67,6 +69,9 @@ BUILD_PACKAGES=(meson ninja-build pkg-config gcc)
 # The peers of the benchmarks (benches/): the test suite builds them too, so
 # that their smoke tests run.
 PEER_PACKAGES=(libev-dev libevent-dev libuv1-dev librust-mio-dev)
+# cargo builds the mio peer from librust-mio-dev's crates, offline
+# (benches/build-mio.sh): Debian's, unless one is on PATH already.
+command -v cargo >/dev/null 2>&1 || PEER_PACKAGES+=(cargo)
 # valgrind: the valgrind test setup (meson test --setup valgrind) exists
 # only when meson found it at configure time; cmake: the CMake consumer test.
 TEST_PACKAGES=(check g++ binutils valgrind cmake "${PEER_PACKAGES[@]}")
@@ -78,5 +83,6 @@ BENCH_PACKAGES=("${PEER_PACKAGES[@]}" valgrind strace)
 # runtimes (libFuzzer, ASan, UBSan); on Debian 12 libclang-rt-dev pulls in
 # clang 14's libclang-rt-14-dev.
 FUZZ_PACKAGES=(clang libclang-rt-dev)
-# Everything above (package_stamp watches these).
-ALL_PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}")
+# Everything above (package_stamp watches these; cargo whether or not it is
+# on PATH, so that the stamp stays the same once it is installed).
+ALL_PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}" cargo)
