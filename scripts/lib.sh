@@ -59,7 +59,13 @@ setup_build() {
         echo "configuring $dir"
         meson setup "$dir" "$@" >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; return 1; }
     fi
-    grep -E '^ *(backends|Run-time dependency|Library ev)' "$log" | sed 's/^ */  /' || true
+    # The dependencies found, and the backends built (meson's summary puts
+    # each backend after the first on a line of its own).
+    awk 'b && /^ +[a-z0-9_]+$/ { printf " %s", $1; next }
+         b { print ""; b = 0 }
+         /^ *backends *:/ { printf "  backends: %s", $3; b = 1; next }
+         /^ *(Run-time dependency|Library ev)/ { sub(/^ */, "  "); print }
+         END { if (b) print "" }' "$log"
     mv "$log" "$dir/meson-setup.log"
     printf '%s\n' "$stamp" >"$dir/.cmio-packages"
 }
