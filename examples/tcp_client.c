@@ -11,20 +11,35 @@
  *
  * Exits 1 on a connection failure, a wrong echo, or no round trip at all.
  *
+ * With CMIO_CLIENT_LOCKSTEP=1 in its environment (scripts/bench.sh sets it
+ * for its callgrind and strace runs) the connections go in lockstep: the
+ * next messages go out only when every connection's reply is in and every
+ * thread of the server, the client's parent process, is asleep (Linux: their
+ * states in /proc). A server slowed by callgrind or strace otherwise often finds a
+ * connection's next message before its -EAGAIN, depending on what else the
+ * machine does, and its work per round trip changes from run to run; in
+ * lockstep every round sees one wait and, per connection, the same reads
+ * and writes.
+ *
  * SPDX-License-Identifier: MIT
  */
 #include <cmio.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { MAX_CONNECTIONS = 4096, MAX_SIZE = 4096 };
 
 struct conn {
     cmio_tcp_stream stream;
     bool connected;
+    bool held; /* lockstep: its next message waits for the others' replies */
     unsigned long sent_messages; /* messages started */
     size_t written, received;    /* bytes of the current message */
 };
@@ -43,6 +58,48 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Lockstep: whether thread `task` of process `pid` sleeps (the state after
+ * the command's closing parenthesis in /proc/PID/task/TID/stat); true where
+ * it cannot be read. */
+static bool task_asleep(long pid, const char *task)
+{
+    char path[320], text[512];
+    snprintf(path, sizeof(path), "/proc/%ld/task/%s/stat", pid, task);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true;
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *end = strrchr(text, ')');
+    return !end || end[1] != ' ' || end[2] == 'S';
+}
+
+/* Lockstep: wait (at most 10 s) until every thread of the parent process
+ * (the server: a reactor per thread in multi_echo) sleeps. Where there is
+ * no /proc it returns at once. */
+static void wait_server_asleep(void)
+{
+    long pid = (long)getppid();
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+    double give_up = now_s() + 10;
+    do {
+        DIR *dir = opendir(path);
+        if (!dir)
+            return;
+        bool asleep = true;
+        struct dirent *d;
+        while (asleep && (d = readdir(dir)) != NULL)
+            if (d->d_name[0] != '.')
+                asleep = task_asleep(pid, d->d_name);
+        closedir(dir);
+        if (asleep)
+            return;
+        sched_yield();
+    } while (now_s() < give_up);
 }
 
 /* Byte k of message m on connection c: every message differs. */
@@ -103,6 +160,9 @@ int main(int argc, char **argv)
             return fail("register", err);
     }
 
+    const char *ls = getenv("CMIO_CLIENT_LOCKSTEP");
+    bool lockstep = ls && strcmp(ls, "1") == 0;
+    size_t held = 0;
     unsigned long done = 0;
     double start = now_s(), deadline = start + seconds;
     unsigned char buf[MAX_SIZE];
@@ -140,15 +200,32 @@ int main(int argc, char **argv)
                     if (done >= target)
                         break;
                     x->sent_messages++;
+                    if (lockstep) {
+                        x->held = true;
+                        held++;
+                        break;
+                    }
                     if ((err = send_rest(c)) < 0 && err != -EAGAIN)
                         return fail("write", err);
                 }
+            }
+            if (lockstep && held == nconn) { /* every reply is in: the next round */
+                wait_server_asleep();
+                for (size_t h = 0; h < nconn; h++) {
+                    if (!conns[h].held)
+                        continue;
+                    conns[h].held = false;
+                    if ((err = send_rest(h)) < 0 && err != -EAGAIN)
+                        return fail("write", err);
+                }
+                held = 0;
+                continue;
             }
             if (x->sent_messages == 0) { /* the first message, once connected */
                 x->sent_messages = 1;
                 if ((err = send_rest(c)) < 0 && err != -EAGAIN)
                     return fail("write", err);
-            } else if (x->written < size && cmio_event_is_writable(e)) {
+            } else if (!x->held && x->written < size && cmio_event_is_writable(e)) {
                 if ((err = send_rest(c)) < 0 && err != -EAGAIN)
                     return fail("write", err);
             }
