@@ -200,10 +200,10 @@ int main(int argc, char **argv)
                     if (done >= target)
                         break;
                     x->sent_messages++;
-                    if (lockstep) {
+                    if (lockstep) { /* read on to -EAGAIN: the re-arm on emulated edges */
                         x->held = true;
                         held++;
-                        break;
+                        continue;
                     }
                     if ((err = send_rest(c)) < 0 && err != -EAGAIN)
                         return fail("write", err);
