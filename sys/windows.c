@@ -540,6 +540,27 @@ static void win_rearm(cmio_fd fd, cmio_interest direction)
 /* Polling                                                                  */
 /* ------------------------------------------------------------------------ */
 
+atomic_ulong cmio__iocp_waiters[CMIO__IOCP_WAITER_SLOTS];
+
+static size_t waiter_mark(void)
+{
+    unsigned long me = GetCurrentThreadId();
+    for (size_t i = 0; i < CMIO__IOCP_WAITER_SLOTS; i++) {
+        unsigned long none = 0;
+        if (atomic_load_explicit(&cmio__iocp_waiters[i], memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong_explicit(&cmio__iocp_waiters[i], &none, me, memory_order_release,
+                                                    memory_order_relaxed))
+            return i;
+    }
+    return CMIO__IOCP_WAITER_SLOTS;
+}
+
+static void waiter_unmark(size_t i)
+{
+    if (i < CMIO__IOCP_WAITER_SLOTS)
+        atomic_store_explicit(&cmio__iocp_waiters[i], 0, memory_order_relaxed);
+}
+
 static int win_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
 {
     events->len = 0; /* the selector's to set, on every return */
@@ -552,7 +573,10 @@ static int win_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
         ReleaseSRWLockExclusive(&sys->lock);
 
         ULONG n = 0;
-        if (!GetQueuedCompletionStatusEx(sys->port, ent, cap, &n, wait, FALSE)) {
+        size_t mark = waiter_mark();
+        BOOL ok = GetQueuedCompletionStatusEx(sys->port, ent, cap, &n, wait, FALSE);
+        waiter_unmark(mark);
+        if (!ok) {
             DWORD e = GetLastError();
             return e == WAIT_TIMEOUT ? 0 : cmio__afd_win_errno(e);
         }
@@ -636,7 +660,8 @@ static void win_waker_close(cmio__waker_sys *w)
 
 const cmio__selector cmio__selector_iocp = {
     .name = "iocp",
-    .caps = CMIO__SEL_HUP_WHOLE,
+    .caps = CMIO__SEL_HUP_WHOLE | CMIO__SEL_RESET_HUP | CMIO__SEL_FIN_NEEDS_READ | CMIO__SEL_REGISTER_ALLOCATES |
+            CMIO__SEL_NO_EINTR,
     .record_size = sizeof(OVERLAPPED_ENTRY),
     .open = win_open,
     .clone = win_clone,
