@@ -70,6 +70,13 @@ enum {
     /* select is never interrupted by a signal (no -EINTR): Windows has no
      * POSIX signals to interrupt GetQueuedCompletionStatusEx. */
     CMIO__SEL_NO_EINTR = 1u << 9,
+    /* A peer's shutdown that comes with data unread may be reported only
+     * once the data is read: readable first, read-closed at the poll after
+     * a read (Wine's AFD reports RECEIVE alone while data is queued, and
+     * DISCONNECT after; the iocp backend promises no more than that).
+     * Elsewhere read-closed comes with the data (EPOLLRDHUP, POLLHUP,
+     * EV_EOF). */
+    CMIO__SEL_FIN_AFTER_DATA = 1u << 10,
     /* Both holding rules are rules of edge mode (and of oneshot mode before
      * its one report): a CMIO_LEVEL registration reports a hang-up or an
      * error at every poll while it holds, on every backend. */

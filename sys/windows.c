@@ -502,13 +502,17 @@ static int win_rereg(cmio__sys *sys, cmio_fd fd, cmio_token token, cmio_interest
 
 static int win_dereg(cmio__sys *sys, cmio_fd fd)
 {
+    /* A socket closed while registered is forgotten here too (its
+     * LOCAL_CLOSE completion may not be dequeued yet), and the call says
+     * -EBADF, as on the other backends. */
+    bool closed = cmio__afd_socket_valid(fd) < 0;
     AcquireSRWLockExclusive(&sys->lock);
     struct sock *s = find(sys, fd);
     if (s)
-        forget(sys, s); /* also when fd was closed first */
+        forget(sys, s);
     ReleaseSRWLockExclusive(&sys->lock);
-    if (!s)
-        return cmio__afd_socket_valid(fd) < 0 ? -EBADF : -ENOENT;
+    if (!s || closed)
+        return closed ? -EBADF : -ENOENT;
     return 0;
 }
 
@@ -661,7 +665,7 @@ static void win_waker_close(cmio__waker_sys *w)
 const cmio__selector cmio__selector_iocp = {
     .name = "iocp",
     .caps = CMIO__SEL_HUP_WHOLE | CMIO__SEL_RESET_HUP | CMIO__SEL_FIN_NEEDS_READ | CMIO__SEL_REGISTER_ALLOCATES |
-            CMIO__SEL_NO_EINTR,
+            CMIO__SEL_NO_EINTR | CMIO__SEL_FIN_AFTER_DATA,
     .record_size = sizeof(OVERLAPPED_ENTRY),
     .open = win_open,
     .clone = win_clone,

@@ -120,6 +120,64 @@ ssize_t sock_recv(cmio_fd fd, void *buf, size_t len)
     return n;
 }
 
+static int errno_of_wsa(int code)
+{
+    switch (code) {
+    case 0: return 0;
+    case WSAECONNREFUSED: return ECONNREFUSED;
+    case WSAECONNRESET: return ECONNRESET;
+    case WSAECONNABORTED: return ECONNABORTED;
+    case WSAETIMEDOUT: return ETIMEDOUT;
+    case WSAENETUNREACH: return ENETUNREACH;
+    case WSAEHOSTUNREACH: return EHOSTUNREACH;
+    default: return EIO;
+    }
+}
+
+int sock_error(cmio_fd fd)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    sock_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    return errno_of_wsa(err);
+}
+
+void sock_setsockopt(cmio_fd fd, int level, int name, const void *value, socklen_t len)
+{
+    ck_assert_msg(setsockopt(fd, level, name, value, len) == 0, "setsockopt: %d", WSAGetLastError());
+}
+
+void sock_getsockopt(cmio_fd fd, int level, int name, void *value, socklen_t *len)
+{
+    ck_assert_msg(getsockopt(fd, level, name, value, len) == 0, "getsockopt: %d", WSAGetLastError());
+}
+
+cmio_fd closed_socket(void)
+{
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ck_assert(s != INVALID_SOCKET);
+    sock_close(s);
+    return s;
+}
+
+cmio_fd connect_refused(cmio_fd *holder)
+{
+    SOCKET h = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ck_assert(h != INVALID_SOCKET);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int len = sizeof(a);
+    ck_assert_int_eq(bind(h, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(h, (struct sockaddr *)&a, &len), 0);
+    SOCKET c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ck_assert(c != INVALID_SOCKET);
+    u_long on = 1;
+    ck_assert_int_eq(ioctlsocket(c, FIONBIO, &on), 0);
+    int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+    ck_assert(rc == SOCKET_ERROR && WSAGetLastError() == WSAEWOULDBLOCK);
+    *holder = h;
+    return c;
+}
+
 void env_set(const char *name, const char *value)
 {
     ck_assert_int_eq(_putenv_s(name, value), 0);
@@ -148,6 +206,48 @@ ssize_t sock_send(cmio_fd fd, const void *buf, size_t len)
 ssize_t sock_recv(cmio_fd fd, void *buf, size_t len)
 {
     return recv(fd, buf, len, 0);
+}
+
+int sock_error(cmio_fd fd)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    sock_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    return err;
+}
+
+void sock_setsockopt(cmio_fd fd, int level, int name, const void *value, socklen_t len)
+{
+    ck_assert_msg(setsockopt(fd, level, name, value, len) == 0, "setsockopt: %s", strerror(errno));
+}
+
+void sock_getsockopt(cmio_fd fd, int level, int name, void *value, socklen_t *len)
+{
+    ck_assert_msg(getsockopt(fd, level, name, value, len) == 0, "getsockopt: %s", strerror(errno));
+}
+
+cmio_fd closed_socket(void)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    sock_close(fd);
+    return fd;
+}
+
+cmio_fd connect_refused(cmio_fd *holder)
+{
+    int h = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(h, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    ck_assert_int_eq(bind(h, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(h, (struct sockaddr *)&a, &len), 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(c, 0);
+    int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+    ck_assert(rc < 0 && errno == EINPROGRESS);
+    *holder = h;
+    return c;
 }
 
 void env_set(const char *name, const char *value)
@@ -278,6 +378,19 @@ void assert_nonblock_cloexec(cmio_fd fd)
     ck_assert_msg(!(flags & HANDLE_FLAG_INHERIT), "socket %llu is inherited", (unsigned long long)fd);
 }
 
+bool fds_open(fd_set *set)
+{
+    FD_ZERO(set);
+    return false;
+}
+
+int assert_new_fds_cloexec(const fd_set *before)
+{
+    (void)before;
+    ck_abort_msg("descriptors cannot be listed on Windows (fds_open said so)");
+    return 0;
+}
+
 void sigpipe_deadly(void)
 {
 }
@@ -295,12 +408,13 @@ void interrupt_thread(test_signal_target target)
 }
 
 #else
-void fds_open(fd_set *set)
+bool fds_open(fd_set *set)
 {
     FD_ZERO(set);
     for (int fd = 0; fd < FD_SETSIZE; fd++)
         if (fcntl(fd, F_GETFD) >= 0)
             FD_SET(fd, set);
+    return true;
 }
 
 int assert_new_fds_cloexec(const fd_set *before)

@@ -49,6 +49,27 @@ void sock_close(cmio_fd fd);
  * the count, or -1 with errno set (from the WSA code on Windows). */
 ssize_t sock_send(cmio_fd fd, const void *buf, size_t len);
 ssize_t sock_recv(cmio_fd fd, void *buf, size_t len);
+/* setsockopt(2)/getsockopt(2) asserting success (Winsock's take char *). */
+void sock_setsockopt(cmio_fd fd, int level, int name, const void *value, socklen_t len);
+void sock_getsockopt(cmio_fd fd, int level, int name, void *value, socklen_t *len);
+/* The socket's pending error (SO_ERROR) as a positive errno value (the
+ * WSA code mapped on Windows); 0 if none. */
+int sock_error(cmio_fd fd);
+/* A descriptor value that was a socket and is now closed. */
+cmio_fd closed_socket(void);
+/* A non-blocking TCP socket whose connect to a loopback port nothing
+ * listens on is in progress (refused soon); *holder keeps the port bound
+ * (close both). */
+cmio_fd connect_refused(cmio_fd *holder);
+#if defined(_WIN32)
+/* Winsock's names for what the tests use of POSIX (there is no SIGPIPE). */
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
+#define SHUT_RD SD_RECEIVE
+#define SHUT_WR SD_SEND
+#define SHUT_RDWR SD_BOTH
+#endif
 /* setenv/unsetenv (Windows: _putenv_s), asserting success. */
 void env_set(const char *name, const char *value);
 void env_unset(const char *name);
@@ -98,13 +119,12 @@ void abstract_addr(cmio_sockaddr *a, char *name, size_t size);
 /* Asserts that an AF_UNIX address formats as want. */
 void assert_addr_text(const cmio_sockaddr *a, const char *want);
 
-#if !defined(_WIN32)
-/* The descriptors open now (below FD_SETSIZE). */
-void fds_open(fd_set *set);
+/* The descriptors open now (below FD_SETSIZE); false where they cannot be
+ * listed (Windows: the caller skips its check). */
+bool fds_open(fd_set *set);
 /* Asserts that every descriptor opened since `before` was taken is
  * close-on-exec; returns how many it checked. */
 int assert_new_fds_cloexec(const fd_set *before);
-#endif
 
 /* Threads: pthreads, or on Windows CreateThread (no winpthreads in the
  * tests' own code). thread_start asserts success; thread_join returns the

@@ -36,13 +36,6 @@ static cmio_timer *new_timer(cmio_poll *p, cmio_token token)
     return t;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Poll (bounded) until an event for token; returns the ns it took, or -1.
  * Asserts that every event seen is token's or in `also`. */
 static int64_t wait_token(cmio_poll *p, cmio_events *ev, cmio_token token, int timeout_ms)
