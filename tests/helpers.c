@@ -152,6 +152,34 @@ void sock_getsockopt(cmio_fd fd, int level, int name, void *value, socklen_t *le
     ck_assert_msg(getsockopt(fd, level, name, value, len) == 0, "getsockopt: %d", WSAGetLastError());
 }
 
+cmio_fd blocking_listener(cmio_sockaddr *addr)
+{
+    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ck_assert(l != INVALID_SOCKET);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(l, 8), 0);
+    int len = sizeof(addr->u.storage);
+    ck_assert_int_eq(getsockname(l, &addr->u.sa, &len), 0);
+    addr->len = (socklen_t)len;
+    ck_assert(SetHandleInformation((HANDLE)l, HANDLE_FLAG_INHERIT, 0));
+    return l;
+}
+
+cmio_fd blocking_accept(cmio_fd listener)
+{
+    SOCKET s = accept(listener, NULL, NULL);
+    if (s == INVALID_SOCKET)
+        set_errno_from_wsa();
+    return s;
+}
+
+void sock_recv_timeout(cmio_fd fd, int seconds)
+{
+    DWORD ms = (DWORD)seconds * 1000;
+    sock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &ms, sizeof(ms));
+}
+
 cmio_fd closed_socket(void)
 {
     SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
@@ -224,6 +252,29 @@ void sock_setsockopt(cmio_fd fd, int level, int name, const void *value, socklen
 void sock_getsockopt(cmio_fd fd, int level, int name, void *value, socklen_t *len)
 {
     ck_assert_msg(getsockopt(fd, level, name, value, len) == 0, "getsockopt: %s", strerror(errno));
+}
+
+cmio_fd blocking_listener(cmio_sockaddr *addr)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(l, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(l, 8), 0);
+    addr->len = sizeof(addr->u.storage);
+    ck_assert_int_eq(getsockname(l, &addr->u.sa, &addr->len), 0);
+    return l;
+}
+
+cmio_fd blocking_accept(cmio_fd listener)
+{
+    return accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+}
+
+void sock_recv_timeout(cmio_fd fd, int seconds)
+{
+    struct timeval tv = {.tv_sec = seconds};
+    sock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
 cmio_fd closed_socket(void)
@@ -384,6 +435,13 @@ bool fds_open(fd_set *set)
     return false;
 }
 
+long handles_open(void)
+{
+    DWORD n = 0;
+    ck_assert(GetProcessHandleCount(GetCurrentProcess(), &n));
+    return (long)n;
+}
+
 int assert_new_fds_cloexec(const fd_set *before)
 {
     (void)before;
@@ -415,6 +473,15 @@ bool fds_open(fd_set *set)
         if (fcntl(fd, F_GETFD) >= 0)
             FD_SET(fd, set);
     return true;
+}
+
+long handles_open(void)
+{
+    long n = 0;
+    for (int fd = 0; fd < FD_SETSIZE; fd++)
+        if (fcntl(fd, F_GETFD) >= 0)
+            n++;
+    return n;
 }
 
 int assert_new_fds_cloexec(const fd_set *before)

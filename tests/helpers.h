@@ -55,6 +55,12 @@ void sock_getsockopt(cmio_fd fd, int level, int name, void *value, socklen_t *le
 /* The socket's pending error (SO_ERROR) as a positive errno value (the
  * WSA code mapped on Windows); 0 if none. */
 int sock_error(cmio_fd fd);
+/* A blocking TCP listener on 127.0.0.1, any port (*addr: its address);
+ * a blocking accept on it (CMIO_FD_INVALID with errno set on failure);
+ * a receive timeout in seconds (SO_RCVTIMEO) on a blocking socket. */
+cmio_fd blocking_listener(cmio_sockaddr *addr);
+cmio_fd blocking_accept(cmio_fd listener);
+void sock_recv_timeout(cmio_fd fd, int seconds);
 /* A descriptor value that was a socket and is now closed. */
 cmio_fd closed_socket(void);
 /* A non-blocking TCP socket whose connect to a loopback port nothing
@@ -125,6 +131,9 @@ bool fds_open(fd_set *set);
 /* Asserts that every descriptor opened since `before` was taken is
  * close-on-exec; returns how many it checked. */
 int assert_new_fds_cloexec(const fd_set *before);
+/* How many descriptors (handles, on Windows: GetProcessHandleCount) the
+ * process has open. */
+long handles_open(void);
 
 /* Threads: pthreads, or on Windows CreateThread (no winpthreads in the
  * tests' own code). thread_start asserts success; thread_join returns the
