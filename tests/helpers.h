@@ -131,8 +131,7 @@ bool fds_open(fd_set *set);
 /* Asserts that every descriptor opened since `before` was taken is
  * close-on-exec; returns how many it checked. */
 int assert_new_fds_cloexec(const fd_set *before);
-/* How many descriptors (handles, on Windows: GetProcessHandleCount) the
- * process has open. */
+/* How many descriptors (on Windows: handles) the process has open. */
 long handles_open(void);
 
 /* Threads: pthreads, or on Windows CreateThread (no winpthreads in the
