@@ -15,7 +15,9 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -142,6 +144,30 @@ int sock_error(cmio_fd fd)
     return errno_of_wsa(err);
 }
 
+int sock_errno(void)
+{
+    int code = WSAGetLastError();
+    switch (code) {
+    case WSAEAFNOSUPPORT: return EAFNOSUPPORT;
+    case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
+    case WSAEADDRINUSE: return EADDRINUSE;
+    case WSAEWOULDBLOCK: return EAGAIN;
+    case WSAEINPROGRESS: return EINPROGRESS;
+    default: return errno_of_wsa(code);
+    }
+}
+
+bool sock_is_open(cmio_fd fd)
+{
+    DWORD flags;
+    return GetHandleInformation((HANDLE)fd, &flags) != 0;
+}
+
+void need_descriptors(long n)
+{
+    (void)n; /* no such limit on sockets */
+}
+
 void sock_setsockopt(cmio_fd fd, int level, int name, const void *value, socklen_t len)
 {
     ck_assert_msg(setsockopt(fd, level, name, value, len) == 0, "setsockopt: %d", WSAGetLastError());
@@ -178,6 +204,34 @@ void sock_recv_timeout(cmio_fd fd, int seconds)
 {
     DWORD ms = (DWORD)seconds * 1000;
     sock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &ms, sizeof(ms));
+}
+
+void sock_set_nonblocking(cmio_fd fd)
+{
+    u_long on = 1;
+    ck_assert_int_eq(ioctlsocket(fd, FIONBIO, &on), 0);
+}
+
+int sock_nonblocking(cmio_fd fd)
+{
+    (void)fd;
+    return -1;
+}
+
+cmio_fd plain_socket(int family, int type)
+{
+    SOCKET s = socket(family, type, 0);
+    ck_assert_msg(s != INVALID_SOCKET, "socket: %d", WSAGetLastError());
+    ck_assert(SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0));
+    return s;
+}
+
+short sock_poll(cmio_fd fd, short events, int timeout_ms)
+{
+    WSAPOLLFD pfd = {.fd = fd, .events = events};
+    int n = WSAPoll(&pfd, 1, timeout_ms);
+    ck_assert_msg(n >= 0, "WSAPoll: %d", WSAGetLastError());
+    return n ? pfd.revents : 0;
 }
 
 cmio_fd closed_socket(void)
@@ -244,6 +298,28 @@ int sock_error(cmio_fd fd)
     return err;
 }
 
+int sock_errno(void)
+{
+    return errno;
+}
+
+bool sock_is_open(cmio_fd fd)
+{
+    return fcntl(fd, F_GETFD) >= 0;
+}
+
+void need_descriptors(long n)
+{
+    struct rlimit rl;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur < (rlim_t)n && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    }
+    ck_assert_msg(rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)n, "RLIMIT_NOFILE %ju is too low",
+                  (uintmax_t)rl.rlim_cur);
+}
+
 void sock_setsockopt(cmio_fd fd, int level, int name, const void *value, socklen_t len)
 {
     ck_assert_msg(setsockopt(fd, level, name, value, len) == 0, "setsockopt: %s", strerror(errno));
@@ -275,6 +351,38 @@ void sock_recv_timeout(cmio_fd fd, int seconds)
 {
     struct timeval tv = {.tv_sec = seconds};
     sock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+void sock_set_nonblocking(cmio_fd fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    ck_assert_int_ge(fl, 0);
+    ck_assert_int_eq(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
+}
+
+int sock_nonblocking(cmio_fd fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    ck_assert_int_ge(fl, 0);
+    return (fl & O_NONBLOCK) != 0;
+}
+
+cmio_fd plain_socket(int family, int type)
+{
+    int fd = socket(family, type | SOCK_CLOEXEC, 0);
+    ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+    return fd;
+}
+
+short sock_poll(cmio_fd fd, short events, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = events};
+    int n;
+    do
+        n = poll(&pfd, 1, timeout_ms);
+    while (n < 0 && errno == EINTR);
+    ck_assert_msg(n >= 0, "poll: %s", strerror(errno));
+    return n ? pfd.revents : 0;
 }
 
 cmio_fd closed_socket(void)
@@ -571,11 +679,11 @@ cmio_sockaddr parse_addr(const char *text)
     return a;
 }
 
-bool addr_unavailable(int rc, int fd, const char *text)
+bool addr_unavailable(int rc, cmio_fd fd, const char *text)
 {
     if (rc != -EADDRNOTAVAIL && rc != -EAFNOSUPPORT)
         return false;
-    ck_assert_int_eq(fd, -1);
+    ck_assert(fd == CMIO_FD_INVALID);
     fprintf(stderr, "%s is not available here (%s): test skipped\n", text, cmio_strerror(rc));
     return true;
 }

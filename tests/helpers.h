@@ -61,6 +61,17 @@ int sock_error(cmio_fd fd);
 cmio_fd blocking_listener(cmio_sockaddr *addr);
 cmio_fd blocking_accept(cmio_fd listener);
 void sock_recv_timeout(cmio_fd fd, int seconds);
+/* Makes a socket non-blocking (O_NONBLOCK; FIONBIO). Whether a socket
+ * is non-blocking: 1 or 0, or -1 where it cannot be asked (Winsock has no
+ * getter: there, the tests see the mode from -EAGAIN). */
+void sock_set_nonblocking(cmio_fd fd);
+int sock_nonblocking(cmio_fd fd);
+/* A plain socket (socket(2), close-on-exec; Winsock's socket, not
+ * inherited), asserting success. */
+cmio_fd plain_socket(int family, int type);
+/* poll(2) (WSAPoll on Windows) on one socket, bounded by timeout_ms:
+ * revents (0 on timeout). */
+short sock_poll(cmio_fd fd, short events, int timeout_ms);
 /* A descriptor value that was a socket and is now closed. */
 cmio_fd closed_socket(void);
 /* A non-blocking TCP socket whose connect to a loopback port nothing
@@ -75,7 +86,18 @@ cmio_fd connect_refused(cmio_fd *holder);
 #define SHUT_RD SD_RECEIVE
 #define SHUT_WR SD_SEND
 #define SHUT_RDWR SD_BOTH
+/* cmio's own bound for iovecs on Windows (net/socket.c: WSARecv/WSASend). */
+#ifndef IOV_MAX
+#define IOV_MAX 64
 #endif
+#endif
+/* errno after a failed socket call (WSAGetLastError mapped on Windows). */
+int sock_errno(void);
+/* Whether fd is an open descriptor (handle). */
+bool sock_is_open(cmio_fd fd);
+/* Raise the descriptor limit to at least n where there is one
+ * (RLIMIT_NOFILE); asserts it is enough. */
+void need_descriptors(long n);
 /* setenv/unsetenv (Windows: _putenv_s), asserting success. */
 void env_set(const char *name, const char *value);
 void env_unset(const char *name);
@@ -111,7 +133,7 @@ bool wait_seen(cmio_poll *p, cmio_events *ev, seen_flags *s, cmio_token token, u
 cmio_sockaddr parse_addr(const char *text);
 /* Whether a bind of `text` failed because this machine lacks the family or
  * address (IPv6): then fd must be -1, and the skip is reported. */
-bool addr_unavailable(int rc, int fd, const char *text);
+bool addr_unavailable(int rc, cmio_fd fd, const char *text);
 /* Whether two addresses format to the same text. */
 bool same_addr(const cmio_sockaddr *a, const cmio_sockaddr *b);
 

@@ -10,22 +10,24 @@
  */
 #include "mio_tcp.h"
 
+#if !defined(_WIN32)
 #include <netinet/tcp.h>
+#endif
 
 enum { ID1 = 0, ID2 = 1 };
 
 /* mio's echo_listener or start_listener: a plain listener on `text` and
  * the connection it accepted from a cmio stream. */
 struct peer {
-    int lfd, conn;
+    cmio_fd lfd, conn;
     cmio_sockaddr addr;
 };
 
 static bool listen_on(struct peer *k, const char *text)
 {
-    k->conn = -1;
+    k->conn = CMIO_FD_INVALID;
     k->lfd = plain_listener(text, &k->addr);
-    return k->lfd >= 0;
+    return k->lfd != CMIO_FD_INVALID;
 }
 
 static void peer_accept(struct peer *k)
@@ -54,14 +56,14 @@ static void echo_end(struct peer *k)
             break;
     }
     ck_assert_msg(n == 0 || (n < 0 && (errno == ECONNRESET || errno == ECONNABORTED)), "echo read: %zd (%s)",
-                  n, n < 0 ? cmio_strerror(-errno) : "data");
+                  n, n < 0 ? cmio_strerror(-sock_errno()) : "data");
 }
 
 static void peer_close(struct peer *k)
 {
-    if (k->conn >= 0)
-        close(k->conn);
-    close(k->lfd);
+    if (k->conn != CMIO_FD_INVALID)
+        sock_close(k->conn);
+    sock_close(k->lfd);
 }
 
 /* Deregisters a stream and closes it (mio's drop). */
@@ -80,7 +82,7 @@ static void smoke(int backend, struct peer *k, cmio_tcp_stream *s)
     assert_nonblock_cloexec(s->fd);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), s->fd, ID1, CMIO_WRITABLE | CMIO_READABLE),
                      0);
-    if (k->conn < 0)
+    if (k->conn == CMIO_FD_INVALID)
         peer_accept(k);
     expect_one(p, ev, ID1, CMIO_EVENT_WRITABLE);
 
@@ -155,8 +157,8 @@ START_TEST(mio_tcp_stream_std)
 {
     struct peer k;
     ck_assert(listen_on(&k, "127.0.0.1:0"));
-    int fd = plain_connect(&k.addr);
-    ck_assert_int_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    cmio_fd fd = plain_connect(&k.addr);
+    ck_assert_int_ne(sock_nonblocking(fd), 1);
     cmio_tcp_stream s;
     ck_assert_int_eq(cmio_tcp_stream_from_fd(&s, fd), 0);
     ck_assert_int_eq(s.fd, fd);
@@ -359,7 +361,7 @@ START_TEST(mio_raw_fd)
     ck_assert_int_eq(cmio_tcp_stream_connect(&s, &k.addr), 0);
     cmio_sockaddr address, got;
     ck_assert_int_eq(cmio_tcp_stream_local_addr(&s, &address), 0);
-    int raw = s.fd;
+    cmio_fd raw = s.fd;
     cmio_tcp_stream s2;
     ck_assert_int_eq(cmio_tcp_stream_from_fd(&s2, raw), 0);
     ck_assert_int_eq(s2.fd, raw);
@@ -527,8 +529,8 @@ START_TEST(mio_tcp_reset_close_event)
 
     /* The server goes away with DATA1 unread: a reset. */
     wait_fd(k.conn, POLLIN);
-    close(k.conn);
-    k.conn = -1;
+    sock_close(k.conn);
+    k.conn = CMIO_FD_INVALID;
     expect_one(p, ev, ID1, CMIO_EVENT_READ_CLOSED);
 
     /* The events quiesce. */
@@ -623,7 +625,7 @@ static void peek_open(cmio_poll **p, cmio_events **ev, struct peer *k, cmio_tcp_
     *p = open_poll(backend);
     *ev = open_events(16);
     ck_assert(listen_on(k, "127.0.0.1:0"));
-    int fd = plain_connect(&k->addr);
+    cmio_fd fd = plain_connect(&k->addr);
     peer_accept(k);
     plain_nonblocking(fd);
     ck_assert_int_eq(cmio_tcp_stream_from_fd(s1, fd), 0);
