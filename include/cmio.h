@@ -51,6 +51,8 @@
  * cmio_event_is_error; the next read returns the reset); a peer's graceful
  * close is reported to registrations with CMIO_READABLE only; a peer's
  * shutdown with data unread may be reported only after the data is read;
+ * the socket's own shutdown (cmio_*_shutdown) is not reported at all (a
+ * read returns the end, 0, as after a shutdown everywhere);
  * registering allocates the socket's state (one allocation per register,
  * freed after deregister; the socket map grows with the registrations),
  * nothing else does; no poll is interrupted by a signal (no -EINTR); only

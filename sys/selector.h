@@ -77,6 +77,12 @@ enum {
      * Elsewhere read-closed comes with the data (EPOLLRDHUP, POLLHUP,
      * EV_EOF). */
     CMIO__SEL_FIN_AFTER_DATA = 1u << 10,
+    /* A local shutdown (cmio_*_shutdown, reading or both) is not reported
+     * as an event: AFD reports what the peer and the network do, not the
+     * socket's own shutdown (mio's tests skip these on Windows). The read
+     * that follows returns the end (0). Elsewhere the shutdown is
+     * reported read-closed (EPOLLRDHUP, POLLRDHUP, EV_EOF). */
+    CMIO__SEL_LOCAL_SHUTDOWN_SILENT = 1u << 11,
     /* Both holding rules are rules of edge mode (and of oneshot mode before
      * its one report): a CMIO_LEVEL registration reports a hang-up or an
      * error at every poll while it holds, on every backend. */
