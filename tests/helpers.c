@@ -157,6 +157,13 @@ int sock_errno(void)
     }
 }
 
+bool sock_inherited(cmio_fd fd)
+{
+    DWORD flags = 0;
+    ck_assert(GetHandleInformation((HANDLE)fd, &flags));
+    return (flags & HANDLE_FLAG_INHERIT) != 0;
+}
+
 bool sock_is_open(cmio_fd fd)
 {
     DWORD flags;
@@ -301,6 +308,13 @@ int sock_error(cmio_fd fd)
 int sock_errno(void)
 {
     return errno;
+}
+
+bool sock_inherited(cmio_fd fd)
+{
+    int fl = fcntl(fd, F_GETFD);
+    ck_assert_int_ge(fl, 0);
+    return !(fl & FD_CLOEXEC);
 }
 
 bool sock_is_open(cmio_fd fd)

@@ -93,6 +93,9 @@ cmio_fd connect_refused(cmio_fd *holder);
 #endif
 /* errno after a failed socket call (WSAGetLastError mapped on Windows). */
 int sock_errno(void);
+/* Whether a child process would inherit fd (not close-on-exec; on
+ * Windows HANDLE_FLAG_INHERIT). */
+bool sock_inherited(cmio_fd fd);
 /* Whether fd is an open descriptor (handle). */
 bool sock_is_open(cmio_fd fd);
 /* Raise the descriptor limit to at least n where there is one
