@@ -43,6 +43,22 @@
  * itself: the next failed call returns it. It keeps its registrations in a table that starts with room for 64
  * descriptors and doubles when a registration does not fit: the only allocation after set-up.
  *
+ * The "iocp" backend (Windows, the only one there) polls sockets with AFD
+ * poll through an I/O completion port and emulates edges as the poll(2)
+ * backend does (same re-arm rule). Where it differs from the others, as
+ * AFD reports things (mio's reading): a connection reset is a hang-up
+ * (read-closed and write-closed), not an error (only a failed connect is
+ * cmio_event_is_error; the next read returns the reset); a peer's graceful
+ * close is reported to registrations with CMIO_READABLE only; a peer's
+ * shutdown with data unread may be reported only after the data is read;
+ * the socket's own shutdown (cmio_*_shutdown) is not reported at all (a
+ * read returns the end, 0, as after a shutdown everywhere);
+ * registering allocates the socket's state (one allocation per register,
+ * freed after deregister; the socket map grows with the registrations),
+ * nothing else does; no poll is interrupted by a signal (no -EINTR); only
+ * sockets can be registered; there is no CMIO_PRIORITY and no
+ * cmio_poll_fd (-ENOTSUP).
+ *
  * SPDX-License-Identifier: MIT
  */
 #ifndef CMIO_H

@@ -47,6 +47,15 @@ int cmio__io_error(cmio_fd fd, cmio_interest direction)
     return err;
 }
 
+#if defined(_WIN32)
+ssize_t cmio__recv_error(cmio_fd fd)
+{
+    if (WSAGetLastError() == WSAESHUTDOWN)
+        return 0; /* shut down for reading: the end, as on POSIX systems */
+    return cmio__io_error(fd, CMIO_READABLE);
+}
+#endif
+
 static int set_flags(cmio_fd fd)
 {
     int err = cmio__fd_nonblock_cloexec(fd);
@@ -427,7 +436,7 @@ ssize_t cmio__readv(cmio_fd fd, const struct iovec *iov, int iovcnt)
     wsabufs(b, iov, iovcnt);
     DWORD got = 0, flags = 0;
     if (WSARecv(fd, b, (DWORD)iovcnt, &got, &flags, NULL, NULL) != 0)
-        return cmio__io_error(fd, CMIO_READABLE);
+        return cmio__recv_error(fd);
     return (ssize_t)got;
 #else
     ssize_t n = readv(fd, iov, iovcnt);

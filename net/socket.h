@@ -126,6 +126,13 @@ static inline ssize_t cmio__send(cmio_fd fd, const void *buf, size_t len, int fl
     return n >= 0 ? n : cmio__io_error(fd, CMIO_WRITABLE);
 }
 
+#if defined(_WIN32)
+/* A failed receive on Windows: cmio__io_error's result, but 0 (the end of
+ * the stream, as recv(2) says after shutdown(SHUT_RD)) for WSAESHUTDOWN,
+ * which Winsock returns for a receive after shutdown(SD_RECEIVE). */
+ssize_t cmio__recv_error(cmio_fd fd);
+#endif
+
 static inline ssize_t cmio__recv(cmio_fd fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
 {
     if (from != NULL)
@@ -134,11 +141,12 @@ static inline ssize_t cmio__recv(cmio_fd fd, void *buf, size_t len, int flags, c
         return -EINVAL;
 #if defined(_WIN32)
     ssize_t n = recv(fd, buf, cmio__io_len(len), flags);
+    return n >= 0 ? n : cmio__recv_error(fd);
 #else
     /* read(2) is recv(2) without flags, and the lighter call in libc. */
     ssize_t n = flags == 0 ? read(fd, buf, len) : recv(fd, buf, len, flags);
-#endif
     return n >= 0 ? n : cmio__io_error(fd, CMIO_READABLE);
+#endif
 }
 
 /* readv(2) and sendmsg(2); WSARecv and WSASend on Windows. */

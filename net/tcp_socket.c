@@ -26,14 +26,35 @@ int cmio_tcp_socket_new_v6(cmio_tcp_socket *out) { return open_socket(out, AF_IN
 
 /* addr is an IP address of the socket's own family (the kernel would say
  * EAFNOSUPPORT or EINVAL; cmio's rule is -EINVAL for a wrong family). */
-static int check_addr(cmio_fd fd, const cmio_sockaddr *addr)
+static int socket_family(cmio_fd fd, int *family)
 {
-    CMIO__CHECK(cmio__is_ip(addr), -EINVAL);
+#if defined(_WIN32)
+    /* getsockname fails on a socket not yet bound (WSAEINVAL): the
+     * protocol record has the family. */
+    WSAPROTOCOL_INFOW info;
+    int len = sizeof(info);
+    if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info, &len) != 0)
+        return cmio__errno();
+    *family = info.iAddressFamily;
+    return 0;
+#else
     cmio_sockaddr mine;
     int err = cmio__local_addr(fd, &mine);
     if (err < 0)
         return err;
-    CMIO__CHECK(mine.u.sa.sa_family == addr->u.sa.sa_family, -EINVAL);
+    *family = mine.u.sa.sa_family;
+    return 0;
+#endif
+}
+
+static int check_addr(cmio_fd fd, const cmio_sockaddr *addr)
+{
+    CMIO__CHECK(cmio__is_ip(addr), -EINVAL);
+    int family = AF_UNSPEC;
+    int err = socket_family(fd, &family);
+    if (err < 0)
+        return err;
+    CMIO__CHECK(family == addr->u.sa.sa_family, -EINVAL);
     size_t need = addr->u.sa.sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
     CMIO__CHECK((size_t)addr->len >= need, -EINVAL);
     return 0;

@@ -46,6 +46,43 @@ enum {
     /* cmio_poll_fd (issue 13): the selector is one descriptor that polls
      * readable while it has events (epoll, kqueue); else -ENOTSUP. */
     CMIO__SEL_POLL_FD = 1u << 5,
+    /* The Windows backend's differences (issue 14, tests on iocp): each is
+     * a property of AFD poll in mio's reading, documented in the header's
+     * backend paragraph and docs/guide.md.
+     * A connection reset (AFD_POLL_ABORT) is reported as a hang-up (both
+     * closed flags), not with the error flag: the error is what the next
+     * I/O call returns (-ECONNRESET). Elsewhere a reset sets the error
+     * flag (EPOLLERR, POLLERR, EV_EOF with fflags). */
+    CMIO__SEL_RESET_HUP = 1u << 6,
+    /* A peer's graceful close (AFD_POLL_DISCONNECT) is reported only to
+     * a registration with CMIO_READABLE (mio asks DISCONNECT with
+     * readable): a writable-only registration does not see it (it sees a
+     * reset, and sends failing). Elsewhere the hang-up reaches every
+     * interest (EPOLLHUP/EPOLLRDHUP, POLLHUP, EV_EOF on EVFILT_WRITE). */
+    CMIO__SEL_FIN_NEEDS_READ = 1u << 7,
+    /* Registering allocates the descriptor's state (one allocation per
+     * register, freed after deregister: the iocp backend's struct sock,
+     * which the kernel writes while its poll is in flight), and the first
+     * registrations may grow its map; reregistering, deregistering,
+     * polling and waking allocate nothing. Elsewhere registration
+     * allocates nothing after set-up. */
+    CMIO__SEL_REGISTER_ALLOCATES = 1u << 8,
+    /* select is never interrupted by a signal (no -EINTR): Windows has no
+     * POSIX signals to interrupt GetQueuedCompletionStatusEx. */
+    CMIO__SEL_NO_EINTR = 1u << 9,
+    /* A peer's shutdown that comes with data unread may be reported only
+     * once the data is read: readable first, read-closed at the poll after
+     * a read (Wine's AFD reports RECEIVE alone while data is queued, and
+     * DISCONNECT after; the iocp backend promises no more than that).
+     * Elsewhere read-closed comes with the data (EPOLLRDHUP, POLLHUP,
+     * EV_EOF). */
+    CMIO__SEL_FIN_AFTER_DATA = 1u << 10,
+    /* A local shutdown (cmio_*_shutdown, reading or both) is not reported
+     * as an event: AFD reports what the peer and the network do, not the
+     * socket's own shutdown (mio's tests skip these on Windows). The read
+     * that follows returns the end (0). Elsewhere the shutdown is
+     * reported read-closed (EPOLLRDHUP, POLLRDHUP, EV_EOF). */
+    CMIO__SEL_LOCAL_SHUTDOWN_SILENT = 1u << 11,
     /* Both holding rules are rules of edge mode (and of oneshot mode before
      * its one report): a CMIO_LEVEL registration reports a hang-up or an
      * error at every poll while it holds, on every backend. */
@@ -144,6 +181,13 @@ extern const cmio__selector cmio__selector_poll;
  * and sys/afd.c; edges emulated (no CMIO__SEL_EDGE_NATIVE), re-armed
  * through rearm. */
 extern const cmio__selector cmio__selector_iocp;
+/* The tests' seam for "this thread waits in the selector" (tests/helpers.c,
+ * wait_until_blocked_in_poll): a thread's id (GetCurrentThreadId) sits in
+ * one slot from right before GetQueuedCompletionStatusEx until it returns
+ * (a thread that finds no free slot is not marked). One compare-exchange
+ * and one store per select; nothing else reads it. */
+#define CMIO__IOCP_WAITER_SLOTS 16
+extern atomic_ulong cmio__iocp_waiters[CMIO__IOCP_WAITER_SLOTS];
 #endif
 
 #endif /* CMIO_SYS_SELECTOR_H */

@@ -502,13 +502,17 @@ static int win_rereg(cmio__sys *sys, cmio_fd fd, cmio_token token, cmio_interest
 
 static int win_dereg(cmio__sys *sys, cmio_fd fd)
 {
+    /* A socket closed while registered is forgotten here too (its
+     * LOCAL_CLOSE completion may not be dequeued yet), and the call says
+     * -EBADF, as on the other backends. */
+    bool closed = cmio__afd_socket_valid(fd) < 0;
     AcquireSRWLockExclusive(&sys->lock);
     struct sock *s = find(sys, fd);
     if (s)
-        forget(sys, s); /* also when fd was closed first */
+        forget(sys, s);
     ReleaseSRWLockExclusive(&sys->lock);
-    if (!s)
-        return cmio__afd_socket_valid(fd) < 0 ? -EBADF : -ENOENT;
+    if (!s || closed)
+        return closed ? -EBADF : -ENOENT;
     return 0;
 }
 
@@ -540,6 +544,27 @@ static void win_rearm(cmio_fd fd, cmio_interest direction)
 /* Polling                                                                  */
 /* ------------------------------------------------------------------------ */
 
+atomic_ulong cmio__iocp_waiters[CMIO__IOCP_WAITER_SLOTS];
+
+static size_t waiter_mark(void)
+{
+    unsigned long me = GetCurrentThreadId();
+    for (size_t i = 0; i < CMIO__IOCP_WAITER_SLOTS; i++) {
+        unsigned long none = 0;
+        if (atomic_load_explicit(&cmio__iocp_waiters[i], memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong_explicit(&cmio__iocp_waiters[i], &none, me, memory_order_release,
+                                                    memory_order_relaxed))
+            return i;
+    }
+    return CMIO__IOCP_WAITER_SLOTS;
+}
+
+static void waiter_unmark(size_t i)
+{
+    if (i < CMIO__IOCP_WAITER_SLOTS)
+        atomic_store_explicit(&cmio__iocp_waiters[i], 0, memory_order_relaxed);
+}
+
 static int win_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
 {
     events->len = 0; /* the selector's to set, on every return */
@@ -552,7 +577,10 @@ static int win_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
         ReleaseSRWLockExclusive(&sys->lock);
 
         ULONG n = 0;
-        if (!GetQueuedCompletionStatusEx(sys->port, ent, cap, &n, wait, FALSE)) {
+        size_t mark = waiter_mark();
+        BOOL ok = GetQueuedCompletionStatusEx(sys->port, ent, cap, &n, wait, FALSE);
+        waiter_unmark(mark);
+        if (!ok) {
             DWORD e = GetLastError();
             return e == WAIT_TIMEOUT ? 0 : cmio__afd_win_errno(e);
         }
@@ -636,7 +664,8 @@ static void win_waker_close(cmio__waker_sys *w)
 
 const cmio__selector cmio__selector_iocp = {
     .name = "iocp",
-    .caps = CMIO__SEL_HUP_WHOLE,
+    .caps = CMIO__SEL_HUP_WHOLE | CMIO__SEL_RESET_HUP | CMIO__SEL_FIN_NEEDS_READ | CMIO__SEL_REGISTER_ALLOCATES |
+            CMIO__SEL_NO_EINTR | CMIO__SEL_FIN_AFTER_DATA | CMIO__SEL_LOCAL_SHUTDOWN_SILENT,
     .record_size = sizeof(OVERLAPPED_ENTRY),
     .open = win_open,
     .clone = win_clone,

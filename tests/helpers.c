@@ -3,21 +3,42 @@
  */
 #include "helpers.h"
 
-#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(_WIN32)
+#include <iphlpapi.h>
+#else
+#include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
+#include <poll.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#endif
+
+#if defined(_WIN32)
+/* errno from the last Winsock error, for the helpers' -1 returns. */
+static void set_errno_from_wsa(void)
+{
+    switch (WSAGetLastError()) {
+    case WSAEWOULDBLOCK: errno = EAGAIN; break;
+    case WSAECONNRESET: errno = ECONNRESET; break;
+    case WSAECONNABORTED: errno = ECONNABORTED; break;
+    case WSAENOTCONN: errno = ENOTCONN; break;
+    case WSAESHUTDOWN: errno = EPIPE; break;
+    case WSAENOTSOCK: errno = EBADF; break;
+    default: errno = EIO; break;
+    }
+}
+#endif
 
 int n_backends(void)
 {
@@ -45,12 +66,374 @@ cmio_events *open_events(size_t capacity)
     return ev;
 }
 
-void stream_pair(int sv[2])
+#if defined(_WIN32)
+void stream_pair(cmio_fd sv[2])
+{
+    tcp_pair(sv);
+}
+
+void tcp_pair(cmio_fd sv[2])
+{
+    /* socket() makes overlapped sockets, which AFD polls; not inherited. */
+    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ck_assert_msg(l != INVALID_SOCKET, "socket: %d", WSAGetLastError());
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int len = sizeof(a);
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(l, 1), 0);
+    ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &len), 0);
+    SOCKET c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ck_assert(c != INVALID_SOCKET);
+    ck_assert_msg(connect(c, (struct sockaddr *)&a, sizeof(a)) == 0, "connect: %d", WSAGetLastError());
+    SOCKET s = accept(l, NULL, NULL);
+    ck_assert_msg(s != INVALID_SOCKET, "accept: %d", WSAGetLastError());
+    u_long on = 1;
+    ck_assert_int_eq(ioctlsocket(c, FIONBIO, &on), 0);
+    ck_assert_int_eq(ioctlsocket(s, FIONBIO, &on), 0);
+    ck_assert(SetHandleInformation((HANDLE)c, HANDLE_FLAG_INHERIT, 0));
+    ck_assert(SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0));
+    closesocket(l);
+    sv[0] = c;
+    sv[1] = s;
+}
+
+void sock_close(cmio_fd fd)
+{
+    ck_assert_msg(closesocket(fd) == 0, "closesocket: %d", WSAGetLastError());
+}
+
+ssize_t sock_send(cmio_fd fd, const void *buf, size_t len)
+{
+    int n = send(fd, buf, (int)len, 0);
+    if (n == SOCKET_ERROR) {
+        set_errno_from_wsa();
+        return -1;
+    }
+    return n;
+}
+
+ssize_t sock_recv(cmio_fd fd, void *buf, size_t len)
+{
+    int n = recv(fd, buf, (int)len, 0);
+    if (n == SOCKET_ERROR) {
+        set_errno_from_wsa();
+        return -1;
+    }
+    return n;
+}
+
+static int errno_of_wsa(int code)
+{
+    switch (code) {
+    case 0: return 0;
+    case WSAECONNREFUSED: return ECONNREFUSED;
+    case WSAECONNRESET: return ECONNRESET;
+    case WSAECONNABORTED: return ECONNABORTED;
+    case WSAETIMEDOUT: return ETIMEDOUT;
+    case WSAENETUNREACH: return ENETUNREACH;
+    case WSAEHOSTUNREACH: return EHOSTUNREACH;
+    default: return EIO;
+    }
+}
+
+int sock_error(cmio_fd fd)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    sock_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    return errno_of_wsa(err);
+}
+
+int sock_errno(void)
+{
+    int code = WSAGetLastError();
+    switch (code) {
+    case WSAEAFNOSUPPORT: return EAFNOSUPPORT;
+    case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
+    case WSAEADDRINUSE: return EADDRINUSE;
+    case WSAEWOULDBLOCK: return EAGAIN;
+    case WSAEINPROGRESS: return EINPROGRESS;
+    default: return errno_of_wsa(code);
+    }
+}
+
+bool sock_inherited(cmio_fd fd)
+{
+    DWORD flags = 0;
+    ck_assert(GetHandleInformation((HANDLE)fd, &flags));
+    return (flags & HANDLE_FLAG_INHERIT) != 0;
+}
+
+bool sock_is_open(cmio_fd fd)
+{
+    DWORD flags;
+    return GetHandleInformation((HANDLE)fd, &flags) != 0;
+}
+
+void need_descriptors(long n)
+{
+    (void)n; /* no such limit on sockets */
+}
+
+void sock_setsockopt(cmio_fd fd, int level, int name, const void *value, socklen_t len)
+{
+    ck_assert_msg(setsockopt(fd, level, name, value, len) == 0, "setsockopt: %d", WSAGetLastError());
+}
+
+void sock_getsockopt(cmio_fd fd, int level, int name, void *value, socklen_t *len)
+{
+    ck_assert_msg(getsockopt(fd, level, name, value, len) == 0, "getsockopt: %d", WSAGetLastError());
+}
+
+cmio_fd blocking_listener(cmio_sockaddr *addr)
+{
+    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ck_assert(l != INVALID_SOCKET);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(l, 8), 0);
+    int len = sizeof(addr->u.storage);
+    ck_assert_int_eq(getsockname(l, &addr->u.sa, &len), 0);
+    addr->len = (socklen_t)len;
+    ck_assert(SetHandleInformation((HANDLE)l, HANDLE_FLAG_INHERIT, 0));
+    return l;
+}
+
+cmio_fd blocking_accept(cmio_fd listener)
+{
+    SOCKET s = accept(listener, NULL, NULL);
+    if (s == INVALID_SOCKET)
+        set_errno_from_wsa();
+    return s;
+}
+
+void sock_recv_timeout(cmio_fd fd, int seconds)
+{
+    DWORD ms = (DWORD)seconds * 1000;
+    sock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &ms, sizeof(ms));
+}
+
+void sock_set_nonblocking(cmio_fd fd)
+{
+    u_long on = 1;
+    ck_assert_int_eq(ioctlsocket(fd, FIONBIO, &on), 0);
+}
+
+int sock_nonblocking(cmio_fd fd)
+{
+    (void)fd;
+    return -1;
+}
+
+cmio_fd plain_socket(int family, int type)
+{
+    SOCKET s = socket(family, type, 0);
+    ck_assert_msg(s != INVALID_SOCKET, "socket: %d", WSAGetLastError());
+    ck_assert(SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0));
+    return s;
+}
+
+short sock_poll(cmio_fd fd, short events, int timeout_ms)
+{
+    WSAPOLLFD pfd = {.fd = fd, .events = events};
+    int n = WSAPoll(&pfd, 1, timeout_ms);
+    ck_assert_msg(n >= 0, "WSAPoll: %d", WSAGetLastError());
+    return n ? pfd.revents : 0;
+}
+
+cmio_fd closed_socket(void)
+{
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ck_assert(s != INVALID_SOCKET);
+    sock_close(s);
+    return s;
+}
+
+cmio_fd connect_refused(cmio_fd *holder)
+{
+    SOCKET h = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ck_assert(h != INVALID_SOCKET);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int len = sizeof(a);
+    ck_assert_int_eq(bind(h, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(h, (struct sockaddr *)&a, &len), 0);
+    SOCKET c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ck_assert(c != INVALID_SOCKET);
+    u_long on = 1;
+    ck_assert_int_eq(ioctlsocket(c, FIONBIO, &on), 0);
+    int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+    ck_assert(rc == SOCKET_ERROR && WSAGetLastError() == WSAEWOULDBLOCK);
+    *holder = h;
+    return c;
+}
+
+void env_set(const char *name, const char *value)
+{
+    ck_assert_int_eq(_putenv_s(name, value), 0);
+}
+
+void env_unset(const char *name)
+{
+    ck_assert_int_eq(_putenv_s(name, ""), 0);
+}
+#else
+void stream_pair(cmio_fd sv[2])
 {
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
 }
 
-void tcp_pair(int sv[2])
+void sock_close(cmio_fd fd)
+{
+    ck_assert_msg(close(fd) == 0, "close(%d): %s", fd, strerror(errno));
+}
+
+ssize_t sock_send(cmio_fd fd, const void *buf, size_t len)
+{
+    return send(fd, buf, len, MSG_NOSIGNAL);
+}
+
+ssize_t sock_recv(cmio_fd fd, void *buf, size_t len)
+{
+    return recv(fd, buf, len, 0);
+}
+
+int sock_error(cmio_fd fd)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    sock_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    return err;
+}
+
+int sock_errno(void)
+{
+    return errno;
+}
+
+bool sock_inherited(cmio_fd fd)
+{
+    int fl = fcntl(fd, F_GETFD);
+    ck_assert_int_ge(fl, 0);
+    return !(fl & FD_CLOEXEC);
+}
+
+bool sock_is_open(cmio_fd fd)
+{
+    return fcntl(fd, F_GETFD) >= 0;
+}
+
+void need_descriptors(long n)
+{
+    struct rlimit rl;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur < (rlim_t)n && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    }
+    ck_assert_msg(rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)n, "RLIMIT_NOFILE %ju is too low",
+                  (uintmax_t)rl.rlim_cur);
+}
+
+void sock_setsockopt(cmio_fd fd, int level, int name, const void *value, socklen_t len)
+{
+    ck_assert_msg(setsockopt(fd, level, name, value, len) == 0, "setsockopt: %s", strerror(errno));
+}
+
+void sock_getsockopt(cmio_fd fd, int level, int name, void *value, socklen_t *len)
+{
+    ck_assert_msg(getsockopt(fd, level, name, value, len) == 0, "getsockopt: %s", strerror(errno));
+}
+
+cmio_fd blocking_listener(cmio_sockaddr *addr)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(l, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(l, 8), 0);
+    addr->len = sizeof(addr->u.storage);
+    ck_assert_int_eq(getsockname(l, &addr->u.sa, &addr->len), 0);
+    return l;
+}
+
+cmio_fd blocking_accept(cmio_fd listener)
+{
+    return accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+}
+
+void sock_recv_timeout(cmio_fd fd, int seconds)
+{
+    struct timeval tv = {.tv_sec = seconds};
+    sock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+void sock_set_nonblocking(cmio_fd fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    ck_assert_int_ge(fl, 0);
+    ck_assert_int_eq(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
+}
+
+int sock_nonblocking(cmio_fd fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    ck_assert_int_ge(fl, 0);
+    return (fl & O_NONBLOCK) != 0;
+}
+
+cmio_fd plain_socket(int family, int type)
+{
+    int fd = socket(family, type | SOCK_CLOEXEC, 0);
+    ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+    return fd;
+}
+
+short sock_poll(cmio_fd fd, short events, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = events};
+    int n;
+    do
+        n = poll(&pfd, 1, timeout_ms);
+    while (n < 0 && errno == EINTR);
+    ck_assert_msg(n >= 0, "poll: %s", strerror(errno));
+    return n ? pfd.revents : 0;
+}
+
+cmio_fd closed_socket(void)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    sock_close(fd);
+    return fd;
+}
+
+cmio_fd connect_refused(cmio_fd *holder)
+{
+    int h = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(h, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    ck_assert_int_eq(bind(h, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(h, (struct sockaddr *)&a, &len), 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(c, 0);
+    int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+    ck_assert(rc < 0 && errno == EINPROGRESS);
+    *holder = h;
+    return c;
+}
+
+void env_set(const char *name, const char *value)
+{
+    ck_assert_int_eq(setenv(name, value, 1), 0);
+}
+
+void env_unset(const char *name)
+{
+    ck_assert_int_eq(unsetenv(name), 0);
+}
+
+void tcp_pair(cmio_fd sv[2])
 {
     int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(l, 0);
@@ -69,24 +452,25 @@ void tcp_pair(int sv[2])
     sv[0] = c;
     sv[1] = s;
 }
+#endif
 
-void put(int fd, size_t len)
+void put(cmio_fd fd, size_t len)
 {
     char buf[4096];
     ck_assert_uint_le(len, sizeof(buf));
     memset(buf, 'x', len);
-    ck_assert_int_eq(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+    ck_assert_int_eq(sock_send(fd, buf, len), (ssize_t)len);
 }
 
-size_t drain(int fd)
+size_t drain(cmio_fd fd)
 {
     char buf[4096];
     size_t total = 0;
     /* Through cmio (a recv, so any socket), so that the -EAGAIN re-arms
      * the descriptor on backends that emulate edges. */
-    cmio_unix_stream s = {.fd = fd};
+    cmio_tcp_stream s = {.fd = fd};
     for (int i = 0; i < 100000; i++) {
-        ssize_t n = cmio_unix_stream_read(&s, buf, sizeof(buf));
+        ssize_t n = cmio_tcp_stream_read(&s, buf, sizeof(buf));
         if (n > 0) {
             total += (size_t)n;
             continue;
@@ -99,11 +483,25 @@ size_t drain(int fd)
     return total;
 }
 
-int64_t now_ms(void)
+int64_t now_ns(void)
 {
+#if defined(_WIN32)
+    static LARGE_INTEGER freq;
+    LARGE_INTEGER t;
+    if (!freq.QuadPart)
+        QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&t);
+    return (int64_t)(t.QuadPart / freq.QuadPart * 1000000000 + t.QuadPart % freq.QuadPart * 1000000000 / freq.QuadPart);
+#else
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+#endif
+}
+
+int64_t now_ms(void)
+{
+    return now_ns() / 1000000;
 }
 
 uint32_t wait_for(cmio_poll *p, cmio_events *ev, cmio_token token, uint32_t flags, int timeout_ms)
@@ -144,12 +542,75 @@ int count_events(cmio_poll *p, cmio_events *ev, cmio_token token, int timeout_ms
     return count;
 }
 
-void fds_open(fd_set *set)
+#if defined(_WIN32)
+void assert_nonblock_cloexec(cmio_fd fd)
+{
+    DWORD flags = 0;
+    ck_assert_msg(fd != CMIO_FD_INVALID && GetHandleInformation((HANDLE)fd, &flags), "socket %llu is not open",
+                  (unsigned long long)fd);
+    ck_assert_msg(!(flags & HANDLE_FLAG_INHERIT), "socket %llu is inherited", (unsigned long long)fd);
+}
+
+bool fds_open(fd_set *set)
+{
+    FD_ZERO(set);
+    return false;
+}
+
+long handles_open(void)
+{
+    /* The handle values that name an open handle (multiples of 4; the
+     * tests' processes hold a few hundred at most). GetProcessHandleCount
+     * would do on Windows, but Wine answers it with 0. */
+    long n = 0;
+    for (uintptr_t h = 4; h < 65536; h += 4) {
+        DWORD flags;
+        if (GetHandleInformation((HANDLE)h, &flags))
+            n++;
+    }
+    return n;
+}
+
+int assert_new_fds_cloexec(const fd_set *before)
+{
+    (void)before;
+    ck_abort_msg("descriptors cannot be listed on Windows (fds_open said so)");
+    return 0;
+}
+
+void sigpipe_deadly(void)
+{
+}
+
+test_signal_target interrupter_install(void)
+{
+    ck_abort_msg("no signals interrupt a poll on Windows (CMIO__SEL_NO_EINTR)");
+    return (test_signal_target){0};
+}
+
+void interrupt_thread(test_signal_target target)
+{
+    (void)target;
+    ck_abort_msg("no signals interrupt a poll on Windows (CMIO__SEL_NO_EINTR)");
+}
+
+#else
+bool fds_open(fd_set *set)
 {
     FD_ZERO(set);
     for (int fd = 0; fd < FD_SETSIZE; fd++)
         if (fcntl(fd, F_GETFD) >= 0)
             FD_SET(fd, set);
+    return true;
+}
+
+long handles_open(void)
+{
+    long n = 0;
+    for (int fd = 0; fd < FD_SETSIZE; fd++)
+        if (fcntl(fd, F_GETFD) >= 0)
+            n++;
+    return n;
 }
 
 int assert_new_fds_cloexec(const fd_set *before)
@@ -173,6 +634,24 @@ void assert_nonblock_cloexec(int fd)
     ck_assert_msg(fdfl & FD_CLOEXEC, "descriptor %d is not close-on-exec", fd);
 }
 
+static void on_interrupt(int sig)
+{
+    (void)sig;
+}
+
+test_signal_target interrupter_install(void)
+{
+    struct sigaction sa = {.sa_handler = on_interrupt}; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+    return (test_signal_target){.t = pthread_self()};
+}
+
+void interrupt_thread(test_signal_target target)
+{
+    ck_assert_int_eq(pthread_kill(target.t, SIGUSR1), 0);
+}
+
 void sigpipe_deadly(void)
 {
     struct sigaction sa = {.sa_handler = SIG_DFL};
@@ -183,6 +662,8 @@ void sigpipe_deadly(void)
     sigaddset(&set, SIGPIPE);
     ck_assert_int_eq(pthread_sigmask(SIG_UNBLOCK, &set, NULL), 0);
 }
+
+#endif
 
 bool wait_seen(cmio_poll *p, cmio_events *ev, seen_flags *s, cmio_token token, uint32_t want)
 {
@@ -212,11 +693,11 @@ cmio_sockaddr parse_addr(const char *text)
     return a;
 }
 
-bool addr_unavailable(int rc, int fd, const char *text)
+bool addr_unavailable(int rc, cmio_fd fd, const char *text)
 {
     if (rc != -EADDRNOTAVAIL && rc != -EAFNOSUPPORT)
         return false;
-    ck_assert_int_eq(fd, -1);
+    ck_assert(fd == CMIO_FD_INVALID);
     fprintf(stderr, "%s is not available here (%s): test skipped\n", text, cmio_strerror(rc));
     return true;
 }
@@ -229,6 +710,7 @@ bool same_addr(const cmio_sockaddr *a, const cmio_sockaddr *b)
     return strcmp(x, y) == 0;
 }
 
+#if !defined(_WIN32)
 static char tmp_dir[128];
 
 void tmp_open(void)
@@ -266,6 +748,8 @@ void abstract_addr(cmio_sockaddr *a, char *name, size_t size)
     ck_assert_int_eq(cmio_sockaddr_from_abstract(a, name, strlen(name)), 0);
 }
 
+#endif
+
 void assert_addr_text(const cmio_sockaddr *a, const char *want)
 {
     char buf[256];
@@ -274,9 +758,81 @@ void assert_addr_text(const cmio_sockaddr *a, const char *want)
     ck_assert_str_eq(buf, want);
 }
 
-pid_t current_tid(void)
+#if defined(_WIN32)
+test_tid current_tid(void)
 {
-    return (pid_t)syscall(SYS_gettid);
+    return GetCurrentThreadId();
+}
+
+int wait_until_blocked_in_poll(test_tid tid)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    for (int i = 0; i < 10000000 && now_ms() < deadline; i++) {
+        for (size_t k = 0; k < CMIO__IOCP_WAITER_SLOTS; k++)
+            if (atomic_load_explicit(&cmio__iocp_waiters[k], memory_order_acquire) == tid)
+                return 1;
+        SwitchToThread(); /* let the thread get there */
+    }
+    ck_abort_msg("thread %lu never waited in the selector", (unsigned long)tid);
+    return 0;
+}
+
+static DWORD WINAPI thread_main(LPVOID arg)
+{
+    test_thread *t = arg;
+    t->result = t->fn(t->arg);
+    return 0;
+}
+
+void thread_start(test_thread *t, void *(*fn)(void *), void *arg)
+{
+    t->fn = fn;
+    t->arg = arg;
+    t->result = NULL;
+    t->handle = CreateThread(NULL, 0, thread_main, t, 0, NULL);
+    ck_assert_msg(t->handle != NULL, "CreateThread: %lu", (unsigned long)GetLastError());
+}
+
+void *thread_join(test_thread *t)
+{
+    ck_assert_uint_eq(WaitForSingleObject(t->handle, INFINITE), WAIT_OBJECT_0);
+    CloseHandle(t->handle);
+    return t->result;
+}
+
+void barrier_init(test_barrier *b, unsigned n)
+{
+    InitializeSRWLock(&b->lock);
+    InitializeConditionVariable(&b->cv);
+    b->n = n;
+    b->waiting = 0;
+    b->round = 0;
+}
+
+void barrier_wait(test_barrier *b)
+{
+    AcquireSRWLockExclusive(&b->lock);
+    unsigned round = b->round;
+    if (++b->waiting == b->n) {
+        b->waiting = 0;
+        b->round++;
+        WakeAllConditionVariable(&b->cv);
+    } else {
+        while (round == b->round)
+            SleepConditionVariableSRW(&b->cv, &b->lock, INFINITE, 0);
+    }
+    ReleaseSRWLockExclusive(&b->lock);
+}
+
+void barrier_destroy(test_barrier *b)
+{
+    (void)b;
+}
+
+#else
+test_tid current_tid(void)
+{
+    return (test_tid)syscall(SYS_gettid);
 }
 
 static int in_selector_call(long nr)
@@ -304,7 +860,7 @@ static int in_selector_call(long nr)
     return 0;
 }
 
-int wait_until_blocked_in_poll(pid_t tid)
+int wait_until_blocked_in_poll(test_tid tid)
 {
 #ifdef __linux__
     char path[64];
@@ -329,8 +885,46 @@ int wait_until_blocked_in_poll(pid_t tid)
     return 0;
 }
 
+void thread_start(test_thread *t, void *(*fn)(void *), void *arg)
+{
+    int err = pthread_create(&t->t, NULL, fn, arg);
+    ck_assert_msg(err == 0, "pthread_create: %s", strerror(err));
+}
+
+void *thread_join(test_thread *t)
+{
+    void *result = NULL;
+    ck_assert_int_eq(pthread_join(t->t, &result), 0);
+    return result;
+}
+
+void barrier_init(test_barrier *b, unsigned n)
+{
+    ck_assert_int_eq(pthread_barrier_init(&b->b, NULL, n), 0);
+}
+
+void barrier_wait(test_barrier *b)
+{
+    int rc = pthread_barrier_wait(&b->b);
+    ck_assert(rc == 0 || rc == PTHREAD_BARRIER_SERIAL_THREAD);
+}
+
+void barrier_destroy(test_barrier *b)
+{
+    ck_assert_int_eq(pthread_barrier_destroy(&b->b), 0);
+}
+
+#endif
+
 int run_suite(Suite *s)
 {
+#if defined(_WIN32)
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
+        fprintf(stderr, "WSAStartup failed\n");
+        return EXIT_FAILURE;
+    }
+#endif
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
@@ -388,6 +982,15 @@ struct in_addr loopback_v4(void)
 
 unsigned loopback_ifindex(void)
 {
+#if defined(_WIN32)
+    /* Windows's loopback pseudo-interface. */
+    NET_LUID luid;
+    NET_IFINDEX i = 0;
+    if (ConvertInterfaceAliasToLuid(L"Loopback Pseudo-Interface 1", &luid) == NO_ERROR)
+        ConvertInterfaceLuidToIndex(&luid, &i);
+    return i ? (unsigned)i : if_nametoindex("loopback_0");
+#else
     unsigned i = if_nametoindex("lo");
     return i ? i : if_nametoindex("lo0");
+#endif
 }

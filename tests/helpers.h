@@ -11,8 +11,13 @@
 #include <cmio.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/select.h>
 #include <sys/types.h>
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <pthread.h>
+#include <sys/select.h>
+#endif
 
 #include "selector.h"
 
@@ -32,16 +37,79 @@ int n_backends(void);
 cmio_poll *open_poll(int backend_index);
 cmio_events *open_events(size_t capacity);
 
-/* A non-blocking, close-on-exec AF_UNIX stream socketpair. */
-void stream_pair(int sv[2]);
+/* A connected pair of non-blocking, close-on-exec stream sockets: an
+ * AF_UNIX socketpair, or on Windows (no socketpair there) a loopback TCP
+ * pair as tcp_pair makes it. */
+void stream_pair(cmio_fd sv[2]);
 /* A connected non-blocking TCP pair on 127.0.0.1 (client, accepted). */
-void tcp_pair(int sv[2]);
+void tcp_pair(cmio_fd sv[2]);
+/* Close a socket (close(2), closesocket on Windows), asserting success. */
+void sock_close(cmio_fd fd);
+/* send(2)/recv(2) on a socket, without SIGPIPE where the flag exists:
+ * the count, or -1 with errno set (from the WSA code on Windows). */
+ssize_t sock_send(cmio_fd fd, const void *buf, size_t len);
+ssize_t sock_recv(cmio_fd fd, void *buf, size_t len);
+/* setsockopt(2)/getsockopt(2) asserting success (Winsock's take char *). */
+void sock_setsockopt(cmio_fd fd, int level, int name, const void *value, socklen_t len);
+void sock_getsockopt(cmio_fd fd, int level, int name, void *value, socklen_t *len);
+/* The socket's pending error (SO_ERROR) as a positive errno value (the
+ * WSA code mapped on Windows); 0 if none. */
+int sock_error(cmio_fd fd);
+/* A blocking TCP listener on 127.0.0.1, any port (*addr: its address);
+ * a blocking accept on it (CMIO_FD_INVALID with errno set on failure);
+ * a receive timeout in seconds (SO_RCVTIMEO) on a blocking socket. */
+cmio_fd blocking_listener(cmio_sockaddr *addr);
+cmio_fd blocking_accept(cmio_fd listener);
+void sock_recv_timeout(cmio_fd fd, int seconds);
+/* Makes a socket non-blocking (O_NONBLOCK; FIONBIO). Whether a socket
+ * is non-blocking: 1 or 0, or -1 where it cannot be asked (Winsock has no
+ * getter: there, the tests see the mode from -EAGAIN). */
+void sock_set_nonblocking(cmio_fd fd);
+int sock_nonblocking(cmio_fd fd);
+/* A plain socket (socket(2), close-on-exec; Winsock's socket, not
+ * inherited), asserting success. */
+cmio_fd plain_socket(int family, int type);
+/* poll(2) (WSAPoll on Windows) on one socket, bounded by timeout_ms:
+ * revents (0 on timeout). */
+short sock_poll(cmio_fd fd, short events, int timeout_ms);
+/* A descriptor value that was a socket and is now closed. */
+cmio_fd closed_socket(void);
+/* A non-blocking TCP socket whose connect to a loopback port nothing
+ * listens on is in progress (refused soon); *holder keeps the port bound
+ * (close both). */
+cmio_fd connect_refused(cmio_fd *holder);
+#if defined(_WIN32)
+/* Winsock's names for what the tests use of POSIX (there is no SIGPIPE). */
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
+#define SHUT_RD SD_RECEIVE
+#define SHUT_WR SD_SEND
+#define SHUT_RDWR SD_BOTH
+/* cmio's own bound for iovecs on Windows (net/socket.c: WSARecv/WSASend). */
+#ifndef IOV_MAX
+#define IOV_MAX 64
+#endif
+#endif
+/* errno after a failed socket call (WSAGetLastError mapped on Windows). */
+int sock_errno(void);
+/* Whether a child process would inherit fd (not close-on-exec; on
+ * Windows HANDLE_FLAG_INHERIT). */
+bool sock_inherited(cmio_fd fd);
+/* Whether fd is an open descriptor (handle). */
+bool sock_is_open(cmio_fd fd);
+/* Raise the descriptor limit to at least n where there is one
+ * (RLIMIT_NOFILE); asserts it is enough. */
+void need_descriptors(long n);
+/* setenv/unsetenv (Windows: _putenv_s), asserting success. */
+void env_set(const char *name, const char *value);
+void env_unset(const char *name);
 
 /* Write len bytes of 'x' to fd (asserting success). */
-void put(int fd, size_t len);
+void put(cmio_fd fd, size_t len);
 /* Read socket fd through cmio until -EAGAIN (or end of stream); returns
  * the bytes read. */
-size_t drain(int fd);
+size_t drain(cmio_fd fd);
 
 /* Poll until an event for token with every bit of flags arrives, bounded by
  * timeout_ms. Returns the union of the flags seen for token (0 if none). */
@@ -49,7 +117,10 @@ uint32_t wait_for(cmio_poll *p, cmio_events *ev, cmio_token token, uint32_t flag
 /* Poll for QUIET_MS and return how many events carried token. */
 int count_events(cmio_poll *p, cmio_events *ev, cmio_token token, int timeout_ms);
 
+/* The monotonic clock (CLOCK_MONOTONIC; QueryPerformanceCounter on
+ * Windows), in milliseconds and nanoseconds. */
 int64_t now_ms(void);
+int64_t now_ns(void);
 
 /* Event flags seen per token (tokens below 8), kept across waits so that an
  * event for one token is not lost while the test waits for another. */
@@ -65,7 +136,7 @@ bool wait_seen(cmio_poll *p, cmio_events *ev, seen_flags *s, cmio_token token, u
 cmio_sockaddr parse_addr(const char *text);
 /* Whether a bind of `text` failed because this machine lacks the family or
  * address (IPv6): then fd must be -1, and the skip is reported. */
-bool addr_unavailable(int rc, int fd, const char *text);
+bool addr_unavailable(int rc, cmio_fd fd, const char *text);
 /* Whether two addresses format to the same text. */
 bool same_addr(const cmio_sockaddr *a, const cmio_sockaddr *b);
 
@@ -79,22 +150,85 @@ void abstract_addr(cmio_sockaddr *a, char *name, size_t size);
 /* Asserts that an AF_UNIX address formats as want. */
 void assert_addr_text(const cmio_sockaddr *a, const char *want);
 
-/* The descriptors open now (below FD_SETSIZE). */
-void fds_open(fd_set *set);
+/* The descriptors open now (below FD_SETSIZE); false where they cannot be
+ * listed (Windows: the caller skips its check). */
+bool fds_open(fd_set *set);
 /* Asserts that every descriptor opened since `before` was taken is
  * close-on-exec; returns how many it checked. */
 int assert_new_fds_cloexec(const fd_set *before);
+/* How many descriptors (on Windows: handles) the process has open. */
+long handles_open(void);
 
-/* Block (bounded) until thread tid sits in a selector system call. Returns
- * 1 when seen, 0 if the platform cannot tell (the caller proceeds). */
-int wait_until_blocked_in_poll(pid_t tid);
-pid_t current_tid(void);
+/* Threads: pthreads, or on Windows CreateThread (no winpthreads in the
+ * tests' own code). thread_start asserts success; thread_join returns the
+ * thread's result. The struct must stay put until the join. */
+typedef struct test_thread {
+#if defined(_WIN32)
+    HANDLE handle;
+    void *(*fn)(void *);
+    void *arg, *result;
+#else
+    pthread_t t;
+#endif
+} test_thread;
+void thread_start(test_thread *t, void *(*fn)(void *), void *arg);
+void *thread_join(test_thread *t);
+
+/* A barrier for n threads (pthread_barrier_t; SRWLOCK and a condition
+ * variable on Windows). */
+typedef struct test_barrier {
+#if defined(_WIN32)
+    SRWLOCK lock;
+    CONDITION_VARIABLE cv;
+    unsigned n, waiting, round;
+#else
+    pthread_barrier_t b;
+#endif
+} test_barrier;
+void barrier_init(test_barrier *b, unsigned n);
+void barrier_wait(test_barrier *b);
+void barrier_destroy(test_barrier *b);
+
+/* A thread's id as wait_until_blocked_in_poll takes it: the kernel's
+ * thread id (gettid) on Linux, GetCurrentThreadId on Windows. */
+#if defined(_WIN32)
+typedef DWORD test_tid;
+#else
+typedef pid_t test_tid;
+#endif
+/* Block (bounded) until thread tid sits in the selector's wait. Linux:
+ * the thread's system call as /proc shows it (epoll_wait, poll, ...).
+ * Windows: the iocp selector's own mark (cmio__iocp_waiters, set by the
+ * thread right before GetQueuedCompletionStatusEx, whose port keeps what
+ * is posted or completed before the call, so "about to wait" and "waiting"
+ * see the same packets). Returns 1 when seen, 0 if the platform cannot
+ * tell (the caller proceeds). */
+int wait_until_blocked_in_poll(test_tid tid);
+test_tid current_tid(void);
+
+/* SIGUSR1 without SA_RESTART and a handler that does nothing, for tests of
+ * -EINTR: interrupter_install in the thread to interrupt (returns its
+ * handle), interrupt_thread from another. Backends whose select no signal
+ * interrupts (CMIO__SEL_NO_EINTR: Windows, which has no such signals)
+ * never call them: there they abort. */
+typedef struct test_signal_target {
+#if defined(_WIN32)
+    int unused;
+#else
+    pthread_t t;
+#endif
+} test_signal_target;
+test_signal_target interrupter_install(void);
+void interrupt_thread(test_signal_target target);
 
 /* Asserts that fd is open, non-blocking and close-on-exec (as mio's tests do
- * for every descriptor they create or accept). */
-void assert_nonblock_cloexec(int fd);
+ * for every descriptor they create or accept). On Windows: a socket that
+ * is not inherited (Winsock has no getter for non-blocking mode; the
+ * tests see it from -EAGAIN). */
+void assert_nonblock_cloexec(cmio_fd fd);
 
-/* Leaves SIGPIPE at its default, deadly action for the calling process. */
+/* Leaves SIGPIPE at its default, deadly action for the calling process
+ * (nothing to do on Windows, which has no SIGPIPE). */
 void sigpipe_deadly(void);
 
 /* mio's tests/util: an event a test expects, its token and every
@@ -118,7 +252,10 @@ void expect_no_events_at(cmio_poll *p, cmio_events *ev, const char *file, int li
 struct in_addr loopback_v4(void);
 unsigned loopback_ifindex(void);
 
-/* Runs a suite (forked unless CK_FORK=no) and returns an exit status. */
+/* Runs a suite (forked unless CK_FORK=no; never forked on Windows, which
+ * has no fork: each test closes what it opens) and returns an exit
+ * status. On Windows it starts Winsock first (cmio does too, at its first
+ * poll or socket; raw Winsock calls of the helpers may come before). */
 int run_suite(Suite *s);
 
 #endif

@@ -18,14 +18,16 @@
 #include "mio_util.h"
 
 #include <errno.h>
+#if !defined(_WIN32)
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#endif
+#include <stdio.h>
+#include <string.h>
 
 static const char DATA1[] = "Hello world!";
 static const char DATA2[] = "Hello mars!";
@@ -58,29 +60,29 @@ static inline int poll_some(cmio_poll *p, cmio_events *ev)
 }
 
 /* Bounds every blocking call on a plain socket. */
-static inline void plain_timeouts(int fd)
+static inline void plain_timeouts(cmio_fd fd)
 {
     struct timeval tv = {.tv_sec = WAIT_MS / 1000, .tv_usec = (WAIT_MS % 1000) * 1000};
-    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+    sock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sock_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 /* A blocking listener made by plain socket calls (std::net::TcpListener::bind),
  * bound to `text`; its address goes to *bound. Returns -1 when the address
  * family or address is not available here (IPv6), reported as a skip. */
-static inline int plain_listener(const char *text, cmio_sockaddr *bound)
+static inline cmio_fd plain_listener(const char *text, cmio_sockaddr *bound)
 {
     cmio_sockaddr a = parse_addr(text);
-    int fd = socket(a.u.sa.sa_family, SOCK_STREAM, 0);
-    if (fd < 0 && addr_unavailable(-errno, -1, text))
+    cmio_fd fd = socket(a.u.sa.sa_family, SOCK_STREAM, 0);
+    if (fd == CMIO_FD_INVALID && addr_unavailable(-sock_errno(), CMIO_FD_INVALID, text))
         return -1;
-    ck_assert_int_ge(fd, 0);
+    ck_assert(fd != CMIO_FD_INVALID);
     int on = 1;
-    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)), 0);
+    sock_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     if (bind(fd, &a.u.sa, a.len) != 0) {
-        int err = -errno;
-        close(fd);
-        if (addr_unavailable(err, -1, text))
+        int err = -sock_errno();
+        sock_close(fd);
+        if (addr_unavailable(err, CMIO_FD_INVALID, text))
             return -1;
         ck_abort_msg("bind %s: %s", text, cmio_strerror(err));
     }
@@ -95,50 +97,48 @@ static inline int plain_listener(const char *text, cmio_sockaddr *bound)
 
 /* A blocking accept on a plain listener (bounded by its timeouts); the
  * connection is blocking too. */
-static inline int plain_accept(int lfd)
+static inline cmio_fd plain_accept(cmio_fd lfd)
 {
-    int fd = accept(lfd, NULL, NULL);
-    ck_assert_msg(fd >= 0, "accept: %s", cmio_strerror(-errno));
+    cmio_fd fd = accept(lfd, NULL, NULL);
+    ck_assert_msg(fd != CMIO_FD_INVALID, "accept: %s", cmio_strerror(-sock_errno()));
     plain_timeouts(fd);
     return fd;
 }
 
 /* A blocking connection made by plain socket calls (std::net::TcpStream::connect). */
-static inline int plain_connect(const cmio_sockaddr *a)
+static inline cmio_fd plain_connect(const cmio_sockaddr *a)
 {
-    int fd = socket(a->u.sa.sa_family, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
+    cmio_fd fd = socket(a->u.sa.sa_family, SOCK_STREAM, 0);
+    ck_assert(fd != CMIO_FD_INVALID);
     plain_timeouts(fd);
-    ck_assert_msg(connect(fd, &a->u.sa, a->len) == 0, "connect: %s", cmio_strerror(-errno));
+    ck_assert_msg(connect(fd, &a->u.sa, a->len) == 0, "connect: %s", cmio_strerror(-sock_errno()));
     return fd;
 }
 
 /* Makes a plain socket non-blocking. */
-static inline void plain_nonblocking(int fd)
+static inline void plain_nonblocking(cmio_fd fd)
 {
-    int fl = fcntl(fd, F_GETFL);
-    ck_assert_int_ge(fl, 0);
-    ck_assert_int_eq(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
+    sock_set_nonblocking(fd);
 }
 
 /* Blocking read or write of exactly len bytes on a plain socket. */
-static inline void plain_read_exact(int fd, void *buf, size_t len)
+static inline void plain_read_exact(cmio_fd fd, void *buf, size_t len)
 {
     size_t got = 0;
     for (int round = 0; got < len && round < 100000; round++) {
         ssize_t n = recv(fd, (char *)buf + got, len - got, 0);
-        ck_assert_msg(n > 0, "recv: %zd (%s)", n, n < 0 ? cmio_strerror(-errno) : "end of stream");
+        ck_assert_msg(n > 0, "recv: %zd (%s)", n, n < 0 ? cmio_strerror(-sock_errno()) : "end of stream");
         got += (size_t)n;
     }
     ck_assert_uint_eq(got, len);
 }
 
-static inline void plain_write_all(int fd, const void *buf, size_t len)
+static inline void plain_write_all(cmio_fd fd, const void *buf, size_t len)
 {
     size_t put_ = 0;
     for (int round = 0; put_ < len && round < 100000; round++) {
-        ssize_t n = send(fd, (const char *)buf + put_, len - put_, MSG_NOSIGNAL);
-        ck_assert_msg(n > 0, "send: %s", cmio_strerror(-errno));
+        ssize_t n = sock_send(fd, (const char *)buf + put_, len - put_);
+        ck_assert_msg(n > 0, "send: %s", cmio_strerror(-sock_errno()));
         put_ += (size_t)n;
     }
     ck_assert_uint_eq(put_, len);
@@ -147,19 +147,18 @@ static inline void plain_write_all(int fd, const void *buf, size_t len)
 /* Waits (bounded) with a raw poll(2), outside cmio, until a plain or cmio
  * socket shows one of `events`: the handshake that stands for mio's sleeps
  * ("wait a moment" for data or a reset to arrive). Returns revents. */
-static inline short wait_fd(int fd, short events)
+static inline short wait_fd(cmio_fd fd, short events)
 {
-    struct pollfd pfd = {.fd = fd, .events = events};
-    int n = poll(&pfd, 1, WAIT_MS);
-    ck_assert_msg(n == 1, "descriptor %d never became ready (0x%x)", fd, (unsigned)events);
-    return pfd.revents;
+    short revents = sock_poll(fd, events, WAIT_MS);
+    ck_assert_msg(revents != 0, "descriptor %lld never became ready (0x%x)", (long long)fd, (unsigned)events);
+    return revents;
 }
 
 /* mio's set_linger_zero: closing the socket resets the connection. */
-static inline void set_linger_zero(int fd)
+static inline void set_linger_zero(cmio_fd fd)
 {
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    sock_setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
 /* cmio_tcp_listener_bind on `text`, checked; false when the family or

@@ -11,7 +11,9 @@
 #include "helpers.h"
 
 #include <errno.h>
+#if !defined(_WIN32)
 #include <poll.h>
+#endif
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -39,13 +41,18 @@ static inline void listen_any(cmio_tcp_listener *l, cmio_sockaddr *addr)
 /* Block (bounded by WAIT_MS) until fd shows `what` to a level-triggered
  * poll(2) of its own, without touching any cmio registration: a handshake
  * that stands in for mio's sleeps ("let the connection complete"). */
-static inline void wait_level(int fd, short what)
+static inline void wait_level(cmio_fd fd, short what)
 {
+#if defined(_WIN32)
+    WSAPOLLFD pfd = {.fd = fd, .events = what}; /* WSAPoll: Winsock's poll(2) */
+#define poll WSAPoll
+#else
     struct pollfd pfd = {.fd = fd, .events = what};
+#endif
     int64_t deadline = now_ms() + WAIT_MS;
     for (int round = 0; round < 1000; round++) {
         int64_t left = deadline - now_ms();
-        ck_assert_msg(left >= 0, "descriptor %d never became ready (%#x)", fd, (unsigned)what);
+        ck_assert_msg(left >= 0, "descriptor %lld never became ready (%#x)", (long long)fd, (unsigned)what);
         int n = poll(&pfd, 1, (int)left);
         if (n < 0 && errno == EINTR)
             continue;
@@ -53,7 +60,10 @@ static inline void wait_level(int fd, short what)
         if (n == 1 && (pfd.revents & what))
             return;
     }
-    ck_abort_msg("descriptor %d never became ready", fd);
+    ck_abort_msg("descriptor %lld never became ready", (long long)fd);
+#if defined(_WIN32)
+#undef poll
+#endif
 }
 
 #endif

@@ -8,10 +8,12 @@
 #include "helpers.h"
 
 #include <errno.h>
+#if !defined(_WIN32)
 #include <pthread.h>
+#include <unistd.h>
+#endif
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 /* An odd-sized message, so that slots are not a power of two apart. */
 typedef struct msg {
@@ -212,7 +214,7 @@ END_TEST
 
 struct sending {
     cmio_channel *c;
-    pid_t poll_tid;
+    test_tid poll_tid;
     int result;
 };
 
@@ -234,10 +236,10 @@ START_TEST(test_channel_send_wakes_blocked_poll)
     /* Twice: the second time after the receiver drained to -EAGAIN. */
     for (int round = 0; round < 2; round++) {
         s.result = 1;
-        pthread_t t;
-        ck_assert_int_eq(pthread_create(&t, NULL, send_when_blocked, &s), 0);
+        test_thread t;
+        thread_start(&t, send_when_blocked, &s);
         int n = cmio_poll_poll(p, ev, 4 * WAIT_MS);
-        pthread_join(t, NULL);
+        thread_join(&t);
         ck_assert_int_eq(s.result, 0);
         ck_assert_int_eq(n, 1);
         ck_assert_uint_eq(cmio_event_token(cmio_events_get(ev, 0)), 9);

@@ -8,15 +8,17 @@
 #include "helpers.h"
 
 #include <errno.h>
+#if !defined(_WIN32)
 #include <fcntl.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 enum { TOKEN = 1 };
 
@@ -39,7 +41,7 @@ enum { TOKEN = 1 };
 #define KIND(i) ((i) / n_backends())
 
 /* A connected non-blocking pair: a socketpair (kind 0) or loopback TCP (1). */
-static void pair_of(int kind, int sv[2])
+static void pair_of(int kind, cmio_fd sv[2])
 {
     if (kind == 0)
         stream_pair(sv);
@@ -47,7 +49,7 @@ static void pair_of(int kind, int sv[2])
         tcp_pair(sv);
         /* One byte per segment at once, not Nagle's wait for an ACK. */
         int one = 1;
-        ck_assert_int_eq(setsockopt(sv[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+        sock_setsockopt(sv[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
 }
 
@@ -79,12 +81,12 @@ static void check_frame(size_t k, const void *frame, uint32_t len, uint32_t want
             ck_abort_msg("frame %zu byte %u", k, j);
 }
 
-static void write_all(int fd, const void *buf, size_t len)
+static void write_all(cmio_fd fd, const void *buf, size_t len)
 {
     size_t done = 0;
     int64_t deadline = now_ms() + WAIT_MS;
     while (done < len) {
-        ssize_t n = send(fd, (const char *)buf + done, len - done, MSG_NOSIGNAL);
+        ssize_t n = sock_send(fd, (const char *)buf + done, len - done);
         if (n < 0 && errno == EAGAIN) {
             ck_assert_msg(now_ms() < deadline, "peer does not read");
             continue;
@@ -94,11 +96,11 @@ static void write_all(int fd, const void *buf, size_t len)
     }
 }
 
-/* The reader's loop for one event: take frames, read, until read()
+/* The reader's loop for one event: take frames, read, until sock_recv()
  * returns -EAGAIN (or 0, or an error), taking the frames it brought each
  * time. Checks each frame against lens[*k...]; adds the bytes read to
- * *bytes (if not NULL); returns the last read()'s result. */
-static ssize_t take_frames_counted(cmio_frame_reader *r, int fd, const uint32_t *lens, size_t n_lens, size_t *k,
+ * *bytes (if not NULL); returns the last sock_recv()'s result. */
+static ssize_t take_frames_counted(cmio_frame_reader *r, cmio_fd fd, const uint32_t *lens, size_t n_lens, size_t *k,
                                    size_t *bytes)
 {
     ssize_t n = 1;
@@ -123,7 +125,7 @@ static ssize_t take_frames_counted(cmio_frame_reader *r, int fd, const uint32_t 
     return 0;
 }
 
-static ssize_t take_frames(cmio_frame_reader *r, int fd, const uint32_t *lens, size_t n_lens, size_t *k)
+static ssize_t take_frames(cmio_frame_reader *r, cmio_fd fd, const uint32_t *lens, size_t n_lens, size_t *k)
 {
     return take_frames_counted(r, fd, lens, n_lens, k, NULL);
 }
@@ -180,13 +182,13 @@ START_TEST(test_arguments_are_checked)
     ck_assert_int_eq(cmio_line_reader_next(l, &s, NULL), -EINVAL);
     ck_assert_int_eq(cmio_line_reader_next(l, &s, &len), -EAGAIN);
     /* A closed descriptor is the read's own error. */
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
-    close(sv[0]);
+    sock_close(sv[0]);
     ck_assert_int_eq(cmio_frame_reader_read(r, sv[0]), -EBADF);
     ck_assert_int_eq(cmio_frame_writer_push(w, NULL, 0), 0);
     ck_assert_int_eq(cmio_frame_writer_flush(w, sv[0]), -EBADF);
-    close(sv[1]);
+    sock_close(sv[1]);
     cmio_frame_reader_free(r);
     cmio_frame_writer_free(w);
     cmio_line_reader_free(l);
@@ -199,7 +201,7 @@ END_TEST
 /* Frames of many sizes (zero-length ones among them), written one byte at a
  * time, each byte awaited as an event: every split point of every frame and
  * prefix, reassembled exactly. Each byte needs a new event after the
- * previous read()'s -EAGAIN, so this is also the edge-triggered rule. */
+ * previous sock_recv()'s -EAGAIN, so this is also the edge-triggered rule. */
 START_TEST(test_frames_split_at_every_byte)
 {
     static const uint32_t lens[] = {0, 1, 2, 3, 0, 0, 4, 5, 17, 0, 64, 1};
@@ -210,7 +212,7 @@ START_TEST(test_frames_split_at_every_byte)
         total = put_frame(stream, total, k, lens[k]);
     cmio_poll *p = open_poll(BACKEND(_i));
     cmio_events *ev = open_events(8);
-    int sv[2];
+    cmio_fd sv[2];
     pair_of(KIND(_i), sv);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[1], TOKEN, CMIO_READABLE), 0);
     cmio_frame_reader *r;
@@ -224,14 +226,14 @@ START_TEST(test_frames_split_at_every_byte)
     }
     ck_assert_uint_eq(k, N);
     cmio_frame_reader_free(r);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
 END_TEST
 
-/* Many frames arrive in one read(2); the reader hands out each. */
+/* Many frames arrive in one sock_recv(2); the reader hands out each. */
 START_TEST(test_many_frames_in_one_read)
 {
     enum { N = 200 };
@@ -240,7 +242,7 @@ START_TEST(test_many_frames_in_one_read)
     size_t total = 0;
     for (size_t k = 0; k < N; k++)
         total = put_frame(stream, total, k, lens[k] = (uint32_t)(k % 8));
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     write_all(sv[0], stream, total);
     cmio_frame_reader *r;
@@ -257,12 +259,12 @@ START_TEST(test_many_frames_in_one_read)
     ck_assert_int_eq(cmio_frame_reader_read(r, sv[1]), -EAGAIN);
     ck_assert_int_eq(cmio_frame_reader_read(r, sv[1]), -EAGAIN);
     cmio_frame_reader_free(r);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
 }
 END_TEST
 
-/* More frames than the buffer holds: read() stops at a full buffer without
+/* More frames than the buffer holds: sock_recv() stops at a full buffer without
  * -EAGAIN, the caller takes frames and reads on; -ENOBUFS if it took none. */
 START_TEST(test_full_buffer_stops_read)
 {
@@ -273,7 +275,7 @@ START_TEST(test_full_buffer_stops_read)
     for (size_t k = 0; k < N; k++)
         total = put_frame(stream, total, k, lens[k] = (uint32_t)(k % 11));
     ck_assert_uint_gt(total, 4096 * 4);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     write_all(sv[0], stream, total);
     cmio_frame_reader *r;
@@ -284,8 +286,8 @@ START_TEST(test_full_buffer_stops_read)
     ck_assert_int_eq(take_frames(r, sv[1], lens, N, &k), -EAGAIN);
     ck_assert_uint_eq(k, N);
     cmio_frame_reader_free(r);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
 }
 END_TEST
 
@@ -296,7 +298,7 @@ START_TEST(test_max_frame_enforced)
 {
     enum { MAX = 10000 };
     static unsigned char stream[3 * (MAX + 8)];
-    int sv[2];
+    cmio_fd sv[2];
     pair_of(KIND(_i), sv);
     cmio_poll *p = open_poll(BACKEND(_i));
     cmio_events *ev = open_events(8);
@@ -335,8 +337,8 @@ START_TEST(test_max_frame_enforced)
      * without reaching -EAGAIN: on the poll(2) backend it is owed no
      * event, and the user closes it). */
     ck_assert_int_eq(cmio_registry_deregister(cmio_poll_registry(p), sv[1]), 0);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     pair_of(KIND(_i), sv);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[1], TOKEN, CMIO_READABLE), 0);
     ck_assert_int_eq(cmio_frame_reader_new(&r, 1), 0);
@@ -346,14 +348,14 @@ START_TEST(test_max_frame_enforced)
     ck_assert_int_eq(cmio_frame_reader_read(r, sv[1]), -EMSGSIZE);
     ck_assert_int_eq(cmio_frame_reader_next(r, &f, &len), -EMSGSIZE);
     cmio_frame_reader_free(r);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
 END_TEST
 
-/* The end of the stream: at a frame boundary, read() returns 0 and next()
+/* The end of the stream: at a frame boundary, sock_recv() returns 0 and next()
  * -EAGAIN; inside a frame (also inside a prefix), next() says -EPROTO. */
 START_TEST(test_end_of_stream)
 {
@@ -363,7 +365,7 @@ START_TEST(test_end_of_stream)
     size_t total = put_frame(stream, whole, 1, 9);
     for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
         ck_assert_uint_le(cuts[c], total);
-        int sv[2];
+        cmio_fd sv[2];
         pair_of(KIND(_i), sv);
         write_all(sv[0], stream, cuts[c]);
         ck_assert_int_eq(shutdown(sv[0], SHUT_WR), 0);
@@ -389,8 +391,8 @@ START_TEST(test_end_of_stream)
         check_frame(0, f, len, 5);
         ck_assert_int_eq(cmio_frame_reader_next(r, &f, &len), cuts[c] == whole ? -EAGAIN : -EPROTO);
         cmio_frame_reader_free(r);
-        close(sv[0]);
-        close(sv[1]);
+        sock_close(sv[0]);
+        sock_close(sv[1]);
         cmio_events_free(ev);
         cmio_poll_free(p);
     }
@@ -405,10 +407,10 @@ struct slow_peer {
     unsigned step;
 };
 
-static void slow_peer_reads(struct slow_peer *sp, int fd, const uint32_t *lens, size_t pushed)
+static void slow_peer_reads(struct slow_peer *sp, cmio_fd fd, const uint32_t *lens, size_t pushed)
 {
     for (int reads = 0; reads < 1000000; reads++) {
-        ssize_t m = read(fd, sp->in + sp->in_len, 1 + sp->step++ % 13);
+        ssize_t m = sock_recv(fd, sp->in + sp->in_len, 1 + sp->step++ % 13);
         if (m <= 0)
             break;
         sp->in_len += (size_t)m;
@@ -435,11 +437,11 @@ START_TEST(test_writer_against_a_slow_reader)
     static uint32_t lens[N];
     static struct slow_peer peer;
     memset(&peer, 0, sizeof(peer)); /* static: each iteration starts afresh (CK_FORK=no too) */
-    int sv[2];
+    cmio_fd sv[2];
     pair_of(KIND(_i), sv);
     int small = 4096;
-    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-    setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    sock_setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    sock_setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
     cmio_poll *p = open_poll(BACKEND(_i));
     cmio_events *ev = open_events(8);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], TOKEN, CMIO_WRITABLE), 0);
@@ -496,8 +498,8 @@ START_TEST(test_writer_against_a_slow_reader)
     ck_assert_msg(prefix_cuts > 0, "no flush ended inside a prefix (%zu partial)", partial_flushes);
     ck_assert_int_eq(cmio_frame_writer_flush(w, sv[0]), 0);
     cmio_frame_writer_free(w);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -514,7 +516,7 @@ START_TEST(test_writer_capacity)
     ck_assert_int_eq(cmio_frame_writer_push(w, "abcdefghijkl", 12), 0);
     ck_assert(!cmio_frame_writer_is_empty(w));
     ck_assert_int_eq(cmio_frame_writer_push(w, NULL, 0), -ENOBUFS);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     ck_assert_int_eq(cmio_frame_writer_flush(w, sv[0]), 16);
     ck_assert(cmio_frame_writer_is_empty(w));
@@ -525,13 +527,13 @@ START_TEST(test_writer_capacity)
     ck_assert_int_eq(cmio_frame_writer_push(w, "a", 1), 0);
     ck_assert_int_eq(cmio_frame_writer_flush(w, sv[0]), 16);
     unsigned char got[64];
-    ck_assert_int_eq(read(sv[1], got, sizeof(got)), 32);
+    ck_assert_int_eq(sock_recv(sv[1], got, sizeof(got)), 32);
     static const unsigned char want[32] = {0, 0, 0, 12, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l',
                                            0, 0, 0, 3, 'x', 'y', 'z', 0, 0, 0, 0, 0, 0, 0, 1, 'a'};
     ck_assert(memcmp(got, want, 32) == 0);
     cmio_frame_writer_free(w);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
 }
 END_TEST
 
@@ -542,12 +544,12 @@ START_TEST(test_writer_never_raises_sigpipe)
     sigpipe_deadly();
     cmio_frame_writer *w;
     ck_assert_int_eq(cmio_frame_writer_new(&w, 1 << 16), 0);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
-    close(sv[1]);
+    sock_close(sv[1]);
     ck_assert_int_eq(cmio_frame_writer_push(w, "hello", 5), 0);
     ck_assert_int_eq(cmio_frame_writer_flush(w, sv[0]), -EPIPE);
-    close(sv[0]);
+    sock_close(sv[0]);
 
     cmio_pipe_sender tx;
     cmio_pipe_receiver rx;
@@ -588,7 +590,7 @@ START_TEST(test_lines)
     enum { N = sizeof(want) / sizeof(want[0]) };
     cmio_poll *p = open_poll(BACKEND(_i));
     cmio_events *ev = open_events(8);
-    int sv[2];
+    cmio_fd sv[2];
     pair_of(KIND(_i), sv);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[1], TOKEN, CMIO_READABLE), 0);
     cmio_line_reader *r;
@@ -619,8 +621,8 @@ START_TEST(test_lines)
     size_t len;
     ck_assert_int_eq(cmio_line_reader_next(r, &line, &len), -EPROTO); /* "partial" had no '\n' */
     cmio_line_reader_free(r);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -632,7 +634,7 @@ START_TEST(test_max_line)
 {
     enum { MAX = 5000 };
     static char buf[3 * MAX];
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     cmio_line_reader *r;
     ck_assert_int_eq(cmio_line_reader_new(&r, MAX), 0);
@@ -675,12 +677,12 @@ START_TEST(test_max_line)
     expect_line(r, "abc");
     ck_assert_int_eq(cmio_line_reader_next(r, &line, &len), -EMSGSIZE);
     cmio_line_reader_free(r);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
 }
 END_TEST
 
-/* The edge-triggered rule: after read() returned -EAGAIN, new data gives a
+/* The edge-triggered rule: after sock_recv() returned -EAGAIN, new data gives a
  * new event, on every backend (the poll(2) backend's emulated edge is
  * re-armed by the reader's -EAGAIN); and a reader that stopped short of
  * -EAGAIN is owed no event. */
@@ -688,7 +690,7 @@ START_TEST(test_edge_triggered_rule)
 {
     cmio_poll *p = open_poll(BACKEND(_i));
     cmio_events *ev = open_events(8);
-    int sv[2];
+    cmio_fd sv[2];
     pair_of(KIND(_i), sv);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[1], TOKEN, CMIO_READABLE), 0);
     cmio_frame_reader *r;
@@ -708,8 +710,8 @@ START_TEST(test_edge_triggered_rule)
         ck_assert_int_eq(count_events(p, ev, TOKEN, QUIET_MS), 0);
     }
     cmio_frame_reader_free(r);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }

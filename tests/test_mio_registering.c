@@ -8,7 +8,9 @@
 
 #include <errno.h>
 #include <string.h>
+#if !defined(_WIN32)
 #include <unistd.h>
+#endif
 
 enum { SERVER = 0, CLIENT = 1 };
 

@@ -8,7 +8,9 @@
  */
 #include "mio_tcp.h"
 
+#if !defined(_WIN32)
 #include <arpa/inet.h>
+#endif
 #include <stdlib.h>
 
 /* The amount mio's read, peek and write tests move. */
@@ -27,8 +29,8 @@ static void drop_stream(cmio_registry *r, cmio_tcp_stream *s)
  * socket is its descriptor. */
 START_TEST(mio_assert_size)
 {
-    ck_assert_uint_eq(sizeof(cmio_tcp_listener), sizeof(int));
-    ck_assert_uint_eq(sizeof(cmio_tcp_stream), sizeof(int));
+    ck_assert_uint_eq(sizeof(cmio_tcp_listener), sizeof(cmio_fd));
+    ck_assert_uint_eq(sizeof(cmio_tcp_stream), sizeof(cmio_fd));
 }
 END_TEST
 
@@ -40,7 +42,7 @@ START_TEST(mio_accept)
     cmio_tcp_listener l;
     cmio_sockaddr addr;
     ck_assert(bind_listener(&l, "127.0.0.1:0", &addr));
-    int peer = plain_connect(&addr);
+    cmio_fd peer = plain_connect(&addr);
     ck_assert_int_eq(cmio_registry_register(r, l.fd, 1, CMIO_READABLE), 0);
 
     bool hit = false, done = false;
@@ -61,7 +63,7 @@ START_TEST(mio_accept)
     cmio_tcp_stream none;
     ck_assert_int_eq(cmio_tcp_listener_accept(&l, &none, NULL), -EAGAIN);
 
-    close(peer);
+    sock_close(peer);
     ck_assert_int_eq(cmio_registry_deregister(r, l.fd), 0);
     cmio_tcp_listener_close(&l);
     cmio_events_free(ev);
@@ -94,23 +96,23 @@ START_TEST(mio_connect)
     cmio_events *ev = open_events(128);
     cmio_registry *r = cmio_poll_registry(p);
     cmio_sockaddr addr;
-    int lfd = plain_listener("127.0.0.1:0", &addr);
-    ck_assert_int_ge(lfd, 0);
+    cmio_fd lfd = plain_listener("127.0.0.1:0", &addr);
+    ck_assert(lfd != CMIO_FD_INVALID);
     cmio_tcp_stream s;
     ck_assert_int_eq(cmio_tcp_stream_connect(&s, &addr), 0);
     ck_assert_int_eq(cmio_registry_register(r, s.fd, 1, CMIO_READABLE | CMIO_WRITABLE), 0);
-    int conn = plain_accept(lfd);
+    cmio_fd conn = plain_accept(lfd);
 
     /* Connected: one writable event. */
     int hit = connect_batch(p, ev, 0);
     ck_assert_int_eq(hit, 1);
     /* The peer goes away: one readable event. */
-    close(conn);
+    sock_close(conn);
     hit = connect_batch(p, ev, hit);
     ck_assert_int_eq(hit, 2);
 
     drop_stream(r, &s);
-    close(lfd);
+    sock_close(lfd);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -118,14 +120,14 @@ END_TEST
 
 /* The peer of mio's read and peek tests writes BIG bytes; here it writes
  * what its socket takes before each poll of the reader. */
-static void feed(int peer, size_t *sent)
+static void feed(cmio_fd peer, size_t *sent)
 {
     static const char zeros[1024];
     for (int round = 0; *sent < BIG && round < 100000; round++) {
         size_t len = BIG - *sent < sizeof(zeros) ? BIG - *sent : sizeof(zeros);
-        ssize_t n = send(peer, zeros, len, MSG_NOSIGNAL);
+        ssize_t n = sock_send(peer, zeros, len);
         if (n < 0) {
-            ck_assert_msg(errno == EAGAIN, "send: %s", cmio_strerror(-errno));
+            ck_assert_msg(errno == EAGAIN, "send: %s", cmio_strerror(-sock_errno()));
             return;
         }
         *sent += (size_t)n;
@@ -140,12 +142,12 @@ static void read_big(int backend, bool peek)
     cmio_events *ev = open_events(128);
     cmio_registry *r = cmio_poll_registry(p);
     cmio_sockaddr addr;
-    int lfd = plain_listener("127.0.0.1:0", &addr);
-    ck_assert_int_ge(lfd, 0);
+    cmio_fd lfd = plain_listener("127.0.0.1:0", &addr);
+    ck_assert(lfd != CMIO_FD_INVALID);
     cmio_tcp_stream s;
     ck_assert_int_eq(cmio_tcp_stream_connect(&s, &addr), 0);
     ck_assert_int_eq(cmio_registry_register(r, s.fd, 1, CMIO_READABLE), 0);
-    int peer = plain_accept(lfd);
+    cmio_fd peer = plain_accept(lfd);
     plain_nonblocking(peer);
 
     size_t sent = 0, amt = 0;
@@ -183,8 +185,8 @@ static void read_big(int backend, bool peek)
     ck_assert_uint_eq(sent, BIG);
 
     drop_stream(r, &s);
-    close(peer);
-    close(lfd);
+    sock_close(peer);
+    sock_close(lfd);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -202,12 +204,12 @@ START_TEST(mio_peek)
 END_TEST
 
 /* The peer of mio's write test reads what has arrived (to -EAGAIN). */
-static size_t eat(int peer)
+static size_t eat(cmio_fd peer)
 {
     char buf[4096];
     size_t got = 0;
     for (int round = 0; round < 100000; round++) {
-        ssize_t n = recv(peer, buf, sizeof(buf), 0);
+        ssize_t n = sock_recv(peer, buf, sizeof(buf));
         if (n < 0) {
             ck_assert_msg(errno == EAGAIN, "recv: %s", cmio_strerror(-errno));
             break;
@@ -224,12 +226,12 @@ START_TEST(mio_write)
     cmio_events *ev = open_events(128);
     cmio_registry *r = cmio_poll_registry(p);
     cmio_sockaddr addr;
-    int lfd = plain_listener("127.0.0.1:0", &addr);
-    ck_assert_int_ge(lfd, 0);
+    cmio_fd lfd = plain_listener("127.0.0.1:0", &addr);
+    ck_assert(lfd != CMIO_FD_INVALID);
     cmio_tcp_stream s;
     ck_assert_int_eq(cmio_tcp_stream_connect(&s, &addr), 0);
     ck_assert_int_eq(cmio_registry_register(r, s.fd, 1, CMIO_WRITABLE), 0);
-    int peer = plain_accept(lfd);
+    cmio_fd peer = plain_accept(lfd);
     plain_nonblocking(peer);
 
     static const char zeros[1024];
@@ -266,8 +268,8 @@ START_TEST(mio_write)
     ck_assert_uint_eq(got, amt);
 
     drop_stream(r, &s);
-    close(peer);
-    close(lfd);
+    sock_close(peer);
+    sock_close(lfd);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -342,7 +344,7 @@ START_TEST(mio_bind_twice_bad)
     cmio_sockaddr addr;
     ck_assert(bind_listener(&l1, "127.0.0.1:0", &addr));
     ck_assert_int_eq(cmio_tcp_listener_bind(&l2, &addr), -EADDRINUSE);
-    ck_assert_int_eq(l2.fd, -1);
+    ck_assert(l2.fd == CMIO_FD_INVALID);
     cmio_tcp_listener_close(&l1);
 }
 END_TEST
@@ -354,8 +356,8 @@ START_TEST(mio_multiple_writes_immediate_success)
     cmio_events *ev = open_events(16);
     cmio_registry *r = cmio_poll_registry(p);
     cmio_sockaddr addr;
-    int lfd = plain_listener("127.0.0.1:0", &addr);
-    ck_assert_int_ge(lfd, 0);
+    cmio_fd lfd = plain_listener("127.0.0.1:0", &addr);
+    ck_assert(lfd != CMIO_FD_INVALID);
     cmio_tcp_stream s;
     ck_assert_int_eq(cmio_tcp_stream_connect(&s, &addr), 0);
     ck_assert_int_eq(cmio_registry_register(r, s.fd, 1, CMIO_WRITABLE), 0);
@@ -378,7 +380,7 @@ START_TEST(mio_multiple_writes_immediate_success)
     }
 
     /* The peer reads them: N KiB of ones. */
-    int conn = plain_accept(lfd);
+    cmio_fd conn = plain_accept(lfd);
     size_t amt = 0;
     for (int round = 0; amt < N * sizeof(ones) && round < 100000; round++) {
         char b[1024];
@@ -392,8 +394,8 @@ START_TEST(mio_multiple_writes_immediate_success)
     ck_assert_uint_eq(amt, N * sizeof(ones));
 
     drop_stream(r, &s);
-    close(conn);
-    close(lfd);
+    sock_close(conn);
+    sock_close(lfd);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -415,16 +417,16 @@ START_TEST(mio_connection_reset_by_peer)
 
     /* Wait for the listener and accept. */
     cmio_tcp_stream server = {.fd = -1};
-    for (int round = 0; server.fd < 0 && round < 100; round++) {
+    for (int round = 0; server.fd == CMIO_FD_INVALID && round < 100; round++) {
         poll_some(p, ev);
-        for (size_t i = 0; i < cmio_events_len(ev) && server.fd < 0; i++) {
+        for (size_t i = 0; i < cmio_events_len(ev) && server.fd == CMIO_FD_INVALID; i++) {
             if (cmio_event_token(cmio_events_get(ev, i)) != 0)
                 continue;
             int rc = cmio_tcp_listener_accept(&l, &server, NULL);
             ck_assert_msg(rc == 0 || rc == -EAGAIN, "accept: %s", cmio_strerror(rc));
         }
     }
-    ck_assert_int_ge(server.fd, 0);
+    ck_assert(server.fd != CMIO_FD_INVALID);
 
     /* Close the connection (a reset, with linger 0). mio then sleeps a
      * moment; here the reset is seen to arrive before going on. */
@@ -464,8 +466,8 @@ START_TEST(mio_connect_error)
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(16);
     cmio_registry *r = cmio_poll_registry(p);
-    int holder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(holder, 0);
+    cmio_fd holder = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert(holder != CMIO_FD_INVALID);
     cmio_sockaddr addr = parse_addr("127.0.0.1:0");
     ck_assert_int_eq(bind(holder, &addr.u.sa, addr.len), 0);
     socklen_t len = addr.len;
@@ -475,7 +477,7 @@ START_TEST(mio_connect_error)
     int rc = cmio_tcp_stream_connect(&s, &addr);
     if (rc == -ECONNREFUSED) {
         /* Refused synchronously: not a bug, as mio says. */
-        ck_assert_int_eq(s.fd, -1);
+        ck_assert(s.fd == CMIO_FD_INVALID);
     } else {
         ck_assert_int_eq(rc, 0);
         ck_assert_int_eq(cmio_registry_register(r, s.fd, 0, CMIO_WRITABLE), 0);
@@ -495,7 +497,7 @@ START_TEST(mio_connect_error)
         ck_assert_int_eq(cmio_tcp_stream_take_error(&s), -ECONNREFUSED);
         drop_stream(r, &s);
     }
-    close(holder);
+    sock_close(holder);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -521,18 +523,18 @@ START_TEST(mio_write_error)
     cmio_events *ev = open_events(16);
     cmio_registry *r = cmio_poll_registry(p);
     cmio_sockaddr addr;
-    int lfd = plain_listener("127.0.0.1:0", &addr);
-    ck_assert_int_ge(lfd, 0);
+    cmio_fd lfd = plain_listener("127.0.0.1:0", &addr);
+    ck_assert(lfd != CMIO_FD_INVALID);
     cmio_tcp_stream s;
     ck_assert_int_eq(cmio_tcp_stream_connect(&s, &addr), 0);
     ck_assert_int_eq(cmio_registry_register(r, s.fd, 0, CMIO_READABLE | CMIO_WRITABLE), 0);
-    int conn = plain_accept(lfd);
+    cmio_fd conn = plain_accept(lfd);
     wait_writable(p, ev);
     sigpipe_deadly(); /* a SIGPIPE would end the test */
 
     /* The peer goes away; writing ends in an error (never a 0, never
      * SIGPIPE). */
-    close(conn);
+    sock_close(conn);
     static const char buf[1024];
     ssize_t n = 0;
     for (int round = 0; round < 100000; round++) {
@@ -546,7 +548,7 @@ START_TEST(mio_write_error)
     ck_assert_msg(n == -EPIPE || n == -ECONNRESET, "write: %s", cmio_strerror((int)n));
 
     drop_stream(r, &s);
-    close(lfd);
+    sock_close(lfd);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -584,12 +586,12 @@ START_TEST(mio_write_shutdown)
     cmio_poll *p = open_poll(_i);
     cmio_registry *r = cmio_poll_registry(p);
     cmio_sockaddr addr;
-    int lfd = plain_listener("127.0.0.1:0", &addr);
-    ck_assert_int_ge(lfd, 0);
+    cmio_fd lfd = plain_listener("127.0.0.1:0", &addr);
+    ck_assert(lfd != CMIO_FD_INVALID);
     cmio_tcp_stream client;
     ck_assert_int_eq(cmio_tcp_stream_connect(&client, &addr), 0);
     ck_assert_int_eq(cmio_registry_register(r, client.fd, 0, CMIO_READABLE | CMIO_WRITABLE), 0);
-    int conn = plain_accept(lfd);
+    cmio_fd conn = plain_accept(lfd);
 
     wait_ready(p, CMIO_EVENT_WRITABLE, false);
 
@@ -602,8 +604,8 @@ START_TEST(mio_write_shutdown)
     wait_ready(p, CMIO_EVENT_READABLE, true);
 
     drop_stream(r, &client);
-    close(conn);
-    close(lfd);
+    sock_close(conn);
+    sock_close(lfd);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -636,7 +638,7 @@ START_TEST(mio_local_addr_ready)
                 ck_assert_int_eq(cmio_registry_register(r, accepted.fd, SERVER, CMIO_WRITABLE), 0);
                 break;
             case SERVER:
-                ck_assert_int_ge(accepted.fd, 0);
+                ck_assert(accepted.fd != CMIO_FD_INVALID);
                 ck_assert_int_eq(cmio_tcp_stream_peer_addr(&accepted, &a), 0);
                 ck_assert_int_eq(cmio_tcp_stream_local_addr(&accepted, &a), 0);
                 ck_assert_int_eq(cmio_tcp_stream_write(&accepted, "\1\2\3", 3), 3);

@@ -28,7 +28,7 @@ static void assert_would_block_accept(cmio_tcp_listener *l)
 {
     cmio_tcp_stream none = {.fd = 7};
     ck_assert_int_eq(cmio_tcp_listener_accept(l, &none, NULL), -EAGAIN);
-    ck_assert_int_eq(none.fd, -1);
+    ck_assert(none.fd == CMIO_FD_INVALID);
 }
 
 /* mio's smoke_test_tcp_listener over a listener made by `make`. */
@@ -42,7 +42,7 @@ static void smoke(int backend, cmio_tcp_listener *listener)
     assert_nonblock_cloexec(listener->fd);
 
     ck_assert_int_eq(cmio_registry_register(r, listener->fd, ID1, CMIO_READABLE), 0);
-    int conn = plain_connect(&address);
+    cmio_fd conn = plain_connect(&address);
     expect_one(p, ev, ID1, CMIO_EVENT_READABLE);
 
     /* A single connection, non-blocking. */
@@ -55,7 +55,7 @@ static void smoke(int backend, cmio_tcp_listener *listener)
     assert_would_block_accept(listener);
     ck_assert_int_eq(cmio_tcp_listener_take_error(listener), 0);
 
-    close(conn);
+    sock_close(conn);
     cmio_tcp_stream_close(&stream);
     ck_assert_int_eq(cmio_registry_deregister(r, listener->fd), 0);
     cmio_tcp_listener_close(listener);
@@ -87,9 +87,9 @@ END_TEST
 START_TEST(mio_tcp_listener_std)
 {
     cmio_sockaddr a;
-    int fd = plain_listener("127.0.0.1:0", &a);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    cmio_fd fd = plain_listener("127.0.0.1:0", &a);
+    ck_assert(fd != CMIO_FD_INVALID);
+    ck_assert_int_ne(sock_nonblocking(fd), 1);
     cmio_tcp_listener l;
     ck_assert_int_eq(cmio_tcp_listener_from_fd(&l, fd), 0);
     ck_assert_int_eq(l.fd, fd);
@@ -131,7 +131,7 @@ START_TEST(mio_raw_fd)
     cmio_tcp_listener l;
     cmio_sockaddr address, got;
     ck_assert(bind_listener(&l, "127.0.0.1:0", &address));
-    int raw = l.fd;
+    cmio_fd raw = l.fd;
     cmio_tcp_listener l2;
     ck_assert_int_eq(cmio_tcp_listener_from_fd(&l2, raw), 0);
     ck_assert_int_eq(l2.fd, raw);
@@ -169,7 +169,7 @@ START_TEST(mio_reregister)
     ck_assert_int_eq(cmio_registry_register(r, l.fd, ID1, CMIO_READABLE), 0);
     ck_assert_int_eq(cmio_registry_reregister(r, l.fd, ID2, CMIO_READABLE), 0);
 
-    int conn = plain_connect(&address);
+    cmio_fd conn = plain_connect(&address);
     expect_one(p, ev, ID2, CMIO_EVENT_READABLE);
 
     cmio_tcp_stream stream;
@@ -177,7 +177,7 @@ START_TEST(mio_reregister)
     assert_would_block_accept(&l);
     ck_assert_int_eq(cmio_tcp_listener_take_error(&l), 0);
 
-    close(conn);
+    sock_close(conn);
     cmio_tcp_stream_close(&stream);
     ck_assert_int_eq(cmio_registry_deregister(r, l.fd), 0);
     cmio_tcp_listener_close(&l);
@@ -196,7 +196,7 @@ START_TEST(mio_no_events_after_deregister)
     ck_assert(bind_listener(&l, "127.0.0.1:0", &address));
     ck_assert_int_eq(cmio_registry_register(r, l.fd, ID1, CMIO_READABLE), 0);
 
-    int conn = plain_connect(&address);
+    cmio_fd conn = plain_connect(&address);
     ck_assert_int_eq(cmio_registry_deregister(r, l.fd), 0);
     expect_no_events(p, ev);
 
@@ -206,7 +206,7 @@ START_TEST(mio_no_events_after_deregister)
     assert_would_block_accept(&l);
     ck_assert_int_eq(cmio_tcp_listener_take_error(&l), 0);
 
-    close(conn);
+    sock_close(conn);
     cmio_tcp_stream_close(&stream);
     cmio_tcp_listener_close(&l);
     cmio_events_free(ev);
@@ -240,8 +240,8 @@ START_TEST(mio_tcp_listener_two_streams)
 
     expect_no_events(p, ev);
 
-    close(conn1);
-    close(conn2);
+    sock_close(conn1);
+    sock_close(conn2);
     ck_assert_int_eq(cmio_registry_deregister(r, l.fd), 0);
     cmio_tcp_listener_close(&l);
     cmio_events_free(ev);

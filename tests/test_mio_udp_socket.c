@@ -7,11 +7,13 @@
  */
 #include "mio_net.h"
 
+#if !defined(_WIN32)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
 
 static const char DATA1[] = "Hello world!";
 static const char DATA2[] = "Hello mars!";
@@ -46,13 +48,13 @@ static void bind_v4(cmio_udp_socket *s, cmio_sockaddr *bound)
  * (neither non-blocking nor close-on-exec), bound to 127.0.0.1:0. */
 static int std_udp(cmio_sockaddr *bound)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    ck_assert_int_ge(fd, 0);
+    cmio_fd fd = socket(AF_INET, SOCK_DGRAM, 0);
+    ck_assert(fd != CMIO_FD_INVALID);
     cmio_sockaddr a = parse_addr(ANY_V4);
     ck_assert_int_eq(bind(fd, &a.u.sa, a.len), 0);
     bound->len = sizeof(bound->u);
     ck_assert_int_eq(getsockname(fd, &bound->u.sa, &bound->len), 0);
-    ck_assert_int_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    ck_assert_int_ne(sock_nonblocking(fd), 1);
     return fd;
 }
 
@@ -68,13 +70,13 @@ static void deregister_close(cmio_registry *r, cmio_udp_socket *s)
 {
     ck_assert_int_eq(cmio_registry_deregister(r, s->fd), 0);
     cmio_udp_socket_close(s);
-    ck_assert_int_eq(s->fd, -1);
+    ck_assert(s->fd == CMIO_FD_INVALID);
 }
 
 START_TEST(mio_assert_size)
 {
     /* A socket is its descriptor and nothing else. */
-    ck_assert_uint_eq(sizeof(cmio_udp_socket), sizeof(int));
+    ck_assert_uint_eq(sizeof(cmio_udp_socket), sizeof(cmio_fd));
 }
 END_TEST
 
@@ -539,12 +541,12 @@ START_TEST(mio_udp_socket_raw_fd)
     cmio_sockaddr a, b;
     bind_v4(&s, &a);
     /* as_raw_fd is the fd field; into_raw_fd takes it out of the struct. */
-    int raw1 = s.fd;
-    int raw2 = s.fd;
-    s.fd = -1;
+    cmio_fd raw1 = s.fd;
+    cmio_fd raw2 = s.fd;
+    s.fd = CMIO_FD_INVALID;
     ck_assert_int_eq(raw1, raw2);
     cmio_udp_socket_close(&s); /* holds nothing now */
-    ck_assert_int_ne(fcntl(raw2, F_GETFD), -1);
+    ck_assert(sock_is_open(raw2));
 
     cmio_udp_socket t;
     ck_assert_int_eq(cmio_udp_socket_from_fd(&t, raw2), 0);
@@ -576,9 +578,9 @@ END_TEST
 static void send_packet(const cmio_sockaddr *to)
 {
     cmio_sockaddr from;
-    int fd = std_udp(&from);
+    cmio_fd fd = std_udp(&from);
     ck_assert_int_eq(sendto(fd, DATA1, DATA1_LEN, 0, &to->u.sa, to->len), (ssize_t)DATA1_LEN);
-    close(fd);
+    sock_close(fd);
 }
 
 START_TEST(mio_udp_socket_reregister)

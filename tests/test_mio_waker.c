@@ -6,7 +6,9 @@
  */
 #include "mio_util.h"
 
+#if !defined(_WIN32)
 #include <pthread.h>
+#endif
 
 enum { TOKEN = 10, TOKEN2 = 11 };
 
@@ -56,7 +58,7 @@ END_TEST
 
 struct waking {
     cmio_waker *w;
-    pthread_barrier_t *barrier; /* or NULL: wake at once */
+    test_barrier *barrier; /* or NULL: wake at once */
     int result;
 };
 
@@ -64,7 +66,7 @@ static void *wake_thread(void *arg)
 {
     struct waking *wk = arg;
     if (wk->barrier)
-        pthread_barrier_wait(wk->barrier);
+        barrier_wait(wk->barrier);
     wk->result = cmio_waker_wake(wk->w);
     return NULL;
 }
@@ -77,11 +79,11 @@ START_TEST(mio_waker_wakeup_different_thread)
     cmio_events *ev = open_events(10);
     struct waking wk = {.result = 1};
     ck_assert_int_eq(cmio_waker_new(cmio_poll_registry(p), TOKEN, &wk.w), 0);
-    pthread_t t;
-    ck_assert_int_eq(pthread_create(&t, NULL, wake_thread, &wk), 0);
+    test_thread t;
+    thread_start(&t, wake_thread, &wk);
     expect_waker_event(p, ev, TOKEN);
     expect_no_events(p, ev);
-    pthread_join(t, NULL);
+    thread_join(&t);
     ck_assert_int_eq(wk.result, 0);
     cmio_waker_free(wk.w);
     cmio_events_free(ev);
@@ -98,23 +100,23 @@ START_TEST(mio_waker_multiple_wakeups_different_thread)
     cmio_events *ev = open_events(10);
     cmio_waker *w = NULL;
     ck_assert_int_eq(cmio_waker_new(cmio_poll_registry(p), TOKEN, &w), 0);
-    pthread_barrier_t barrier;
-    ck_assert_int_eq(pthread_barrier_init(&barrier, NULL, 2), 0);
+    test_barrier barrier;
+    barrier_init(&barrier, 2);
     struct waking first = {.w = w, .result = 1}, second = {.w = w, .barrier = &barrier, .result = 1};
-    pthread_t t1, t2;
-    ck_assert_int_eq(pthread_create(&t1, NULL, wake_thread, &first), 0);
-    ck_assert_int_eq(pthread_create(&t2, NULL, wake_thread, &second), 0);
+    test_thread t1, t2;
+    thread_start(&t1, wake_thread, &first);
+    thread_start(&t2, wake_thread, &second);
 
     expect_waker_event(p, ev, TOKEN); /* from thread 1 */
-    pthread_barrier_wait(&barrier);
+    barrier_wait(&barrier);
     expect_waker_event(p, ev, TOKEN); /* from thread 2 */
     expect_no_events(p, ev);
 
-    pthread_join(t1, NULL);
-    pthread_join(t2, NULL);
+    thread_join(&t1);
+    thread_join(&t2);
     ck_assert_int_eq(first.result, 0);
     ck_assert_int_eq(second.result, 0);
-    pthread_barrier_destroy(&barrier);
+    barrier_destroy(&barrier);
     cmio_waker_free(w);
     cmio_events_free(ev);
     cmio_poll_free(p);

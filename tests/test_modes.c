@@ -10,10 +10,14 @@
 #include "mio_util.h"
 
 #include <errno.h>
+#if !defined(_WIN32)
+#if !defined(_WIN32)
 #include <pthread.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
+#endif
+#include <string.h>
 
 /* Polls made to show that a level registration is reported at each one. */
 enum { LEVEL_POLLS = 5 };
@@ -67,11 +71,11 @@ static void assert_every_poll(cmio_poll *p, cmio_events *ev, cmio_token token, u
     }
 }
 
-/* Read and discard exactly one byte with a raw read(2) (no re-arm). */
+/* Read and discard exactly one byte with a raw sock_recv(2) (no re-arm). */
 static void take_one_byte(int fd)
 {
     char c;
-    ck_assert_int_eq(read(fd, &c, 1), 1);
+    ck_assert_int_eq(sock_recv(fd, &c, 1), 1);
 }
 
 /* Write through cmio until -EAGAIN (which re-arms writing on the poll(2)
@@ -92,13 +96,13 @@ static size_t fill(int fd)
     return total;
 }
 
-/* Read with raw read(2) until the socket is empty; returns the bytes. */
+/* Read with raw sock_recv(2) until the socket is empty; returns the bytes. */
 static size_t raw_drain(int fd)
 {
     static char buf[65536];
     size_t total = 0;
     for (int i = 0; i < 100000; i++) {
-        ssize_t n = read(fd, buf, sizeof(buf));
+        ssize_t n = sock_recv(fd, buf, sizeof(buf));
         if (n <= 0)
             return total;
         total += (size_t)n;
@@ -118,7 +122,7 @@ START_TEST(test_level_readable_reported_until_drained)
 {
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(8);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], 1, CMIO_READABLE | CMIO_LEVEL), 0);
     ck_assert_int_eq(count_events(p, ev, 1, QUIET_MS), 0);
@@ -130,8 +134,8 @@ START_TEST(test_level_readable_reported_until_drained)
     ck_assert_int_eq(count_events(p, ev, 1, QUIET_MS), 0);
     put(sv[1], 1);
     assert_every_poll(p, ev, 1, CMIO_EVENT_READABLE);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -142,7 +146,7 @@ START_TEST(test_level_writable_reported_every_poll)
 {
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(8);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], 1, CMIO_WRITABLE | CMIO_LEVEL), 0);
     assert_every_poll(p, ev, 1, CMIO_EVENT_WRITABLE);
@@ -151,8 +155,8 @@ START_TEST(test_level_writable_reported_every_poll)
     ck_assert_int_eq(count_events(p, ev, 1, QUIET_MS), 0);
     raw_drain(sv[1]);
     assert_every_poll(p, ev, 1, CMIO_EVENT_WRITABLE);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -164,7 +168,7 @@ START_TEST(test_edge_default_reported_once)
 {
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(8);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], 1, CMIO_READABLE), 0);
     put(sv[1], 10);
@@ -173,8 +177,8 @@ START_TEST(test_edge_default_reported_once)
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[1], 2, CMIO_WRITABLE), 0);
     ck_assert(wait_for(p, ev, 2, CMIO_EVENT_WRITABLE, WAIT_MS));
     ck_assert_int_eq(count_events(p, ev, 2, QUIET_MS), 0);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -186,16 +190,16 @@ START_TEST(test_level_hang_up_reported_every_poll)
 {
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(8);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], 1, CMIO_READABLE | CMIO_LEVEL), 0);
-    close(sv[1]);
+    sock_close(sv[1]);
     assert_every_poll(p, ev, 1, CMIO_EVENT_READ_CLOSED);
     /* End of stream through cmio (no -EAGAIN): still closed, still reported. */
     ck_assert_uint_eq(drain(sv[0]), 0);
     assert_every_poll(p, ev, 1, CMIO_EVENT_READ_CLOSED);
     ck_assert_int_eq(cmio_registry_deregister(cmio_poll_registry(p), sv[0]), 0);
-    close(sv[0]);
+    sock_close(sv[0]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -208,12 +212,12 @@ START_TEST(test_level_reset_reported_every_poll)
 {
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(8);
-    int sv[2];
+    cmio_fd sv[2];
     tcp_pair(sv);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], 1, CMIO_READABLE | CMIO_LEVEL), 0);
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
-    close(sv[1]);
+    sock_setsockopt(sv[1], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    sock_close(sv[1]);
     uint32_t seen = 0;
     for (int k = 0; k < LEVEL_POLLS; k++) {
         uint32_t flags = poll_token(p, ev, 1, WAIT_MS, NULL);
@@ -222,7 +226,7 @@ START_TEST(test_level_reset_reported_every_poll)
     }
     ck_assert(seen & (CMIO_EVENT_ERROR | CMIO_EVENT_READ_CLOSED));
     ck_assert_int_eq(cmio_registry_deregister(cmio_poll_registry(p), sv[0]), 0);
-    close(sv[0]);
+    sock_close(sv[0]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -239,7 +243,7 @@ START_TEST(test_oneshot_reported_once_until_reregister)
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(8);
     cmio_registry *r = cmio_poll_registry(p);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     ck_assert_int_eq(cmio_registry_register(r, sv[0], 1, CMIO_READABLE | CMIO_ONESHOT), 0);
     put(sv[1], 10);
@@ -254,8 +258,8 @@ START_TEST(test_oneshot_reported_once_until_reregister)
     ck_assert_int_eq(records, 1);
     ck_assert_int_eq(count_events(p, ev, 2, QUIET_MS), 0);
     ck_assert_uint_eq(drain(sv[0]), 20);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -264,7 +268,7 @@ END_TEST
 struct rearming {
     cmio_registry *r;
     int fd;
-    pid_t poll_tid;
+    test_tid poll_tid;
     int result;
 };
 
@@ -284,7 +288,7 @@ START_TEST(test_oneshot_rearmed_while_poll_blocked)
 {
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(8);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], 1, CMIO_READABLE | CMIO_ONESHOT),
                      0);
@@ -292,20 +296,20 @@ START_TEST(test_oneshot_rearmed_while_poll_blocked)
     ck_assert(first_report(p, ev, 1, NULL) & CMIO_EVENT_READABLE);
     ck_assert_int_eq(count_events(p, ev, 1, QUIET_MS), 0);
     struct rearming ra = {.r = cmio_poll_registry(p), .fd = sv[0], .poll_tid = current_tid(), .result = 1};
-    pthread_t t;
-    ck_assert_int_eq(pthread_create(&t, NULL, rereg_when_blocked, &ra), 0);
+    test_thread t;
+    thread_start(&t, rereg_when_blocked, &ra);
     /* Bounded: a re-arm that does not reach the blocked poll fails here. */
     int64_t start = now_ms();
     int n = cmio_poll_poll(p, ev, WAIT_MS);
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    thread_join(&t);
     ck_assert_int_eq(ra.result, 0);
     ck_assert_int_eq(n, 1);
     ck_assert_int_lt(now_ms() - start, WAIT_MS);
     ck_assert_uint_eq(cmio_event_token(cmio_events_get(ev, 0)), 7);
     ck_assert(cmio_event_is_readable(cmio_events_get(ev, 0)));
     ck_assert_int_eq(count_events(p, ev, 7, QUIET_MS), 0);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -318,7 +322,7 @@ START_TEST(test_level_oneshot_reported_once)
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(8);
     cmio_registry *r = cmio_poll_registry(p);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     cmio_interest mode = CMIO_READABLE | CMIO_LEVEL | CMIO_ONESHOT;
     ck_assert_int_eq(cmio_registry_register(r, sv[0], 1, mode), 0);
@@ -333,8 +337,8 @@ START_TEST(test_level_oneshot_reported_once)
         ck_assert_int_eq(records, 1);
         ck_assert_int_eq(count_events(p, ev, 1, QUIET_MS), 0);
     }
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -348,7 +352,7 @@ START_TEST(test_oneshot_both_directions_ready_together)
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(8);
     cmio_registry *r = cmio_poll_registry(p);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     put(sv[1], 10);
     cmio_interest both = CMIO_READABLE | CMIO_WRITABLE | CMIO_ONESHOT;
@@ -363,8 +367,8 @@ START_TEST(test_oneshot_both_directions_ready_together)
     fill(sv[0]);
     raw_drain(sv[1]);
     ck_assert_int_eq(count_events(p, ev, 1, QUIET_MS), 0);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -378,7 +382,7 @@ START_TEST(test_oneshot_both_directions_disarmed_as_a_whole)
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(8);
     cmio_registry *r = cmio_poll_registry(p);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     cmio_interest both = CMIO_READABLE | CMIO_WRITABLE | CMIO_ONESHOT;
     ck_assert_int_eq(cmio_registry_register(r, sv[0], 1, both), 0);
@@ -394,8 +398,8 @@ START_TEST(test_oneshot_both_directions_disarmed_as_a_whole)
     ck_assert_int_eq(cmio_registry_reregister(r, sv[0], 3, CMIO_READABLE | CMIO_ONESHOT), 0);
     ck_assert(first_report(p, ev, 3, NULL) & CMIO_EVENT_READABLE);
     ck_assert_int_eq(count_events(p, ev, 3, QUIET_MS), 0);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -409,7 +413,7 @@ START_TEST(test_oneshot_not_rearmed_by_eagain)
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(8);
     cmio_registry *r = cmio_poll_registry(p);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     ck_assert_int_eq(cmio_registry_register(r, sv[0], 1, CMIO_READABLE | CMIO_ONESHOT), 0);
     put(sv[1], 10);
@@ -429,8 +433,8 @@ START_TEST(test_oneshot_not_rearmed_by_eagain)
     /* Only reregistering re-arms it. */
     ck_assert_int_eq(cmio_registry_reregister(r, sv[1], 2, CMIO_WRITABLE | CMIO_ONESHOT), 0);
     ck_assert(first_report(p, ev, 2, NULL) & CMIO_EVENT_WRITABLE);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -443,7 +447,7 @@ START_TEST(test_oneshot_deregistered_stays_silent)
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(8);
     cmio_registry *r = cmio_poll_registry(p);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     ck_assert_int_eq(cmio_registry_register(r, sv[0], 1, CMIO_READABLE | CMIO_ONESHOT), 0);
     ck_assert_int_eq(cmio_registry_deregister(r, sv[0]), 0);
@@ -460,8 +464,8 @@ START_TEST(test_oneshot_deregistered_stays_silent)
     drain(sv[0]);
     put(sv[1], 10);
     ck_assert_int_eq(count_events(p, ev, 2, QUIET_MS), 0);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -478,7 +482,7 @@ START_TEST(test_reregister_changes_mode)
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(8);
     cmio_registry *r = cmio_poll_registry(p);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     ck_assert_int_eq(cmio_registry_register(r, sv[0], 1, CMIO_READABLE), 0);
     put(sv[1], 10);
@@ -496,8 +500,8 @@ START_TEST(test_reregister_changes_mode)
     assert_every_poll(p, ev, 5, CMIO_EVENT_READABLE);
     ck_assert_uint_eq(drain(sv[0]), 10);
     ck_assert_int_eq(count_events(p, ev, 5, QUIET_MS), 0);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -508,7 +512,7 @@ START_TEST(test_mode_argument_errors)
 {
     cmio_poll *p = open_poll(_i);
     cmio_registry *r = cmio_poll_registry(p);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     static const cmio_interest bad[] = {CMIO_LEVEL,
                                         CMIO_ONESHOT,
@@ -538,8 +542,8 @@ START_TEST(test_mode_argument_errors)
     ck_assert_int_eq(cmio_registry_reregister(r, sv[0], 1, CMIO_LEVEL), -EINVAL);
     ck_assert_int_eq(cmio_registry_reregister(r, sv[0], 1, CMIO_READABLE), 0);
     ck_assert_int_eq(cmio_registry_deregister(r, sv[0]), 0);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_poll_free(p);
 }
 END_TEST

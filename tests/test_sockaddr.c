@@ -5,12 +5,18 @@
  */
 #include "helpers.h"
 
+#if defined(_WIN32)
+#include <iphlpapi.h> /* if_nametoindex */
+#endif
+
+#if !defined(_WIN32)
 #include <arpa/inet.h>
-#include <errno.h>
 #include <net/if.h>
+#include <sys/un.h>
+#endif
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/un.h>
 
 /* Parses text and formats it back; the text must come back unchanged. */
 static void round_trip(const char *text)
@@ -242,7 +248,7 @@ START_TEST(test_format_unnamed_unix)
     char buf[16];
     memset(&a, 0, sizeof(a));
     a.u.un.sun_family = AF_UNIX;
-    a.len = sizeof(sa_family_t);
+    a.len = sizeof(a.u.un.sun_family);
     memset(buf, 'z', sizeof(buf));
     ck_assert_int_eq(cmio_sockaddr_format(&a, buf, sizeof(buf)), 0);
     ck_assert_str_eq(buf, "");

@@ -11,16 +11,18 @@
 
 #include <errno.h>
 #include <limits.h>
+#if !defined(_WIN32)
 #include <netinet/in.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
+#include <string.h>
 
 static cmio_tcp_socket new_v4(void)
 {
     cmio_tcp_socket s = {.fd = -2};
     ck_assert_int_eq(cmio_tcp_socket_new_v4(&s), 0);
-    ck_assert_int_ge(s.fd, 0);
+    ck_assert(s.fd != CMIO_FD_INVALID);
     assert_nonblock_cloexec(s.fd);
     return s;
 }
@@ -32,8 +34,8 @@ static void bind_and_listen(cmio_tcp_socket *s)
     ck_assert_int_eq(cmio_tcp_socket_bind(s, &addr), 0);
     cmio_tcp_listener l = {.fd = -2};
     ck_assert_int_eq(cmio_tcp_socket_listen(s, 128, &l), 0);
-    ck_assert_int_eq(s->fd, -1);
-    ck_assert_int_ge(l.fd, 0);
+    ck_assert(s->fd == CMIO_FD_INVALID);
+    ck_assert(l.fd != CMIO_FD_INVALID);
     cmio_tcp_listener_close(&l);
 }
 
@@ -207,8 +209,8 @@ static void round_trip(int backend, cmio_tcp_socket *s, cmio_tcp_listener *l)
     ck_assert_int_eq(cmio_tcp_listener_local_addr(l, &addr), 0);
     cmio_tcp_stream c = {.fd = -2};
     ck_assert_int_eq(cmio_tcp_socket_connect(s, &addr, &c), 0);
-    ck_assert_int_eq(s->fd, -1);
-    ck_assert_int_ge(c.fd, 0);
+    ck_assert(s->fd == CMIO_FD_INVALID);
+    ck_assert(c.fd != CMIO_FD_INVALID);
     assert_nonblock_cloexec(c.fd);
 
     cmio_poll *p = open_poll(backend);
@@ -253,7 +255,7 @@ START_TEST(test_round_trip_v4)
     ck_assert_int_eq(cmio_tcp_socket_bind(&s, &addr), 0);
     cmio_tcp_listener l = {.fd = -2};
     ck_assert_int_eq(cmio_tcp_socket_listen(&s, 16, &l), 0);
-    ck_assert_int_eq(s.fd, -1);
+    ck_assert(s.fd == CMIO_FD_INVALID);
     assert_nonblock_cloexec(l.fd);
     cmio_tcp_socket c = new_v4();
     ck_assert_int_eq(cmio_tcp_socket_set_keepalive(&c, &(cmio_keepalive){.idle_s = 60}), 0);
@@ -327,7 +329,7 @@ START_TEST(test_reuseport_listeners_share_a_port)
         ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), l[k].fd, (cmio_token)k, CMIO_READABLE), 0);
     int clients[N];
     for (int k = 0; k < N; k++) {
-        clients[k] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        clients[k] = socket(AF_INET, SOCK_STREAM, 0);
         ck_assert_int_ge(clients[k], 0);
         ck_assert_int_eq(connect(clients[k], &addr.u.sa, addr.len), 0);
     }
@@ -350,7 +352,7 @@ START_TEST(test_reuseport_listeners_share_a_port)
     ck_assert_int_gt(accepted[0], 0);
     ck_assert_int_gt(accepted[1], 0);
     for (int k = 0; k < N; k++)
-        close(clients[k]);
+        sock_close(clients[k]);
     for (int k = 0; k < 2; k++) {
         cmio_registry_deregister(cmio_poll_registry(p), l[k].fd);
         cmio_tcp_listener_close(&l[k]);
@@ -372,10 +374,10 @@ START_TEST(test_failed_connect_consumes_and_closes)
     cmio_tcp_stream c = {.fd = -2};
     int rc = cmio_tcp_socket_connect(&s, &bcast, &c);
     ck_assert_int_lt(rc, 0);
-    ck_assert_int_eq(s.fd, -1);
-    ck_assert_int_eq(c.fd, -1);
+    ck_assert(s.fd == CMIO_FD_INVALID);
+    ck_assert(c.fd == CMIO_FD_INVALID);
     fds_open(&after);
-    for (int fd = 0; fd < FD_SETSIZE; fd++)
+    for (cmio_fd fd = 0; fd < FD_SETSIZE; fd++)
         ck_assert_msg(FD_ISSET(fd, &after) == FD_ISSET(fd, &before), "fd %d left open", fd);
 }
 END_TEST
@@ -414,20 +416,20 @@ START_TEST(test_argument_errors)
     ck_assert_int_eq(cmio_tcp_socket_bind(&s, &un), -EINVAL);
     ck_assert_int_eq(cmio_tcp_socket_bind(&s, &v6), -EINVAL);
     ck_assert_int_eq(cmio_tcp_socket_connect(&s, &v6, &c), -EINVAL);
-    ck_assert_int_eq(c.fd, -1);
+    ck_assert(c.fd == CMIO_FD_INVALID);
     ck_assert_int_eq(cmio_tcp_socket_connect(&s, NULL, &c), -EINVAL);
     ck_assert_int_eq(cmio_tcp_socket_connect(&s, &v4, NULL), -EINVAL);
     ck_assert_int_eq(cmio_tcp_socket_listen(&s, 1, NULL), -EINVAL);
     ck_assert_int_eq(cmio_tcp_socket_listen(&s, -1, &l), -EINVAL);
-    ck_assert_int_eq(l.fd, -1);
+    ck_assert(l.fd == CMIO_FD_INVALID);
     ck_assert_int_eq(cmio_tcp_socket_connect(NULL, &v4, &c), -EINVAL);
     ck_assert_int_eq(cmio_tcp_socket_listen(NULL, 1, &l), -EINVAL);
-    ck_assert_int_ge(s.fd, 0); /* still the caller's */
+    ck_assert(s.fd != CMIO_FD_INVALID); /* still the caller's */
     ck_assert_int_eq(cmio_tcp_socket_bind(&s, &v4), 0);
     ck_assert_int_eq(cmio_tcp_socket_close(&s), 0);
     ck_assert_int_eq(cmio_tcp_socket_from_fd(NULL, 0), -EINVAL);
     ck_assert_int_eq(cmio_tcp_socket_from_fd(&s, -1), -EBADF);
-    ck_assert_int_eq(s.fd, -1);
+    ck_assert(s.fd == CMIO_FD_INVALID);
     ck_assert_int_eq(cmio_tcp_socket_close(NULL), -EINVAL);
 }
 END_TEST
@@ -438,7 +440,7 @@ START_TEST(test_closed_socket_is_ebadf)
 {
     cmio_tcp_socket s = new_v4();
     ck_assert_int_eq(cmio_tcp_socket_close(&s), 0);
-    ck_assert_int_eq(s.fd, -1);
+    ck_assert(s.fd == CMIO_FD_INVALID);
     ck_assert_int_eq(cmio_tcp_socket_close(&s), 0);
     cmio_tcp_stream c;
     cmio_tcp_listener l;
@@ -462,14 +464,14 @@ START_TEST(test_closed_socket_is_ebadf)
     ck_assert_int_eq(cmio_tcp_socket_keepalive_params(&s, &ka), -EBADF);
     ck_assert_int_eq(cmio_tcp_socket_bind(&s, &a), -EBADF);
     ck_assert_int_eq(cmio_tcp_socket_connect(&s, &a, &c), -EBADF);
-    ck_assert_int_eq(c.fd, -1);
+    ck_assert(c.fd == CMIO_FD_INVALID);
     ck_assert_int_eq(cmio_tcp_socket_listen(&s, 1, &l), -EBADF);
-    ck_assert_int_eq(l.fd, -1);
+    ck_assert(l.fd == CMIO_FD_INVALID);
     ck_assert_int_eq(cmio_tcp_socket_local_addr(&s, &a), -EBADF);
     /* A consumed socket is the same. */
     cmio_tcp_socket t = new_v4();
     ck_assert_int_eq(cmio_tcp_socket_listen(&t, 1, &l), 0);
-    ck_assert_int_eq(t.fd, -1);
+    ck_assert(t.fd == CMIO_FD_INVALID);
     ck_assert_int_eq(cmio_tcp_socket_listen(&t, 1, &l), -EBADF);
     ck_assert_int_eq(cmio_tcp_socket_set_linger(&t, 1), -EBADF);
     ck_assert_int_eq(cmio_tcp_socket_close(&t), 0);
@@ -480,7 +482,7 @@ END_TEST
 /* The shared options on a connected stream. */
 START_TEST(test_stream_options)
 {
-    int sv[2];
+    cmio_fd sv[2];
     tcp_pair(sv);
     cmio_tcp_stream s = {.fd = sv[0]};
     bool on = true;
@@ -517,7 +519,7 @@ START_TEST(test_stream_options)
     ck_assert_int_eq(cmio_tcp_stream_set_linger(&s, 1), -EBADF);
     ck_assert_int_eq(cmio_tcp_stream_keepalive(&s, &on), -EBADF);
     ck_assert_int_eq(cmio_tcp_stream_recv_buffer_size(&s, &z), -EBADF);
-    close(sv[1]);
+    sock_close(sv[1]);
 }
 END_TEST
 

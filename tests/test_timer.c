@@ -9,10 +9,12 @@
  */
 #include "helpers.h"
 
+#if !defined(_WIN32)
 #include <pthread.h>
-#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
+#endif
+#include <stdint.h>
 
 void cmio__timers_use_portable(bool on);
 
@@ -34,13 +36,6 @@ static cmio_timer *new_timer(cmio_poll *p, cmio_token token)
     ck_assert_int_eq(cmio_timer_new(cmio_poll_registry(p), token, &t), 0);
     ck_assert_ptr_nonnull(t);
     return t;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Poll (bounded) until an event for token; returns the ns it took, or -1.
@@ -239,7 +234,7 @@ START_TEST(test_full_buffer_delivers_the_rest_later)
         t[k] = new_timer(p, (cmio_token)(100 + k));
         ck_assert_int_eq(cmio_timer_set(t[k], 0, 0), 0);
     }
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], 50, CMIO_WRITABLE), 0);
     int seen[N] = {0}, fd_events = 0, total = 0;
@@ -264,8 +259,8 @@ START_TEST(test_full_buffer_delivers_the_rest_later)
     ck_assert_int_eq(fd_events, 1);
     for (int k = 0; k < N; k++)
         cmio_timer_free(t[k]);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -306,9 +301,9 @@ END_TEST
 
 struct setter {
     cmio_timer *t;
-    pid_t poll_tid;
+    test_tid poll_tid;
     uint64_t after_ms;
-    bool cancel_first; /* cancel the armed far deadline, then set */
+    bool cancel_first; /* cancel the armed far_timer deadline, then set */
     int result;
 };
 
@@ -328,15 +323,15 @@ START_TEST(test_set_from_other_thread_wakes_blocked_poll)
 {
     cmio_poll *p = open_timer_poll(_i);
     cmio_events *ev = open_events(4);
-    cmio_timer *t = new_timer(p, 11), *far = new_timer(p, 12);
-    ck_assert_int_eq(cmio_timer_set(far, 100000, 0), 0);
+    cmio_timer *t = new_timer(p, 11), *far_timer = new_timer(p, 12);
+    ck_assert_int_eq(cmio_timer_set(far_timer, 100000, 0), 0);
     ck_assert_int_eq(cmio_poll_poll(p, ev, 0), 0); /* the poll has seen its timers */
     for (int round = 0; round < 2; round++) {
         struct setter s = {.t = t, .poll_tid = current_tid(), .after_ms = 15, .cancel_first = round == 1, .result = 1};
-        pthread_t th;
-        ck_assert_int_eq(pthread_create(&th, NULL, set_when_blocked, &s), 0);
+        test_thread th;
+        thread_start(&th, set_when_blocked, &s);
         int n = cmio_poll_poll(p, ev, -1);
-        pthread_join(th, NULL);
+        thread_join(&th);
         ck_assert_int_eq(s.result, 0);
         ck_assert_int_eq(n, 1);
         ck_assert_uint_eq(cmio_event_token(cmio_events_get(ev, 0)), 11);
@@ -344,7 +339,7 @@ START_TEST(test_set_from_other_thread_wakes_blocked_poll)
         ck_assert_int_eq(cmio_timer_read(t, &count), 0);
         ck_assert_uint_eq(count, 1);
     }
-    cmio_timer_free(far);
+    cmio_timer_free(far_timer);
     cmio_timer_free(t);
     cmio_events_free(ev);
     cmio_poll_free(p);
@@ -355,7 +350,7 @@ struct first_timer {
     cmio_poll *p;
     cmio_waker *w;
     cmio_timer *t;
-    pid_t poll_tid;
+    test_tid poll_tid;
     int result;
 };
 
@@ -380,10 +375,10 @@ START_TEST(test_first_timer_from_other_thread)
     cmio_events *ev = open_events(4);
     struct first_timer f = {.p = p, .poll_tid = current_tid(), .result = 1};
     ck_assert_int_eq(cmio_waker_new(cmio_poll_registry(p), 30, &f.w), 0);
-    pthread_t th;
-    ck_assert_int_eq(pthread_create(&th, NULL, make_first_timer_when_blocked, &f), 0);
+    test_thread th;
+    thread_start(&th, make_first_timer_when_blocked, &f);
     int n = cmio_poll_poll(p, ev, -1);
-    pthread_join(th, NULL);
+    thread_join(&th);
     ck_assert_int_eq(f.result, 0);
     for (int k = 0; k < n; k++)
         ck_assert_uint_eq(cmio_event_token(cmio_events_get(ev, (size_t)k)), 30);
@@ -395,7 +390,7 @@ START_TEST(test_first_timer_from_other_thread)
 }
 END_TEST
 
-/* A positive timeout with only a far timer armed is waited out in full,
+/* A positive timeout with only a far_timer timer armed is waited out in full,
  * and a negative one is not ended by a cancelled deadline. */
 START_TEST(test_timeouts_hold_with_timers)
 {
@@ -481,7 +476,7 @@ START_TEST(test_timers_beside_descriptors)
 {
     cmio_poll *p = open_timer_poll(_i);
     cmio_events *ev = open_events(8);
-    int sv[2];
+    cmio_fd sv[2];
     stream_pair(sv);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), sv[0], 1, CMIO_READABLE), 0);
     cmio_timer *t = new_timer(p, 2);
@@ -503,8 +498,8 @@ START_TEST(test_timers_beside_descriptors)
     ck_assert_int_eq(cmio_timer_set(t, 20, 0), 0);
     ck_assert_int_ge(wait_token(p, ev, 2, WAIT_MS), 0);
     cmio_timer_free(t);
-    close(sv[0]);
-    close(sv[1]);
+    sock_close(sv[0]);
+    sock_close(sv[1]);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }

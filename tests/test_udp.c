@@ -5,14 +5,16 @@
  */
 #include "helpers.h"
 
+#if !defined(_WIN32)
 #include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 enum { ID1 = 1, ID2 = 2, ID3 = 3 };
 
@@ -524,8 +526,8 @@ START_TEST(test_only_v6)
     cmio_udp_socket_close(&s);
 
     /* An unbound IPv6 socket, adopted: there it can be set. */
-    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
-    ck_assert_int_ge(fd, 0);
+    cmio_fd fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    ck_assert(fd != CMIO_FD_INVALID);
     cmio_udp_socket u;
     ck_assert_int_eq(cmio_udp_socket_from_fd(&u, fd), 0);
     assert_nonblock_cloexec(u.fd);
@@ -545,12 +547,12 @@ END_TEST
 
 START_TEST(test_from_fd_makes_nonblocking)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    ck_assert_int_ge(fd, 0);
+    cmio_fd fd = socket(AF_INET, SOCK_DGRAM, 0);
+    ck_assert(fd != CMIO_FD_INVALID);
     cmio_sockaddr a = parse_addr("127.0.0.1:0");
     ck_assert_int_eq(bind(fd, &a.u.sa, a.len), 0);
-    ck_assert_int_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
-    ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+    ck_assert_int_ne(sock_nonblocking(fd), 1);
+    ck_assert(sock_inherited(fd));
     cmio_udp_socket s;
     ck_assert_int_eq(cmio_udp_socket_from_fd(&s, fd), 0);
     ck_assert_int_eq(s.fd, fd);
@@ -564,7 +566,7 @@ START_TEST(test_from_fd_makes_nonblocking)
 
     cmio_udp_socket bad = {.fd = 3};
     ck_assert_int_eq(cmio_udp_socket_from_fd(&bad, -1), -EBADF);
-    ck_assert_int_eq(bad.fd, -1);
+    ck_assert(bad.fd == CMIO_FD_INVALID);
     ck_assert_int_eq(cmio_udp_socket_from_fd(NULL, 0), -EINVAL);
 }
 END_TEST
@@ -574,12 +576,12 @@ START_TEST(test_close_is_idempotent)
     cmio_udp_socket s;
     cmio_sockaddr a;
     ck_assert(bind_udp(&s, "127.0.0.1:0", &a));
-    int fd = s.fd;
+    cmio_fd fd = s.fd;
     cmio_udp_socket_close(&s);
-    ck_assert_int_eq(s.fd, -1);
-    ck_assert_int_lt(fcntl(fd, F_GETFD), 0);
+    ck_assert(s.fd == CMIO_FD_INVALID);
+    ck_assert(!sock_is_open(fd));
     cmio_udp_socket_close(&s);
-    ck_assert_int_eq(s.fd, -1);
+    ck_assert(s.fd == CMIO_FD_INVALID);
     cmio_udp_socket_close(NULL);
     char buf[4];
     ck_assert_int_eq(cmio_udp_socket_recv(&s, buf, sizeof(buf)), -EBADF);
@@ -602,7 +604,7 @@ START_TEST(test_bind_reuseport_shares_a_port)
     ck_assert_int_eq(cmio_udp_socket_local_addr(&a, &at), 0);
     ck_assert_int_eq(cmio_udp_socket_bind_reuseport(&b, &at), 0);
     ck_assert_int_eq(cmio_udp_socket_bind(&plain, &at), -EADDRINUSE);
-    ck_assert_int_eq(plain.fd, -1);
+    ck_assert(plain.fd == CMIO_FD_INVALID);
     bool on = false;
     ck_assert_int_eq(cmio_udp_socket_reuseport(&b, &on), 0);
     ck_assert(on);
@@ -629,7 +631,7 @@ START_TEST(test_bind_reuseport_shares_a_port)
     cmio_udp_socket c;
     ck_assert_int_eq(cmio_udp_socket_bind_reuseport(NULL, &any), -EINVAL);
     ck_assert_int_eq(cmio_udp_socket_bind_reuseport(&c, NULL), -EINVAL);
-    ck_assert_int_eq(c.fd, -1);
+    ck_assert(c.fd == CMIO_FD_INVALID);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -648,10 +650,10 @@ START_TEST(test_invalid_arguments)
 
     ck_assert_int_eq(cmio_udp_socket_bind(NULL, &ip), -EINVAL);
     ck_assert_int_eq(cmio_udp_socket_bind(&s, NULL), -EINVAL);
-    ck_assert_int_eq(s.fd, -1);
+    ck_assert(s.fd == CMIO_FD_INVALID);
     s.fd = 9;
     ck_assert_int_eq(cmio_udp_socket_bind(&s, &un), -EINVAL);
-    ck_assert_int_eq(s.fd, -1);
+    ck_assert(s.fd == CMIO_FD_INVALID);
 
     /* NULL socket. */
     ck_assert_int_eq(cmio_udp_socket_send_to(NULL, buf, 1, &ip), -EINVAL);
@@ -681,7 +683,7 @@ START_TEST(test_invalid_arguments)
     ck_assert_int_eq(cmio_udp_socket_take_error(NULL), -EINVAL);
 
     /* Closed socket. */
-    s.fd = -1;
+    s.fd = CMIO_FD_INVALID;
     ck_assert_int_eq(cmio_udp_socket_send_to(&s, buf, 1, &ip), -EBADF);
     ck_assert_int_eq(cmio_udp_socket_recv_from(&s, buf, 1, &a), -EBADF);
     ck_assert_int_eq(cmio_udp_socket_peek_from(&s, buf, 1, &a), -EBADF);
