@@ -384,6 +384,17 @@ static int win_clone(cmio__sys *sys, cmio__sys **out)
     return 0;
 }
 
+/* A waker's packet dequeued: if the waker was closed with the packet in
+ * the port, free it now (it was left for this) and say so. */
+static bool waker_reaped(cmio__sys *sys, cmio__waker_sys *w)
+{
+    if (!w->closed)
+        return false;
+    free(w);
+    sys->zombies--;
+    return true;
+}
+
 /* Dequeue one batch of completions without reporting (closing). */
 static void drain_once(cmio__sys *sys, DWORD wait_ms)
 {
@@ -393,11 +404,7 @@ static void drain_once(cmio__sys *sys, DWORD wait_ms)
         return;
     for (ULONG i = 0; i < n; i++) {
         if (ent[i].lpCompletionKey == KEY_WAKER) {
-            cmio__waker_sys *w = (cmio__waker_sys *)(void *)ent[i].lpOverlapped;
-            if (w->closed) {
-                free(w);
-                sys->zombies--;
-            }
+            (void)waker_reaped(sys, (cmio__waker_sys *)(void *)ent[i].lpOverlapped);
         } else if (ent[i].lpCompletionKey == KEY_AFD) {
             (void)complete(sys, (struct sock *)(void *)ent[i].lpOverlapped);
         }
@@ -589,11 +596,8 @@ static int win_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
         for (ULONG i = 0; i < n; i++) {
             if (ent[i].lpCompletionKey == KEY_WAKER) {
                 cmio__waker_sys *w = (cmio__waker_sys *)(void *)ent[i].lpOverlapped;
-                if (w->closed) {
-                    free(w);
-                    sys->zombies--;
+                if (waker_reaped(sys, w))
                     continue;
-                }
                 /* A wake after this posts again: a new event. */
                 atomic_store_explicit(&w->posted, 0, memory_order_release);
                 k += cmio__record_put(&events->items[k], w->token, CMIO_EVENT_READABLE);
