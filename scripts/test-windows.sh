@@ -91,7 +91,18 @@ if [ ! -f "$WINEPREFIX/system.reg" ]; then
 fi
 # One wineserver for the whole run (-p: it stays while nothing uses it), so
 # that each test starts in milliseconds; stopped when the script ends.
-wineserver -p || true
+# wineboot (and any wine command) leaves a server of its own that exits
+# with its last client, and a second server does not start while one runs
+# (wineserver -p exits 2): that one would serve the suite, exit between two
+# tests and reset the next one's connection ("wine client error: recvmsg:
+# Connection reset by peer"). So stop whatever server this prefix has, wait
+# for it to go, and start the persistent one, failing if it does not start.
+wineserver -k 2>/dev/null || true
+wineserver -w 2>/dev/null || true
+wineserver -p || {
+    echo "wine: no persistent wineserver for $WINEPREFIX (wineserver -p: $?)" >&2
+    exit 1
+}
 trap 'wineserver -k 2>/dev/null || true' EXIT
 # Start wine's own services (services.exe, winedevice, rpcss...) now, with
 # their output nowhere: started by the first test, they would hold its
