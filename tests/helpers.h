@@ -15,6 +15,7 @@
 #if defined(_WIN32)
 #include <windows.h>
 #else
+#include <poll.h> /* sock_poll's POLL* bits (winsock2.h's on Windows) */
 #include <pthread.h>
 #include <sys/select.h>
 #endif

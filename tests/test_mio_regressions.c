@@ -8,19 +8,14 @@
 #include "mio_util.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 enum { ID1 = 1, WAKE_TOKEN = 10 };
 
 /* A blocking peer (std::net in mio's test): accepts one connection and
  * reads once with a 5 s receive timeout. */
 struct blocking_peer {
-    int listener;
+    cmio_fd listener;
     ssize_t got;
     int err;
 };
@@ -29,17 +24,16 @@ static void *accept_and_read(void *arg)
 {
     struct blocking_peer *bp = arg;
     bp->got = -2;
-    int s = accept4(bp->listener, NULL, NULL, SOCK_CLOEXEC);
-    if (s < 0) {
+    cmio_fd s = blocking_accept(bp->listener);
+    if (s == CMIO_FD_INVALID) {
         bp->err = errno;
         return NULL;
     }
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sock_recv_timeout(s, 5);
     char buf[16];
-    bp->got = read(s, buf, sizeof(buf));
+    bp->got = sock_recv(s, buf, sizeof(buf));
     bp->err = bp->got < 0 ? errno : 0;
-    close(s);
+    sock_close(s);
     return NULL;
 }
 
@@ -48,17 +42,11 @@ static void *accept_and_read(void *arg)
  * (the read must succeed). */
 START_TEST(mio_issue_776)
 {
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(l, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
-    ck_assert_int_eq(listen(l, 8), 0);
     cmio_sockaddr addr;
-    addr.len = sizeof(addr.u.storage);
-    ck_assert_int_eq(getsockname(l, &addr.u.sa, &addr.len), 0);
+    cmio_fd l = blocking_listener(&addr);
     struct blocking_peer bp = {.listener = l};
-    pthread_t t;
-    ck_assert_int_eq(pthread_create(&t, NULL, accept_and_read, &bp), 0);
+    test_thread t;
+    thread_start(&t, accept_and_read, &bp);
 
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(16);
@@ -73,9 +61,9 @@ START_TEST(mio_issue_776)
 
     ck_assert_int_eq(cmio_registry_deregister(cmio_poll_registry(p), s.fd), 0);
     cmio_tcp_stream_close(&s);
-    pthread_join(t, NULL);
+    thread_join(&t);
     ck_assert_msg(bp.got >= 0, "peer read failed: %s", strerror(bp.err));
-    close(l);
+    sock_close(l);
     cmio_events_free(ev);
     cmio_poll_free(p);
 }
@@ -83,7 +71,7 @@ END_TEST
 
 struct late_wake {
     cmio_waker *w;
-    pid_t poll_tid;
+    test_tid poll_tid;
     int result;
 };
 
@@ -118,10 +106,10 @@ START_TEST(mio_issue_1205)
     wait_level(l.fd, POLLIN);
     ck_assert_int_eq(cmio_registry_deregister(cmio_poll_registry(p), l.fd), 0);
 
-    pthread_t t;
-    ck_assert_int_eq(pthread_create(&t, NULL, wake_when_blocked, &lw), 0);
+    test_thread t;
+    thread_start(&t, wake_when_blocked, &lw);
     int n = cmio_poll_poll(p, ev, 4 * WAIT_MS); /* mio: no timeout */
-    pthread_join(t, NULL);
+    thread_join(&t);
     ck_assert_int_eq(lw.result, 0);
     ck_assert_int_eq(n, 1);
     const cmio_event *e = cmio_events_get(ev, 0);
@@ -136,7 +124,9 @@ START_TEST(mio_issue_1205)
 }
 END_TEST
 
-/* issue_1403: a datagram from an unbound Unix socket arrives whole, and its
+#if !defined(_WIN32)
+/* issue_1403 (Unix datagrams, which Windows lacks: there cmio's answer is
+ * -ENOTSUP, asserted by tests/test_windows.c): a datagram from an unbound Unix socket arrives whole, and its
  * sender's address is unnamed (no path). */
 START_TEST(mio_issue_1403)
 {
@@ -160,6 +150,7 @@ START_TEST(mio_issue_1403)
     cmio_unix_datagram_close(&d2);
 }
 END_TEST
+#endif
 
 static Suite *mio_regressions_suite(void)
 {
@@ -169,10 +160,12 @@ static Suite *mio_regressions_suite(void)
     add_backend_test(tc, mio_issue_776);
     add_backend_test(tc, mio_issue_1205);
     suite_add_tcase(s, tc);
+#if !defined(_WIN32)
     TCase *unix_tc = tcase_create("regressions.rs, unix");
     tcase_add_checked_fixture(unix_tc, tmp_open, tmp_close);
     tcase_add_test(unix_tc, mio_issue_1403);
     suite_add_tcase(s, unix_tc);
+#endif
     return s;
 }
 
