@@ -16,8 +16,9 @@
 #include "helpers.h"
 
 #include <errno.h>
-#include <pthread.h>
+#if !defined(_WIN32)
 #include <sched.h>
+#endif
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,16 @@
 enum { PRODUCERS = 8, STORM_COUNT = 50000, CAPACITY = 64, TOKEN = 21 };
 /* The whole storm, and one message's retries, end by this deadline. */
 #define STORM_MS 120000
+
+/* Lets another thread run (sched_yield; SwitchToThread on Windows). */
+static void yield_cpu(void)
+{
+#if defined(_WIN32)
+    SwitchToThread();
+#else
+    sched_yield();
+#endif
+}
 
 typedef struct storm_msg {
     uint32_t producer;
@@ -40,7 +51,7 @@ struct producer {
     int64_t deadline;
     long full;   /* -EAGAIN retries */
     long errors; /* other failures, or a message given up on */
-    pthread_t thread;
+    test_thread thread;
 };
 
 /* n scaled by CMIO_STRESS_PERCENT, at least 1. */
@@ -64,7 +75,7 @@ static void *produce(void *arg)
             pr->full++;
             if (tries % 1024 == 0 && now_ms() > pr->deadline)
                 break;
-            sched_yield();
+            yield_cpu();
         }
         if (rc != 0) {
             pr->errors++;
@@ -107,7 +118,7 @@ START_TEST(test_channel_storm)
     static struct producer pr[PRODUCERS];
     for (uint32_t k = 0; k < PRODUCERS; k++) {
         pr[k] = (struct producer){.c = c, .id = k, .count = count, .deadline = deadline};
-        ck_assert_int_eq(pthread_create(&pr[k].thread, NULL, produce, &pr[k]), 0);
+        thread_start(&pr[k].thread, produce, &pr[k]);
     }
 
     struct tally t;
@@ -139,7 +150,7 @@ START_TEST(test_channel_storm)
         }
     }
     for (int k = 0; k < PRODUCERS; k++)
-        pthread_join(pr[k].thread, NULL);
+        thread_join(&pr[k].thread);
     int64_t ms = now_ms() - t0;
 
     /* Every message was taken: a wake may still be owed for the last ones
@@ -225,8 +236,8 @@ START_TEST(test_channel_handoff_race)
     h.deadline = t0 + STORM_MS;
     atomic_init(&h.taken, 0);
     ck_assert_int_eq(cmio_channel_new(cmio_poll_registry(p), TOKEN, 4, sizeof(uint64_t), &h.c), 0);
-    pthread_t t;
-    ck_assert_int_eq(pthread_create(&t, NULL, hand_off, &h), 0);
+    test_thread t;
+    thread_start(&t, hand_off, &h);
     long got = 0, lost = 0, disorder = 0, events = 0;
     while (got < h.rounds && now_ms() < h.deadline && h.errors == 0) {
         /* Generous: an owed event comes within microseconds. */
@@ -244,7 +255,7 @@ START_TEST(test_channel_handoff_race)
         }
         ck_assert_int_eq(rc, -EAGAIN);
     }
-    pthread_join(t, NULL);
+    thread_join(&t);
     fprintf(stderr,
             "stress: channel_handoff backend=%s rounds=%ld received=%ld events=%ld lost_wakes=%ld disorder=%ld "
             "errors=%ld ms=%lld\n",
