@@ -56,7 +56,7 @@ static void send_to(struct client *c, const char *msg, size_t len)
 static void broadcast(int from, const char *msg, size_t len)
 {
     for (int k = 0; k < MAX_CLIENTS; k++)
-        if (k != from && clients[k].stream.fd >= 0)
+        if (k != from && clients[k].stream.fd != CMIO_FD_INVALID)
             send_to(&clients[k], msg, len);
 }
 
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *text = argc > 1 ? argv[1] : "127.0.0.1:9000";
     for (int i = 0; i < MAX_CLIENTS; i++)
-        clients[i].stream.fd = -1;
+        clients[i].stream.fd = CMIO_FD_INVALID;
     cmio_poll *poll;
     cmio_events *events;
     cmio_sockaddr addr;
@@ -150,7 +150,7 @@ int main(int argc, char **argv)
                         return fail("accept", err);
                     int slot = -1;
                     for (int k = 0; k < MAX_CLIENTS && slot < 0; k++)
-                        if (clients[k].stream.fd < 0)
+                        if (clients[k].stream.fd == CMIO_FD_INVALID)
                             slot = k;
                     struct client *c = slot >= 0 ? &clients[slot] : NULL;
                     if (!c || cmio_tcp_stream_set_nodelay(&stream, true) < 0 ||
@@ -174,7 +174,7 @@ int main(int argc, char **argv)
                     broadcast(slot, msg, (size_t)len);
                     printf("client %d joined\n", slot + 1);
                 }
-            } else if (token <= MAX_CLIENTS && clients[token - 1].stream.fd >= 0) {
+            } else if (token <= MAX_CLIENTS && clients[token - 1].stream.fd != CMIO_FD_INVALID) {
                 handle((int)token - 1);
             }
         }
@@ -183,7 +183,7 @@ int main(int argc, char **argv)
         for (bool again = true; again;) {
             again = false;
             for (int k = 0; k < MAX_CLIENTS; k++)
-                if (clients[k].stream.fd >= 0 && clients[k].leaving) {
+                if (clients[k].stream.fd != CMIO_FD_INVALID && clients[k].leaving) {
                     drop(registry, k);
                     again = true;
                 }

@@ -40,7 +40,7 @@ static int fail(const char *what, int err)
  * the end of stream, a negative errno otherwise). */
 static int handle(struct connection *c)
 {
-    int fd = c->stream.fd;
+    cmio_fd fd = c->stream.fd;
     ssize_t n = cmio_frame_writer_flush(c->out, fd);
     if (n < 0 && n != -EAGAIN && n != -EINTR)
         return (int)n;
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     if ((err = cmio_registry_register(registry, server.fd, SERVER, CMIO_READABLE)) < 0)
         return fail("register", err);
     for (int i = 0; i < MAX_CONNECTIONS; i++)
-        connections[i].stream.fd = -1;
+        connections[i].stream.fd = CMIO_FD_INVALID;
     char shown[CMIO_SOCKADDR_STRLEN];
     if ((err = cmio_tcp_listener_local_addr(&server, &addr)) < 0 ||
         (err = cmio_sockaddr_format(&addr, shown, sizeof(shown))) < 0)
@@ -120,7 +120,7 @@ int main(int argc, char **argv)
                         return fail("accept", err);
                     int slot = -1;
                     for (int k = 0; k < MAX_CONNECTIONS && slot < 0; k++)
-                        if (connections[k].stream.fd < 0)
+                        if (connections[k].stream.fd == CMIO_FD_INVALID)
                             slot = k;
                     /* Edge-triggered, so asking for both directions costs
                      * nothing while the writer has nothing to say. */
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
                         return fail("framing", err);
                     c->stream = stream;
                 }
-            } else if (token <= MAX_CONNECTIONS && connections[token - 1].stream.fd >= 0) {
+            } else if (token <= MAX_CONNECTIONS && connections[token - 1].stream.fd != CMIO_FD_INVALID) {
                 struct connection *c = &connections[token - 1];
                 int why = handle(c);
                 if (why != 0) {

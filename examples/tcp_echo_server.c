@@ -82,7 +82,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *text = argc > 1 ? argv[1] : "127.0.0.1:9000";
     for (int i = 0; i < MAX_CONNECTIONS; i++)
-        connections[i].stream.fd = -1;
+        connections[i].stream.fd = CMIO_FD_INVALID;
 
     cmio_poll *poll;
     cmio_events *events;
@@ -127,7 +127,7 @@ int main(int argc, char **argv)
                         return fail("accept", err);
                     int slot = -1;
                     for (int k = 0; k < MAX_CONNECTIONS && slot < 0; k++)
-                        if (connections[(free_hint + k) % MAX_CONNECTIONS].stream.fd < 0)
+                        if (connections[(free_hint + k) % MAX_CONNECTIONS].stream.fd == CMIO_FD_INVALID)
                             slot = (free_hint + k) % MAX_CONNECTIONS;
                     if (slot < 0 || cmio_tcp_stream_set_nodelay(&stream, true) < 0 ||
                         cmio_registry_register(registry, stream.fd, (cmio_token)slot + 1, CMIO_READABLE) < 0) {
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
                     connections[slot].start = connections[slot].end = 0;
                     connections[slot].want_write = false;
                 }
-            } else if (token <= MAX_CONNECTIONS && connections[token - 1].stream.fd >= 0) {
+            } else if (token <= MAX_CONNECTIONS && connections[token - 1].stream.fd != CMIO_FD_INVALID) {
                 struct connection *c = &connections[token - 1];
                 if (handle(registry, token, c)) {
                     cmio_registry_deregister(registry, c->stream.fd);

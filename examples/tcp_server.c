@@ -36,7 +36,7 @@ static int fail(const char *what, int err)
 static cmio_token next_token(void)
 {
     for (int i = 0; i < MAX_CONNECTIONS; i++)
-        if (connections[i].fd < 0)
+        if (connections[i].fd == CMIO_FD_INVALID)
             return (cmio_token)i + 1;
     return SERVER;
 }
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *text = argc > 1 ? argv[1] : "127.0.0.1:9000";
     for (int i = 0; i < MAX_CONNECTIONS; i++)
-        connections[i].fd = -1;
+        connections[i].fd = CMIO_FD_INVALID;
 
     cmio_poll *poll;
     cmio_events *events;
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
                         return fail("register", err);
                     connections[t - 1] = connection;
                 }
-            } else if (token <= MAX_CONNECTIONS && connections[token - 1].fd >= 0) {
+            } else if (token <= MAX_CONNECTIONS && connections[token - 1].fd != CMIO_FD_INVALID) {
                 cmio_tcp_stream *connection = &connections[token - 1];
                 int done = handle_connection_event(registry, connection, event);
                 if (done < 0)
