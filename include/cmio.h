@@ -1407,6 +1407,7 @@ CMIO_API int cmio_tcp_listener_ttl(const cmio_tcp_listener *l, uint32_t *out);
 /**
  * The pending socket error (SO_ERROR) as a negative errno, or 0; reading
  * clears it.
+ * On Windows: taken as cmio_tcp_stream_take_error() says.
  * Errors: of the call itself, -ENOTSOCK; plus the common ones.
  * Thread-safe as getsockopt(2).
  */
@@ -1542,7 +1543,16 @@ CMIO_API int cmio_tcp_stream_peer_addr(const cmio_tcp_stream *s, cmio_sockaddr *
 
 /**
  * The pending socket error (SO_ERROR) as a negative errno, or 0; reading
- * clears it.
+ * clears it (and a failed read, write or peek through cmio, which returns
+ * the error, takes it too).
+ * On Windows: Winsock keeps SO_ERROR (a failed connect's code) after it is
+ * read, so cmio remembers, per socket, the code it took: a take that reads
+ * it again reads 0, a different code is a new error. cmio forgets it when
+ * it closes the socket, or when a cmio call makes or adopts a socket with
+ * that handle value; a socket closed outside cmio, whose value a socket
+ * made outside cmio then reuses, may read 0 for the same code until
+ * adopted (cmio_tcp_stream_from_fd). The memory is a small table under a
+ * lock, which grows only for sockets with a taken error.
  * Errors: of the call itself, -ENOTSOCK; plus the common ones.
  * Thread-safe as getsockopt(2).
  */
@@ -2263,6 +2273,11 @@ CMIO_API void cmio_pipe_receiver_close(cmio_pipe_receiver *rx);
  *    and nothing is changed; a part above INT_MAX gives -EINVAL. The
  *    getter says whether it is on; keepalive_params reads the three values
  *    in effect (0 for a part the OS lacks).
+ *    On Windows: the parts are TCP_KEEPALIVE, TCP_KEEPINTVL and TCP_KEEPCNT
+ *    (Windows 10 1709 and later have all three); a Windows without one,
+ *    and Wine, refuse it at run time, and cmio asks first, so that part is
+ *    -ENOTSUP with nothing changed and reads 0. SO_REUSEPORT does not
+ *    exist there: reuseport is -ENOTSUP.
  * The same options where they apply on streams (keepalive, linger, buffer
  * sizes: cmio_tcp_stream_set_keepalive, ...) and UDP sockets (buffer sizes,
  * reuseport), with the same names and rules.
@@ -2301,11 +2316,11 @@ CMIO_API int cmio_tcp_socket_new_v6(cmio_tcp_socket *out);
 CMIO_API int cmio_tcp_socket_set_reuseaddr(cmio_tcp_socket *s, bool on);
 /** Whether SO_REUSEADDR is on. Errors: plus the common ones. Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_socket_reuseaddr(const cmio_tcp_socket *s, bool *out);
-/** SO_REUSEPORT on or off, before bind. Errors: -ENOTSUP where the OS has none; plus the common ones.
- *  Thread-safe as setsockopt(2). */
+/** SO_REUSEPORT on or off, before bind. Errors: -ENOTSUP where the OS has none (On Windows: always);
+ *  plus the common ones. Thread-safe as setsockopt(2). */
 CMIO_API int cmio_tcp_socket_set_reuseport(cmio_tcp_socket *s, bool on);
-/** Whether SO_REUSEPORT is on. Errors: -ENOTSUP where the OS has none; plus the common ones.
- *  Thread-safe as getsockopt(2). */
+/** Whether SO_REUSEPORT is on. Errors: -ENOTSUP where the OS has none (On Windows: always); plus the
+ *  common ones. Thread-safe as getsockopt(2). */
 CMIO_API int cmio_tcp_socket_reuseport(const cmio_tcp_socket *s, bool *out);
 /** SO_LINGER: seconds >= 0 on, negative off (see above). Errors: plus the common ones.
  *  Thread-safe as setsockopt(2). */
@@ -2326,6 +2341,8 @@ CMIO_API int cmio_tcp_socket_set_send_buffer_size(cmio_tcp_socket *s, size_t byt
 CMIO_API int cmio_tcp_socket_send_buffer_size(const cmio_tcp_socket *s, size_t *out);
 /**
  * Keepalive off (ka NULL) or on with ka's non-zero parts (see above).
+ * On Windows: a part is -ENOTSUP where the running system lacks its option
+ * (before Windows 10 1709; Wine), asked with a getsockopt first.
  * Errors: -ENOTSUP for a non-zero part this OS lacks (nothing changed);
  * -EINVAL for a part above INT_MAX; plus the common ones. Thread-safe as setsockopt(2).
  */
@@ -2360,10 +2377,14 @@ CMIO_API int cmio_tcp_socket_connect(cmio_tcp_socket *s, const cmio_sockaddr *ad
  * consumed); -EADDRINUSE when another socket listens on the port and
  * the two do not both have SO_REUSEPORT (an unbound socket is bound to a
  * port the kernel picks); plus the common ones. Thread-safe as listen(2).
+ * On Windows: Winsock's listen refuses a socket not yet bound, so cmio
+ * binds it first to its family's wildcard address, port 0, as listen(2)
+ * does by itself on POSIX systems.
  */
 CMIO_API int cmio_tcp_socket_listen(cmio_tcp_socket *s, int backlog, cmio_tcp_listener *out);
-/** The bound address (0.0.0.0:0 or [::]:0 before bind). Errors: plus the common ones.
- *  Thread-safe as getsockname(2). */
+/** The bound address (0.0.0.0:0 or [::]:0 before bind). On Windows too: Winsock's getsockname says
+ *  WSAEINVAL before bind, and cmio answers the wildcard address of the socket's family, port 0, as
+ *  POSIX systems do. Errors: plus the common ones. Thread-safe as getsockname(2). */
 CMIO_API int cmio_tcp_socket_local_addr(const cmio_tcp_socket *s, cmio_sockaddr *out);
 /**
  * Adopt a TCP socket descriptor; made non-blocking and close-on-exec. Not
@@ -2546,7 +2567,9 @@ CMIO_API int cmio_frame_writer_push(cmio_frame_writer *w, const void *frame, uin
  * (an error other than -EAGAIN is returned by the next call); 0 when the
  * queue is empty; -EAGAIN when nothing could be written.
  * Errors: -EINVAL if w is NULL; -EBADF for CMIO_FD_INVALID (a negative fd on POSIX); -EAGAIN; -EPIPE
- * when the peer is gone; -EINTR; the write's errors (-ECONNRESET, ...).
+ * when the peer is gone; -EINTR; the write's errors (-ECONNRESET, ...). Over TCP (and so on Windows,
+ * which has no socket pairs) the first flush after the peer closes may succeed, the peer answering it
+ * with a reset: a later one is -ECONNRESET (on Linux then -EPIPE); a Unix socket pair is -EPIPE at once.
  * Not thread-safe. Allocates nothing. System calls: one write per piece
  * written, until empty or -EAGAIN.
  */

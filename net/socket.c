@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(_WIN32)
 #include <winsock2.h>
@@ -38,12 +39,20 @@
 #define HAVE_UNIX 0
 #endif
 
+#if defined(_WIN32)
+static void error_taken_by_call(cmio_fd fd);
+#endif
+
 int cmio__io_error(cmio_fd fd, cmio_interest direction)
 {
     int err = cmio__errno();
     /* Any other error: a socket call returns (and clears) a pending error
      * first, so a reported one is taken. */
     cmio__would_block(fd, err == -EAGAIN ? direction : CMIO__ERROR_TAKEN);
+#if defined(_WIN32)
+    if (err != -EAGAIN)
+        error_taken_by_call(fd); /* Winsock keeps SO_ERROR: remember it taken */
+#endif
     return err;
 }
 
@@ -75,6 +84,7 @@ int cmio__adopt(cmio_fd fd)
     int err = cmio__wsa_init();
     if (err < 0)
         return err;
+    cmio__forget_error(fd); /* adopted: nothing of it was taken through cmio */
 #endif
     return set_flags(fd);
 }
@@ -104,6 +114,7 @@ int cmio__socket(int domain, int type, int protocol, cmio_fd *out)
         closesocket(fd);
         return err;
     }
+    cmio__forget_error(fd); /* a handle value that was another socket's */
     *out = fd;
     return 0;
 #else
@@ -208,6 +219,9 @@ int cmio__accept(cmio_fd fd, cmio_sockaddr *peer, cmio_fd *out)
         cmio__fd_close(c);
         return err;
     }
+#if defined(_WIN32)
+    cmio__forget_error(c); /* a handle value that was another socket's */
+#endif
 #endif
     name_unnamed(a);
     *out = c;
@@ -301,12 +315,67 @@ int cmio__connect(const cmio_sockaddr *addr, int type, cmio_fd *out)
     return 0;
 }
 
+#if defined(_WIN32)
+int cmio__family(cmio_fd fd, int *family)
+{
+    WSAPROTOCOL_INFOW info;
+    int len = sizeof(info);
+    if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info, &len) != 0)
+        return cmio__errno();
+    *family = info.iAddressFamily;
+    return 0;
+}
+
+/* An IP socket that getsockname calls unbound (WSAEINVAL; POSIX systems
+ * name it the wildcard address, port 0): its family, else 0. */
+static int unbound_ip_family(cmio_fd fd)
+{
+    if (WSAGetLastError() != WSAEINVAL)
+        return 0;
+    int f = 0;
+    if (cmio__family(fd, &f) < 0 || (f != AF_INET && f != AF_INET6))
+        return 0;
+    return f;
+}
+
+static void wildcard(cmio_sockaddr *out, int family)
+{
+    memset(out, 0, sizeof(*out));
+    out->u.sa.sa_family = (ADDRESS_FAMILY)family;
+    out->len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+int cmio__bind_if_unbound(cmio_fd fd)
+{
+    cmio_sockaddr a;
+    a.len = sizeof(a.u);
+    if (getsockname(fd, &a.u.sa, &a.len) == 0)
+        return 0;
+    int f = unbound_ip_family(fd);
+    if (f == 0)
+        return 0; /* not ours to decide: the listen that follows says */
+    wildcard(&a, f);
+    return cmio__bind_fd(fd, &a);
+}
+#endif
+
 int cmio__local_addr(cmio_fd fd, cmio_sockaddr *out)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     memset(out, 0, sizeof(*out));
     out->len = sizeof(out->u);
-    return getsockname(fd, &out->u.sa, &out->len) != 0 ? cmio__errno() : 0;
+    if (getsockname(fd, &out->u.sa, &out->len) == 0)
+        return 0;
+#if defined(_WIN32)
+    int f = unbound_ip_family(fd);
+    if (f != 0) {
+        wildcard(out, f); /* what POSIX systems answer before bind */
+        return 0;
+    }
+    return cmio__wsa_error(WSAGetLastError());
+#else
+    return cmio__errno();
+#endif
 }
 
 int cmio__peer_addr(cmio_fd fd, cmio_sockaddr *out)
@@ -338,10 +407,110 @@ int cmio__get_bool(cmio_fd fd, int level, int name, bool *out)
     return err;
 }
 
+#if defined(_WIN32)
+/* Winsock keeps a socket's SO_ERROR (a failed connect's code) after
+ * getsockopt reads it, and Wine ignores a setsockopt of SO_ERROR to 0, so
+ * "take" is kept here: the sockets whose error was taken, each with the
+ * WSA code taken. A take that reads that code again reads 0; another code
+ * is a new error, reported and remembered. An entry goes when SO_ERROR
+ * reads 0, when cmio closes the socket, or when its handle value comes back
+ * from a cmio call that makes or adopts a socket (a value reused after a
+ * close outside cmio). Few sockets are ever here (failed connects until
+ * they are closed): a small array, scanned under a lock. */
+static SRWLOCK taken_lock = SRWLOCK_INIT;
+static struct taken_error {
+    SOCKET fd;
+    int code;
+} *taken;
+static size_t n_taken, cap_taken;
+
+/* The index of fd's entry, or n_taken. Under taken_lock. */
+static size_t taken_find(SOCKET fd)
+{
+    size_t k = 0;
+    while (k < n_taken && taken[k].fd != fd)
+        k++;
+    return k;
+}
+
+static void taken_remove(size_t k)
+{
+    taken[k] = taken[--n_taken];
+    if (n_taken == 0) {
+        free(taken);
+        taken = NULL;
+        cap_taken = 0;
+    }
+}
+
+/* What a take of SO_ERROR `code` (a WSA code, 0 for none) on fd reports:
+ * 0 if that code was taken before, else code, now remembered as taken (if
+ * the table cannot grow, it is reported and not remembered: a later take
+ * reports it again). */
+static int taken_code(SOCKET fd, int code)
+{
+    AcquireSRWLockExclusive(&taken_lock);
+    size_t k = taken_find(fd);
+    if (code == 0) {
+        if (k < n_taken)
+            taken_remove(k);
+    } else if (k < n_taken) {
+        if (taken[k].code == code)
+            code = 0;
+        else
+            taken[k].code = code;
+    } else {
+        if (n_taken == cap_taken) {
+            size_t cap = cap_taken ? 2 * cap_taken : 8;
+            struct taken_error *t = realloc(taken, cap * sizeof(*t));
+            if (t) {
+                taken = t;
+                cap_taken = cap;
+            }
+        }
+        if (n_taken < cap_taken)
+            taken[n_taken++] = (struct taken_error){fd, code};
+    }
+    ReleaseSRWLockExclusive(&taken_lock);
+    return code;
+}
+
+void cmio__forget_error(cmio_fd fd)
+{
+    AcquireSRWLockExclusive(&taken_lock);
+    size_t k = taken_find(fd);
+    if (k < n_taken)
+        taken_remove(k);
+    ReleaseSRWLockExclusive(&taken_lock);
+}
+
+static int so_error(cmio_fd fd, int *code)
+{
+    *code = 0;
+    return cmio__get_int(fd, SOL_SOCKET, SO_ERROR, code);
+}
+
+/* A failed call returns the pending error on POSIX systems, which clears
+ * it; on Windows the call's own code is not SO_ERROR, and SO_ERROR stays:
+ * what it holds counts as taken. */
+static void error_taken_by_call(cmio_fd fd)
+{
+    int code = 0;
+    if (so_error(fd, &code) == 0 && code != 0)
+        (void)taken_code(fd, code);
+}
+#endif
+
 int cmio__take_error(cmio_fd fd)
 {
     int v = 0;
+#if defined(_WIN32)
+    int err = so_error(fd, &v);
+    if (err == 0)
+        v = taken_code(fd, v);
+#else
     int err = cmio__get_int(fd, SOL_SOCKET, SO_ERROR, &v);
+#endif
     if (err == 0)
         cmio__would_block(fd, CMIO__ERROR_TAKEN); /* a reported error is taken */
     if (err < 0 || v == 0)
@@ -464,6 +633,9 @@ ssize_t cmio__writev(cmio_fd fd, const struct iovec *iov, int iovcnt)
 void cmio__close(cmio_fd *fd)
 {
     if (fd && CMIO__FD_VALID(*fd)) {
+#if defined(_WIN32)
+        cmio__forget_error(*fd);
+#endif
         cmio__fd_close(*fd);
         *fd = CMIO_FD_INVALID;
     }
@@ -518,7 +690,15 @@ int cmio__get_size(cmio_fd fd, int level, int name, size_t *out)
 }
 
 /* The keepalive options, by the name each OS gives them; -1 where an OS has
- * none (its part of cmio_keepalive is then -ENOTSUP). */
+ * none (its part of cmio_keepalive is then -ENOTSUP). Windows: the values
+ * of the SDK's ws2ipdef.h (TCP_KEEPALIVE, TCP_KEEPINTVL, TCP_KEEPCNT),
+ * which mingw-w64's headers lack; a Windows (or Wine) without one refuses
+ * it at run time (WSAENOPROTOOPT), which option_lacking() asks first. */
+#if defined(_WIN32)
+#define KEEP_IDLE 3
+#define KEEP_INTVL 17
+#define KEEP_CNT 16
+#else
 #if defined(TCP_KEEPIDLE)
 #define KEEP_IDLE TCP_KEEPIDLE
 #elif defined(TCP_KEEPALIVE)
@@ -536,6 +716,24 @@ int cmio__get_size(cmio_fd fd, int level, int name, size_t *out)
 #else
 #define KEEP_CNT -1
 #endif
+#endif
+
+/* Whether this system lacks the TCP option `name` (-1: none at build
+ * time). On Windows the getsockopt of it answers: WSAENOPROTOOPT before
+ * Windows 10 1703/1709 and under Wine. Any other failure (a closed socket)
+ * is not "lacking": the call that follows returns it. */
+static bool option_lacking(cmio_fd fd, int name)
+{
+    if (name == -1)
+        return true;
+#if defined(_WIN32)
+    int v = 0;
+    return cmio__get_int(fd, IPPROTO_TCP, name, &v) == -ENOPROTOOPT;
+#else
+    (void)fd;
+    return false;
+#endif
+}
 
 int cmio__set_keepalive(cmio_fd fd, const cmio_keepalive *ka)
 {
@@ -544,10 +742,10 @@ int cmio__set_keepalive(cmio_fd fd, const cmio_keepalive *ka)
     const unsigned parts[3] = {ka->idle_s, ka->interval_s, ka->count};
     const int names[3] = {KEEP_IDLE, KEEP_INTVL, KEEP_CNT};
     /* Every part is checked before anything changes. */
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 3; k++)
         CMIO__CHECK(parts[k] <= INT_MAX, -EINVAL);
-        CMIO__CHECK(parts[k] == 0 || names[k] != -1, -ENOTSUP);
-    }
+    for (int k = 0; k < 3; k++)
+        CMIO__CHECK(parts[k] == 0 || !option_lacking(fd, names[k]), -ENOTSUP);
     int err = cmio__set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
     for (int k = 0; k < 3 && err == 0; k++)
         if (parts[k] != 0)
@@ -565,6 +763,10 @@ int cmio__get_keepalive_params(cmio_fd fd, cmio_keepalive *out)
             continue;
         int v = 0;
         int err = cmio__get_int(fd, IPPROTO_TCP, names[k], &v);
+#if defined(_WIN32)
+        if (err == -ENOPROTOOPT)
+            continue; /* this Windows lacks the option: 0 */
+#endif
         if (err < 0)
             return err;
         values[k] = v > 0 ? (unsigned)v : 0;

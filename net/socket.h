@@ -76,12 +76,29 @@ int cmio__bind_fd(cmio_fd fd, const cmio_sockaddr *addr);
 /* addr is an IPv4 or IPv6 address (what TCP and UDP take). */
 bool cmio__is_ip(const cmio_sockaddr *addr);
 
-/* getsockname/getpeername into out. */
+/* getsockname/getpeername into out. On Windows an IP socket not yet bound
+ * (getsockname: WSAEINVAL) is named as POSIX systems name it: the
+ * wildcard address of its family, port 0. */
 int cmio__local_addr(cmio_fd fd, cmio_sockaddr *out);
+#if defined(_WIN32)
+/* The socket's address family from its protocol record (WSAPROTOCOL_INFOW),
+ * which a socket not yet bound has too. */
+int cmio__family(cmio_fd fd, int *family);
+/* Bind an IP socket not yet bound to its family's wildcard address, port 0,
+ * as listen(2) does by itself on POSIX systems (Winsock's listen says
+ * WSAEINVAL instead). 0 if it was bound, or the bind's error. */
+int cmio__bind_if_unbound(cmio_fd fd);
+#endif
 int cmio__peer_addr(cmio_fd fd, cmio_sockaddr *out);
 /* SO_ERROR as a negative errno, or 0 (reading it clears it, and tells
- * emulating backends that a reported error is taken). */
+ * emulating backends that a reported error is taken). On Windows, where
+ * SO_ERROR stays after it is read, the codes taken are remembered per
+ * socket (net/socket.c) and read as 0 the next time. */
 int cmio__take_error(cmio_fd fd);
+#if defined(_WIN32)
+/* Forget what was taken of fd's SO_ERROR (fd closed, or a new socket). */
+void cmio__forget_error(cmio_fd fd);
+#endif
 /* A stream's peer_addr: cmio__peer_addr, and on -ENOTCONN, while a connect
  * is in progress (not yet writable, not hung up or errored), the re-arm of
  * writing that the next writable event needs on emulating backends. */

@@ -31,12 +31,7 @@ static int socket_family(cmio_fd fd, int *family)
 #if defined(_WIN32)
     /* getsockname fails on a socket not yet bound (WSAEINVAL): the
      * protocol record has the family. */
-    WSAPROTOCOL_INFOW info;
-    int len = sizeof(info);
-    if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info, &len) != 0)
-        return cmio__errno();
-    *family = info.iAddressFamily;
-    return 0;
+    return cmio__family(fd, family);
 #else
     cmio_sockaddr mine;
     int err = cmio__local_addr(fd, &mine);
@@ -174,8 +169,13 @@ int cmio_tcp_socket_listen(cmio_tcp_socket *s, int backlog, cmio_tcp_listener *o
     out->fd = CMIO_FD_INVALID;
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(backlog >= 0, -EINVAL);
-    if (listen(s->fd, backlog) != 0) {
-        int err = cmio__errno();
+    int err = 0;
+#if defined(_WIN32)
+    err = cmio__bind_if_unbound(s->fd); /* POSIX's listen binds by itself */
+#endif
+    if (err == 0 && listen(s->fd, backlog) != 0)
+        err = cmio__errno();
+    if (err < 0) {
         cmio__close(&s->fd);
         return err;
     }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #endif
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -537,8 +538,13 @@ START_TEST(test_writer_capacity)
 }
 END_TEST
 
-/* A flush to a peer that is gone is -EPIPE and raises no SIGPIPE, on a
- * socket and on a pipe; frames reach a pipe in order. */
+/* A flush to a peer that is gone fails (-EPIPE, or -ECONNRESET) and raises
+ * no SIGPIPE, on a socket and on a pipe; frames reach a pipe in order. A
+ * socketpair (stream_pair on POSIX systems) refuses the first send to a
+ * closed peer (-EPIPE); loopback TCP (stream_pair on Windows) takes it,
+ * the peer answers with a reset, and a later send is -ECONNRESET (then
+ * -EPIPE on Linux): a bounded loop of flushes, one frame at a time, meets
+ * either. */
 START_TEST(test_writer_never_raises_sigpipe)
 {
     sigpipe_deadly();
@@ -547,13 +553,30 @@ START_TEST(test_writer_never_raises_sigpipe)
     cmio_fd sv[2];
     stream_pair(sv);
     sock_close(sv[1]);
-    ck_assert_int_eq(cmio_frame_writer_push(w, "hello", 5), 0);
-    ck_assert_int_eq(cmio_frame_writer_flush(w, sv[0]), -EPIPE);
+    ssize_t rc = 0;
+    int flushes = 0;
+    int64_t deadline = now_ms() + WAIT_MS;
+    while (flushes < 100000 && now_ms() < deadline) {
+        if (cmio_frame_writer_is_empty(w))
+            ck_assert_int_eq(cmio_frame_writer_push(w, "hello", 5), 0);
+        rc = cmio_frame_writer_flush(w, sv[0]);
+        flushes++;
+        if (rc < 0 && rc != -EAGAIN)
+            break;
+    }
+    ck_assert_msg(rc == -EPIPE || rc == -ECONNRESET, "flush %d to a closed peer: %zd", flushes, rc);
+    ck_assert(!cmio_frame_writer_is_empty(w)); /* the failed frame stays queued */
     sock_close(sv[0]);
 
     cmio_pipe_sender tx;
     cmio_pipe_receiver rx;
-    ck_assert_int_eq(cmio_pipe_new(&tx, &rx), 0);
+    int err = cmio_pipe_new(&tx, &rx);
+    if (err == -ENOTSUP) { /* no pipes to poll here (Windows) */
+        fprintf(stderr, "cmio_pipe_new: -ENOTSUP on this system: the pipe half skipped\n");
+        cmio_frame_writer_free(w);
+        return;
+    }
+    ck_assert_int_eq(err, 0);
     ck_assert_int_eq(cmio_frame_writer_flush(w, tx.fd), 9);
     cmio_frame_reader *r;
     ck_assert_int_eq(cmio_frame_reader_new(&r, 16), 0);

@@ -616,6 +616,10 @@ static cmio_fd refusing_port(cmio_sockaddr *addr)
     return holder;
 }
 
+/* take_error takes the error: a second take reads 0 (on Windows, where
+ * SO_ERROR keeps a failed connect's code, cmio remembers it taken). Twice
+ * over: the second stream (whose handle may have the first one's value)
+ * has its own error to take, which a closed socket's memory must not hide. */
 START_TEST(test_connect_refused_via_take_error)
 {
     cmio_poll *p = open_poll(_i);
@@ -623,6 +627,7 @@ START_TEST(test_connect_refused_via_take_error)
     cmio_registry *r = cmio_poll_registry(p);
     cmio_sockaddr addr;
     cmio_fd holder = refusing_port(&addr);
+    for (int round = 0; round < 2; round++) {
     cmio_tcp_stream c;
     int rc = cmio_tcp_stream_connect(&c, &addr);
     if (rc == -ECONNREFUSED) {
@@ -637,6 +642,40 @@ START_TEST(test_connect_refused_via_take_error)
         ck_assert_int_eq(cmio_tcp_stream_take_error(&c), 0);
         cmio_sockaddr peer;
         ck_assert_int_eq(cmio_tcp_stream_peer_addr(&c, &peer), -ENOTCONN);
+        ck_assert_int_eq(cmio_registry_deregister(r, c.fd), 0);
+        cmio_tcp_stream_close(&c);
+    }
+    }
+    sock_close(holder);
+    cmio_events_free(ev);
+    cmio_poll_free(p);
+}
+END_TEST
+
+/* A failed call through cmio returns (and so takes) the pending error, as
+ * the header says: after a refused connect a write fails, not -EAGAIN, and
+ * take_error then reads 0 (on Windows, where the write's own code is not
+ * SO_ERROR and SO_ERROR stays, cmio counts it taken by the failed call). */
+START_TEST(test_failed_write_takes_refused_error)
+{
+    cmio_poll *p = open_poll(_i);
+    cmio_events *ev = open_events(8);
+    cmio_registry *r = cmio_poll_registry(p);
+    cmio_sockaddr addr;
+    cmio_fd holder = refusing_port(&addr);
+    cmio_tcp_stream c;
+    int rc = cmio_tcp_stream_connect(&c, &addr);
+    if (rc == -ECONNREFUSED) {
+        ck_assert(c.fd == CMIO_FD_INVALID); /* refused at once: nothing pending */
+    } else {
+        ck_assert_int_eq(rc, 0);
+        ck_assert_int_eq(cmio_registry_register(r, c.fd, CLIENT, CMIO_WRITABLE), 0);
+        uint32_t seen = wait_for(p, ev, CLIENT, 0, WAIT_MS);
+        ck_assert(seen & (CMIO_EVENT_ERROR | CMIO_EVENT_WRITE_CLOSED | CMIO_EVENT_WRITABLE));
+        ssize_t n = cmio_tcp_stream_write(&c, "x", 1);
+        ck_assert_int_lt(n, 0);
+        ck_assert_int_ne(n, -EAGAIN);
+        ck_assert_int_eq(cmio_tcp_stream_take_error(&c), 0);
         ck_assert_int_eq(cmio_registry_deregister(r, c.fd), 0);
         cmio_tcp_stream_close(&c);
     }
@@ -1038,6 +1077,7 @@ static Suite *suite(void)
     add_backend_test(tc, test_peer_addr_after_reset_does_not_rearm);
     add_backend_test(tc, test_no_event_without_data);
     add_backend_test(tc, test_connect_refused_via_take_error);
+    add_backend_test(tc, test_failed_write_takes_refused_error);
     add_backend_test(tc, test_nodelay_and_ttl);
     add_backend_test(tc, test_many_connections);
     tcase_add_test(tc, test_accept_empty_queue);
