@@ -12,6 +12,111 @@
 #include <unistd.h>
 #endif
 
+#if defined(_WIN32)
+/* Winsock's datagram rules, brought to the header's (POSIX) contract.
+ *
+ * A datagram longer than the buffer fails the receive with WSAEMSGSIZE,
+ * the buffer (and the sender's address) filled and, unless peeking, the
+ * rest dropped; recv(2) returns the cut length: so does cmio (libuv reports
+ * the same case as a partial read). */
+static ssize_t dgram_recv(cmio_fd fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
+{
+    ssize_t n = cmio__recv(fd, buf, len, flags, from);
+    return n == -EMSGSIZE ? (ssize_t)cmio__io_len(len) : n;
+}
+
+/* send on a socket with no peer: Winsock says WSAENOTCONN (Wine:
+ * WSAEINVAL), POSIX EDESTADDRREQ. Asked only on that failure. */
+static ssize_t send_error(cmio_fd fd, ssize_t err)
+{
+    if (err == -ENOTCONN || err == -EINVAL) {
+        cmio_sockaddr peer;
+        if (cmio__peer_addr(fd, &peer) == -ENOTCONN)
+            return -EDESTADDRREQ;
+    }
+    return err;
+}
+
+/* SO_ERROR is not cleared by reading it on Windows: setting it to 0 clears
+ * it there, but Wine keeps a connected UDP socket's last ICMP error for
+ * good. So what take_error took is remembered (socket and code), and a
+ * later read of the same code is not reported again, until the socket
+ * sends (a new datagram may meet a closed port again: only a send can
+ * bring a new error) or is closed. A small table, locked; a full one
+ * forgets its oldest entry (whose error may then be read again). The hot
+ * paths pay one relaxed load while it is empty. */
+#include <stdatomic.h>
+#include <windows.h>
+enum { TAKEN_SLOTS = 64 };
+static struct {
+    SOCKET fd;
+    int code;
+} taken[TAKEN_SLOTS];
+static unsigned taken_next;
+static atomic_uint taken_used;
+static SRWLOCK taken_lock = SRWLOCK_INIT;
+
+/* The slot of fd, or -1; under taken_lock. */
+static int taken_find(cmio_fd fd)
+{
+    for (int i = 0; i < TAKEN_SLOTS; i++)
+        if (taken[i].code != 0 && taken[i].fd == fd)
+            return i;
+    return -1;
+}
+
+static void taken_forget(cmio_fd fd)
+{
+    if (atomic_load_explicit(&taken_used, memory_order_relaxed) == 0)
+        return;
+    AcquireSRWLockExclusive(&taken_lock);
+    int i = taken_find(fd);
+    if (i >= 0) {
+        taken[i].code = 0;
+        atomic_fetch_sub_explicit(&taken_used, 1, memory_order_relaxed);
+    }
+    ReleaseSRWLockExclusive(&taken_lock);
+}
+
+static int take_error(cmio_fd fd)
+{
+    int err = cmio__take_error(fd);
+    if (err == 0) {
+        taken_forget(fd);
+        return 0;
+    }
+    if (err == -EBADF || err == -ENOTSOCK)
+        return err;
+    int zero = 0;
+    (void)setsockopt(fd, SOL_SOCKET, SO_ERROR, (const char *)&zero, sizeof(zero));
+    AcquireSRWLockExclusive(&taken_lock);
+    int i = taken_find(fd);
+    if (i >= 0 && taken[i].code == err) {
+        err = 0; /* taken before, and nothing sent since */
+    } else if (i >= 0) {
+        taken[i].code = err;
+    } else {
+        i = -1;
+        for (int k = 0; k < TAKEN_SLOTS && i < 0; k++)
+            if (taken[k].code == 0)
+                i = k;
+        if (i < 0)
+            i = (int)(taken_next++ % TAKEN_SLOTS); /* full: the oldest goes */
+        else
+            atomic_fetch_add_explicit(&taken_used, 1, memory_order_relaxed);
+        taken[i].fd = fd;
+        taken[i].code = err;
+    }
+    ReleaseSRWLockExclusive(&taken_lock);
+    return err;
+}
+#else
+#define dgram_recv cmio__recv
+#define send_error(fd, err) (err)
+#define take_error cmio__take_error
+#define taken_forget(fd) ((void)0)
+#endif
+
 #if !defined(IPV6_ADD_MEMBERSHIP) && defined(IPV6_JOIN_GROUP)
 #define IPV6_ADD_MEMBERSHIP IPV6_JOIN_GROUP
 #define IPV6_DROP_MEMBERSHIP IPV6_LEAVE_GROUP
@@ -50,19 +155,20 @@ ssize_t cmio_udp_socket_send_to(cmio_udp_socket *s, const void *buf, size_t len,
 {
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(cmio__is_ip(to), -EINVAL);
+    taken_forget(s->fd);
     return cmio__send(s->fd, buf, len, 0, to);
 }
 
 ssize_t cmio_udp_socket_recv_from(cmio_udp_socket *s, void *buf, size_t len, cmio_sockaddr *from)
 {
     CMIO__CHECK_SOCK(s);
-    return cmio__recv(s->fd, buf, len, 0, from);
+    return dgram_recv(s->fd, buf, len, 0, from);
 }
 
 ssize_t cmio_udp_socket_peek_from(cmio_udp_socket *s, void *buf, size_t len, cmio_sockaddr *from)
 {
     CMIO__CHECK_SOCK(s);
-    return cmio__recv(s->fd, buf, len, MSG_PEEK, from);
+    return dgram_recv(s->fd, buf, len, MSG_PEEK, from);
 }
 
 int cmio_udp_socket_connect(cmio_udp_socket *s, const cmio_sockaddr *addr)
@@ -79,19 +185,22 @@ int cmio_udp_socket_connect(cmio_udp_socket *s, const cmio_sockaddr *addr)
 ssize_t cmio_udp_socket_send(cmio_udp_socket *s, const void *buf, size_t len)
 {
     CMIO__CHECK_SOCK(s);
-    return cmio__send(s->fd, buf, len, 0, NULL);
+    CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
+    taken_forget(s->fd);
+    ssize_t n = cmio__send(s->fd, buf, len, 0, NULL);
+    return n >= 0 ? n : send_error(s->fd, n);
 }
 
 ssize_t cmio_udp_socket_recv(cmio_udp_socket *s, void *buf, size_t len)
 {
     CMIO__CHECK_SOCK(s);
-    return cmio__recv(s->fd, buf, len, 0, NULL);
+    return dgram_recv(s->fd, buf, len, 0, NULL);
 }
 
 ssize_t cmio_udp_socket_peek(cmio_udp_socket *s, void *buf, size_t len)
 {
     CMIO__CHECK_SOCK(s);
-    return cmio__recv(s->fd, buf, len, MSG_PEEK, NULL);
+    return dgram_recv(s->fd, buf, len, MSG_PEEK, NULL);
 }
 
 int cmio_udp_socket_set_broadcast(cmio_udp_socket *s, bool on)
@@ -166,7 +275,13 @@ static int membership_v4(cmio_udp_socket *s, int name, const struct in_addr *mul
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(multiaddr != NULL && iface != NULL, -EINVAL);
     struct ip_mreq m = {.imr_multiaddr = *multiaddr, .imr_interface = *iface};
-    return setsockopt(s->fd, IPPROTO_IP, name, (const void *)&m, sizeof(m)) != 0 ? cmio__errno() : 0;
+    int err = setsockopt(s->fd, IPPROTO_IP, name, (const void *)&m, sizeof(m)) != 0 ? cmio__errno() : 0;
+#if defined(_WIN32)
+    /* Leaving a group it is not a member of: Winsock says WSAEINVAL. */
+    if (err == -EINVAL && name == IP_DROP_MEMBERSHIP && IN_MULTICAST(ntohl(multiaddr->s_addr)))
+        err = -EADDRNOTAVAIL;
+#endif
+    return err;
 }
 
 static int membership_v6(cmio_udp_socket *s, int name, const struct in6_addr *multiaddr, unsigned iface)
@@ -174,7 +289,12 @@ static int membership_v6(cmio_udp_socket *s, int name, const struct in6_addr *mu
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(multiaddr != NULL, -EINVAL);
     struct ipv6_mreq m = {.ipv6mr_multiaddr = *multiaddr, .ipv6mr_interface = iface};
-    return setsockopt(s->fd, IPPROTO_IPV6, name, (const void *)&m, sizeof(m)) != 0 ? cmio__errno() : 0;
+    int err = setsockopt(s->fd, IPPROTO_IPV6, name, (const void *)&m, sizeof(m)) != 0 ? cmio__errno() : 0;
+#if defined(_WIN32)
+    if (err == -EINVAL && name == IPV6_DROP_MEMBERSHIP && IN6_IS_ADDR_MULTICAST(multiaddr))
+        err = -EADDRNOTAVAIL; /* as for IPv4 */
+#endif
+    return err;
 }
 
 int cmio_udp_socket_join_multicast_v4(cmio_udp_socket *s, const struct in_addr *multiaddr,
@@ -226,19 +346,24 @@ int cmio_udp_socket_peer_addr(const cmio_udp_socket *s, cmio_sockaddr *out)
 int cmio_udp_socket_take_error(cmio_udp_socket *s)
 {
     CMIO__CHECK_SOCK(s);
-    return cmio__take_error(s->fd);
+    return take_error(s->fd);
 }
 
 int cmio_udp_socket_from_fd(cmio_udp_socket *out, cmio_fd fd)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
-    return cmio__adopt_into(fd, &out->fd);
+    int err = cmio__adopt_into(fd, &out->fd);
+    if (err == 0)
+        taken_forget(fd); /* a handle value that an earlier socket had */
+    return err;
 }
 
 void cmio_udp_socket_close(cmio_udp_socket *s)
 {
-    if (s)
+    if (s && CMIO__FD_VALID(s->fd)) {
+        taken_forget(s->fd); /* its handle value may be given to a new socket */
         cmio__close(&s->fd);
+    }
 }
 
 /* Options shared with cmio_tcp_socket (issue 12). */
