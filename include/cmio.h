@@ -52,8 +52,10 @@
  * close is reported to registrations with CMIO_READABLE only; a peer's
  * shutdown with data unread may be reported only after the data is read;
  * the socket's own shutdown (cmio_*_shutdown) is not reported at all (a
- * read returns the end, 0, as after a shutdown everywhere);
- * registering allocates the socket's state (one allocation per register,
+ * read returns the end, 0, as after a shutdown everywhere); an error is
+ * reported once per registration (a connected UDP socket's next ICMP
+ * error is what take_error or the next call returns, and an event again
+ * after a reregister); registering allocates the socket's state (one allocation per register,
  * freed after deregister; the socket map grows with the registrations),
  * nothing else does; no poll is interrupted by a signal (no -EINTR); only
  * sockets can be registered; there is no CMIO_PRIORITY and no
@@ -1551,8 +1553,10 @@ CMIO_API int cmio_tcp_stream_peer_addr(const cmio_tcp_stream *s, cmio_sockaddr *
  * it closes the socket, or when a cmio call makes or adopts a socket with
  * that handle value; a socket closed outside cmio, whose value a socket
  * made outside cmio then reuses, may read 0 for the same code until
- * adopted (cmio_tcp_stream_from_fd). The memory is a small table under a
- * lock, which grows only for sockets with a taken error.
+ * adopted (cmio_tcp_stream_from_fd). The memory is a fixed table of 64
+ * sockets under a lock (nothing is allocated); when more sockets than that
+ * hold a taken error at once, the oldest is forgotten and its error may be
+ * reported once more.
  * Errors: of the call itself, -ENOTSOCK; plus the common ones.
  * Thread-safe as getsockopt(2).
  */
@@ -1598,7 +1602,9 @@ CMIO_API int cmio_udp_socket_bind(cmio_udp_socket *out, const cmio_sockaddr *add
  * (by the sender's address and port on Linux). The way to share a UDP port
  * across reactor threads, as cmio_tcp_socket_set_reuseport() does for TCP.
  * Errors: those of cmio_udp_socket_bind(); -ENOTSUP where the OS has no
- * SO_REUSEPORT; -EADDRINUSE when a socket without it holds the port.
+ * SO_REUSEPORT (Windows: its SO_REUSEADDR lets a socket take another's
+ * port, not share the datagrams), nothing left open; -EADDRINUSE when a
+ * socket without it holds the port.
  * Thread-safe. Allocates nothing; three system calls (socket, setsockopt,
  * bind), four where SOCK_NONBLOCK/SOCK_CLOEXEC are missing.
  */
@@ -1612,14 +1618,18 @@ CMIO_API int cmio_udp_socket_bind_reuseport(cmio_udp_socket *out, const cmio_soc
  * (no route; also an IPv4 `to` on an IPv6 socket bound to an IPv6 address);
  * -EPERM (a firewall rule); -ENOBUFS/-ENOMEM; -EAGAIN when the send buffer
  * is full; a pending error (on a connected socket, -ECONNREFUSED); plus the
- * common ones. Thread-safe as sendto(2).
+ * common ones. On a connected socket Linux and Windows send to `to` all the
+ * same (mio's tests say so); the BSDs and macOS return -EISCONN.
+ * Thread-safe as sendto(2).
  */
 CMIO_API ssize_t cmio_udp_socket_send_to(cmio_udp_socket *s, const void *buf, size_t len,
                                          const cmio_sockaddr *to);
 
 /**
  * Receive one datagram, storing its sender in `from` unless NULL. Returns
- * its length (a datagram longer than len is truncated to len).
+ * its length (a datagram longer than len is truncated to len, and the rest
+ * of it dropped; on Windows too, where Winsock fails such a receive with
+ * WSAEMSGSIZE, which cmio answers with len, as recv(2) does).
  * Errors: -EAGAIN when no datagram is queued; a pending error (on a
  * connected socket, -ECONNREFUSED after a datagram met a closed port);
  * -EINTR; plus the common ones.
@@ -1628,7 +1638,8 @@ CMIO_API ssize_t cmio_udp_socket_send_to(cmio_udp_socket *s, const void *buf, si
 CMIO_API ssize_t cmio_udp_socket_recv_from(cmio_udp_socket *s, void *buf, size_t len, cmio_sockaddr *from);
 
 /**
- * As recv_from, but the datagram stays queued (MSG_PEEK).
+ * As recv_from, but the datagram stays queued (MSG_PEEK), whole even when
+ * it was cut to len.
  * Errors: as cmio_udp_socket_recv_from(). Thread-safe as recvfrom(2).
  */
 CMIO_API ssize_t cmio_udp_socket_peek_from(cmio_udp_socket *s, void *buf, size_t len, cmio_sockaddr *from);
@@ -1644,7 +1655,8 @@ CMIO_API int cmio_udp_socket_connect(cmio_udp_socket *s, const cmio_sockaddr *ad
 
 /**
  * Send to the connected address.
- * Errors: -EDESTADDRREQ when not connected; -ECONNREFUSED when an earlier
+ * Errors: -EDESTADDRREQ when not connected (on Windows too, where Winsock
+ * says WSAENOTCONN); -ECONNREFUSED when an earlier
  * datagram met a closed port (the ICMP error is then cleared); -EMSGSIZE
  * when too large; -ENETUNREACH/-EHOSTUNREACH; -EPERM (a firewall rule);
  * -ENOBUFS/-ENOMEM; -EAGAIN when the send buffer is full; plus the common
@@ -1736,8 +1748,9 @@ CMIO_API int cmio_udp_socket_join_multicast_v4(cmio_udp_socket *s, const struct 
                                                const struct in_addr *iface);
 /**
  * Leave an IPv4 multicast group joined with cmio_udp_socket_join_multicast_v4().
- * Errors: -EADDRNOTAVAIL when not a member of it on that interface; -ENODEV
- * as for join; plus the common ones. Thread-safe as setsockopt(2).
+ * Errors: -EADDRNOTAVAIL when not a member of it on that interface (on
+ * Windows too, where Winsock says WSAEINVAL); -ENODEV as for join; plus
+ * the common ones. Thread-safe as setsockopt(2).
  */
 CMIO_API int cmio_udp_socket_leave_multicast_v4(cmio_udp_socket *s, const struct in_addr *multiaddr,
                                                 const struct in_addr *iface);
@@ -1760,7 +1773,9 @@ CMIO_API int cmio_udp_socket_leave_multicast_v6(cmio_udp_socket *s, const struct
                                                 unsigned iface);
 
 /**
- * Read IPV6_V6ONLY into *out (IPv6 sockets).
+ * Read IPV6_V6ONLY into *out (IPv6 sockets). cmio sets it nowhere (as std
+ * and mio): a socket has the system's default, off on Linux (unless
+ * net.ipv6.bindv6only is set), on on Windows and the BSDs.
  * Errors: -EOPNOTSUPP on an IPv4 socket; -ENOTSOCK; plus the common ones.
  * Thread-safe as getsockopt(2).
  */
@@ -1788,6 +1803,11 @@ CMIO_API int cmio_udp_socket_local_addr(const cmio_udp_socket *s, cmio_sockaddr 
 CMIO_API int cmio_udp_socket_peer_addr(const cmio_udp_socket *s, cmio_sockaddr *out);
 /**
  * The pending socket error as a negative errno, or 0; reading clears it.
+ * On Windows reading SO_ERROR does not clear it (and Wine keeps a
+ * connected socket's last ICMP error even when it is set to 0), so cmio
+ * remembers what it took, as cmio_tcp_stream_take_error() says, and
+ * reports the same code again only after the socket has sent (only a
+ * datagram can bring a new error).
  * Errors: of the call itself, -ENOTSOCK; plus the common ones.
  * Thread-safe as getsockopt(2).
  */

@@ -7,9 +7,9 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 #if defined(_WIN32)
+#include <stdatomic.h>
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <mstcpip.h>
@@ -408,68 +408,72 @@ int cmio__get_bool(cmio_fd fd, int level, int name, bool *out)
 }
 
 #if defined(_WIN32)
-/* Winsock keeps a socket's SO_ERROR (a failed connect's code) after
- * getsockopt reads it, and Wine ignores a setsockopt of SO_ERROR to 0, so
- * "take" is kept here: the sockets whose error was taken, each with the
- * WSA code taken. A take that reads that code again reads 0; another code
- * is a new error, reported and remembered. An entry goes when SO_ERROR
- * reads 0, when cmio closes the socket, or when its handle value comes back
- * from a cmio call that makes or adopts a socket (a value reused after a
- * close outside cmio). Few sockets are ever here (failed connects until
- * they are closed): a small array, scanned under a lock. */
+/* Winsock keeps a socket's SO_ERROR (a failed connect's code, a UDP
+ * socket's last ICMP error) after getsockopt reads it; setting it to 0
+ * clears it on Windows, but Wine ignores that. So "take" is kept here too:
+ * the sockets whose error was taken, each with the WSA code taken. A take
+ * that reads that code again reads 0; another code is a new error,
+ * reported and remembered. An entry goes when SO_ERROR reads 0, when cmio
+ * closes the socket, when its handle value comes back from a cmio call
+ * that makes or adopts a socket (a value reused after a close outside
+ * cmio), and when a UDP socket sends (only a datagram brings a new ICMP
+ * error, which may carry the same code). Few sockets are ever here (failed
+ * connects until they are closed, UDP sockets between an error and their
+ * next send): a fixed table, scanned under a lock, so that nothing is
+ * allocated; a full one forgets its oldest entry, whose error may then be
+ * reported once more. While it is empty, forgetting costs one relaxed
+ * load. */
+enum { TAKEN_SLOTS = 64 };
 static SRWLOCK taken_lock = SRWLOCK_INIT;
 static struct taken_error {
     SOCKET fd;
-    int code;
-} *taken;
-static size_t n_taken, cap_taken;
+    int code; /* 0: a free slot */
+} taken[TAKEN_SLOTS];
+static unsigned taken_next; /* the slot a full table gives up next */
+static atomic_uint taken_used;
 
-/* The index of fd's entry, or n_taken. Under taken_lock. */
-static size_t taken_find(SOCKET fd)
+/* The slot of fd's entry, or -1. Under taken_lock. */
+static int taken_find(SOCKET fd)
 {
-    size_t k = 0;
-    while (k < n_taken && taken[k].fd != fd)
-        k++;
-    return k;
+    for (int k = 0; k < TAKEN_SLOTS; k++)
+        if (taken[k].code != 0 && taken[k].fd == fd)
+            return k;
+    return -1;
 }
 
-static void taken_remove(size_t k)
+static void taken_remove(int k)
 {
-    taken[k] = taken[--n_taken];
-    if (n_taken == 0) {
-        free(taken);
-        taken = NULL;
-        cap_taken = 0;
-    }
+    taken[k].code = 0;
+    atomic_fetch_sub_explicit(&taken_used, 1, memory_order_relaxed);
 }
 
 /* What a take of SO_ERROR `code` (a WSA code, 0 for none) on fd reports:
- * 0 if that code was taken before, else code, now remembered as taken (if
- * the table cannot grow, it is reported and not remembered: a later take
- * reports it again). */
+ * 0 if that code was taken before, else code, now remembered as taken. */
 static int taken_code(SOCKET fd, int code)
 {
+    if (code != 0) {
+        int zero = 0; /* clears it on Windows; Wine keeps it */
+        (void)setsockopt(fd, SOL_SOCKET, SO_ERROR, (const char *)&zero, sizeof(zero));
+    }
     AcquireSRWLockExclusive(&taken_lock);
-    size_t k = taken_find(fd);
+    int k = taken_find(fd);
     if (code == 0) {
-        if (k < n_taken)
+        if (k >= 0)
             taken_remove(k);
-    } else if (k < n_taken) {
+    } else if (k >= 0) {
         if (taken[k].code == code)
             code = 0;
         else
             taken[k].code = code;
     } else {
-        if (n_taken == cap_taken) {
-            size_t cap = cap_taken ? 2 * cap_taken : 8;
-            struct taken_error *t = realloc(taken, cap * sizeof(*t));
-            if (t) {
-                taken = t;
-                cap_taken = cap;
-            }
-        }
-        if (n_taken < cap_taken)
-            taken[n_taken++] = (struct taken_error){fd, code};
+        for (int j = 0; j < TAKEN_SLOTS && k < 0; j++)
+            if (taken[j].code == 0)
+                k = j;
+        if (k >= 0)
+            atomic_fetch_add_explicit(&taken_used, 1, memory_order_relaxed);
+        else
+            k = (int)(taken_next++ % TAKEN_SLOTS); /* full: the oldest goes */
+        taken[k] = (struct taken_error){fd, code};
     }
     ReleaseSRWLockExclusive(&taken_lock);
     return code;
@@ -477,9 +481,11 @@ static int taken_code(SOCKET fd, int code)
 
 void cmio__forget_error(cmio_fd fd)
 {
+    if (atomic_load_explicit(&taken_used, memory_order_relaxed) == 0)
+        return;
     AcquireSRWLockExclusive(&taken_lock);
-    size_t k = taken_find(fd);
-    if (k < n_taken)
+    int k = taken_find(fd);
+    if (k >= 0)
         taken_remove(k);
     ReleaseSRWLockExclusive(&taken_lock);
 }

@@ -12,6 +12,40 @@
 #include <unistd.h>
 #endif
 
+#if defined(_WIN32)
+/* Winsock's datagram rules, brought to the header's (POSIX) contract.
+ *
+ * A datagram longer than the buffer fails the receive with WSAEMSGSIZE,
+ * the buffer (and the sender's address) filled and, unless peeking, the
+ * rest dropped; recv(2) returns the cut length: so does cmio (libuv reports
+ * the same case as a partial read). */
+static ssize_t dgram_recv(cmio_fd fd, void *buf, size_t len, int flags, cmio_sockaddr *from)
+{
+    ssize_t n = cmio__recv(fd, buf, len, flags, from);
+    return n == -EMSGSIZE ? (ssize_t)cmio__io_len(len) : n;
+}
+
+/* send on a socket with no peer: Winsock says WSAENOTCONN (Wine:
+ * WSAEINVAL), POSIX EDESTADDRREQ. Asked only on that failure. */
+static ssize_t send_error(cmio_fd fd, ssize_t err)
+{
+    if (err == -ENOTCONN || err == -EINVAL) {
+        cmio_sockaddr peer;
+        if (cmio__peer_addr(fd, &peer) == -ENOTCONN)
+            return -EDESTADDRREQ;
+    }
+    return err;
+}
+
+/* A send may bring a new ICMP error with the code take_error took before
+ * (net/socket.c remembers it, as Winsock keeps SO_ERROR): forget it. */
+#define taken_forget cmio__forget_error
+#else
+#define dgram_recv cmio__recv
+#define send_error(fd, err) (err)
+#define taken_forget(fd) ((void)0)
+#endif
+
 #if !defined(IPV6_ADD_MEMBERSHIP) && defined(IPV6_JOIN_GROUP)
 #define IPV6_ADD_MEMBERSHIP IPV6_JOIN_GROUP
 #define IPV6_DROP_MEMBERSHIP IPV6_LEAVE_GROUP
@@ -50,19 +84,20 @@ ssize_t cmio_udp_socket_send_to(cmio_udp_socket *s, const void *buf, size_t len,
 {
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(cmio__is_ip(to), -EINVAL);
+    taken_forget(s->fd);
     return cmio__send(s->fd, buf, len, 0, to);
 }
 
 ssize_t cmio_udp_socket_recv_from(cmio_udp_socket *s, void *buf, size_t len, cmio_sockaddr *from)
 {
     CMIO__CHECK_SOCK(s);
-    return cmio__recv(s->fd, buf, len, 0, from);
+    return dgram_recv(s->fd, buf, len, 0, from);
 }
 
 ssize_t cmio_udp_socket_peek_from(cmio_udp_socket *s, void *buf, size_t len, cmio_sockaddr *from)
 {
     CMIO__CHECK_SOCK(s);
-    return cmio__recv(s->fd, buf, len, MSG_PEEK, from);
+    return dgram_recv(s->fd, buf, len, MSG_PEEK, from);
 }
 
 int cmio_udp_socket_connect(cmio_udp_socket *s, const cmio_sockaddr *addr)
@@ -79,19 +114,22 @@ int cmio_udp_socket_connect(cmio_udp_socket *s, const cmio_sockaddr *addr)
 ssize_t cmio_udp_socket_send(cmio_udp_socket *s, const void *buf, size_t len)
 {
     CMIO__CHECK_SOCK(s);
-    return cmio__send(s->fd, buf, len, 0, NULL);
+    CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
+    taken_forget(s->fd);
+    ssize_t n = cmio__send(s->fd, buf, len, 0, NULL);
+    return n >= 0 ? n : send_error(s->fd, n);
 }
 
 ssize_t cmio_udp_socket_recv(cmio_udp_socket *s, void *buf, size_t len)
 {
     CMIO__CHECK_SOCK(s);
-    return cmio__recv(s->fd, buf, len, 0, NULL);
+    return dgram_recv(s->fd, buf, len, 0, NULL);
 }
 
 ssize_t cmio_udp_socket_peek(cmio_udp_socket *s, void *buf, size_t len)
 {
     CMIO__CHECK_SOCK(s);
-    return cmio__recv(s->fd, buf, len, MSG_PEEK, NULL);
+    return dgram_recv(s->fd, buf, len, MSG_PEEK, NULL);
 }
 
 int cmio_udp_socket_set_broadcast(cmio_udp_socket *s, bool on)
@@ -166,7 +204,13 @@ static int membership_v4(cmio_udp_socket *s, int name, const struct in_addr *mul
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(multiaddr != NULL && iface != NULL, -EINVAL);
     struct ip_mreq m = {.imr_multiaddr = *multiaddr, .imr_interface = *iface};
-    return setsockopt(s->fd, IPPROTO_IP, name, (const void *)&m, sizeof(m)) != 0 ? cmio__errno() : 0;
+    int err = setsockopt(s->fd, IPPROTO_IP, name, (const void *)&m, sizeof(m)) != 0 ? cmio__errno() : 0;
+#if defined(_WIN32)
+    /* Leaving a group it is not a member of: Winsock says WSAEINVAL. */
+    if (err == -EINVAL && name == IP_DROP_MEMBERSHIP && IN_MULTICAST(ntohl(multiaddr->s_addr)))
+        err = -EADDRNOTAVAIL;
+#endif
+    return err;
 }
 
 static int membership_v6(cmio_udp_socket *s, int name, const struct in6_addr *multiaddr, unsigned iface)
@@ -174,7 +218,12 @@ static int membership_v6(cmio_udp_socket *s, int name, const struct in6_addr *mu
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(multiaddr != NULL, -EINVAL);
     struct ipv6_mreq m = {.ipv6mr_multiaddr = *multiaddr, .ipv6mr_interface = iface};
-    return setsockopt(s->fd, IPPROTO_IPV6, name, (const void *)&m, sizeof(m)) != 0 ? cmio__errno() : 0;
+    int err = setsockopt(s->fd, IPPROTO_IPV6, name, (const void *)&m, sizeof(m)) != 0 ? cmio__errno() : 0;
+#if defined(_WIN32)
+    if (err == -EINVAL && name == IPV6_DROP_MEMBERSHIP && IN6_IS_ADDR_MULTICAST(multiaddr))
+        err = -EADDRNOTAVAIL; /* as for IPv4 */
+#endif
+    return err;
 }
 
 int cmio_udp_socket_join_multicast_v4(cmio_udp_socket *s, const struct in_addr *multiaddr,

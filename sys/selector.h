@@ -83,6 +83,16 @@ enum {
      * that follows returns the end (0). Elsewhere the shutdown is
      * reported read-closed (EPOLLRDHUP, POLLRDHUP, EV_EOF). */
     CMIO__SEL_LOCAL_SHUTDOWN_SILENT = 1u << 11,
+    /* A reported error is not reported again as an event until the
+     * descriptor is reregistered: AFD's CONNECT_FAIL lasts once it holds,
+     * so the iocp backend does not re-arm it when the error is taken (a
+     * failed connect would be reported at every poll), and a datagram
+     * socket's next ICMP error is what take_error or the next I/O call
+     * returns, reported after a reregister (Wine's server, too, stops
+     * watching a connected UDP socket for errors once one is reported).
+     * Elsewhere each new error of a datagram socket is a new occurrence,
+     * reported (EPOLLERR, POLLERR, EV_EOF per error). */
+    CMIO__SEL_ERROR_ONCE = 1u << 12,
     /* Both holding rules are rules of edge mode (and of oneshot mode before
      * its one report): a CMIO_LEVEL registration reports a hang-up or an
      * error at every poll while it holds, on every backend. */

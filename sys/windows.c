@@ -669,7 +669,7 @@ static void win_waker_close(cmio__waker_sys *w)
 const cmio__selector cmio__selector_iocp = {
     .name = "iocp",
     .caps = CMIO__SEL_HUP_WHOLE | CMIO__SEL_RESET_HUP | CMIO__SEL_FIN_NEEDS_READ | CMIO__SEL_REGISTER_ALLOCATES |
-            CMIO__SEL_NO_EINTR | CMIO__SEL_FIN_AFTER_DATA | CMIO__SEL_LOCAL_SHUTDOWN_SILENT,
+            CMIO__SEL_NO_EINTR | CMIO__SEL_FIN_AFTER_DATA | CMIO__SEL_LOCAL_SHUTDOWN_SILENT | CMIO__SEL_ERROR_ONCE,
     .record_size = sizeof(OVERLAPPED_ENTRY),
     .open = win_open,
     .clone = win_clone,

@@ -298,15 +298,28 @@ END_TEST
 /* Defect 2 of issue 9: an error reported on a connected UDP socket does not
  * mute what is owed afterwards. Each ICMP error is its own occurrence and
  * is reported; once taken, the datagram that arrives next is reported too
- * (mio's poll selector disarms exactly the bits that fired). */
+ * (mio's poll selector disarms exactly the bits that fired). Where a
+ * reported error is reported once per registration (CMIO__SEL_ERROR_ONCE:
+ * iocp), the later ones are reported after a reregister. */
 START_TEST(test_each_error_reported_then_datagram)
 {
     struct refused k;
     open_refused(&k, _i);
+    bool once = cmio__poll_caps(k.p) & CMIO__SEL_ERROR_ONCE;
     for (int round = 0; round < 3; round++) {
         ck_assert_int_eq(cmio_udp_socket_send(&k.a, DATA1, DATA1_LEN), (ssize_t)DATA1_LEN);
-        ck_assert_msg(wait_for(k.p, k.ev, ID1, CMIO_EVENT_ERROR, WAIT_MS) & CMIO_EVENT_ERROR,
-                      "error %d not reported", round + 1);
+        uint32_t seen = 0;
+        if (round > 0 && once) {
+            /* The error may come a moment after the send: each
+             * reregister looks again, in a bounded number of tries. */
+            for (int tries = 0; tries < 50 && !(seen & CMIO_EVENT_ERROR); tries++) {
+                ck_assert_int_eq(cmio_registry_reregister(k.r, k.a.fd, ID1, CMIO_READABLE), 0);
+                seen = wait_for(k.p, k.ev, ID1, CMIO_EVENT_ERROR, WAIT_MS / 50);
+            }
+        } else {
+            seen = wait_for(k.p, k.ev, ID1, CMIO_EVENT_ERROR, WAIT_MS);
+        }
+        ck_assert_msg(seen & CMIO_EVENT_ERROR, "error %d not reported", round + 1);
         ck_assert_int_eq(cmio_udp_socket_take_error(&k.a), -ECONNREFUSED);
     }
     /* The port comes back: its datagram is readiness still owed. */
@@ -373,10 +386,26 @@ START_TEST(test_long_datagram_truncated)
     cmio_events *ev = open_events(16);
     ck_assert_int_eq(cmio_registry_register(cmio_poll_registry(p), b.fd, ID2, CMIO_READABLE), 0);
     ck_assert_int_eq(cmio_udp_socket_send_to(&a, DATA1, DATA1_LEN, &ba), (ssize_t)DATA1_LEN);
+    ck_assert_int_eq(cmio_udp_socket_send_to(&a, DATA2, DATA2_LEN, &ba), (ssize_t)DATA2_LEN);
+    ck_assert_int_eq(cmio_udp_socket_send_to(&a, DATA1, DATA1_LEN, &ba), (ssize_t)DATA1_LEN);
     char buf[5] = {0};
-    ck_assert_int_eq(recv_one(p, ev, &b, ID2, buf, 5, NULL, false), 5);
+    cmio_sockaddr from;
+    /* Peeked short, the datagram stays whole. */
+    ck_assert_int_eq(recv_one(p, ev, &b, ID2, buf, 5, &from, true), 5);
     ck_assert_int_eq(memcmp(buf, "Hello", 5), 0);
-    /* The rest of that datagram is gone. */
+    ck_assert(same_addr(&from, &aa));
+    ck_assert_int_eq(cmio_udp_socket_peek(&b, buf, 3), 3);
+    ck_assert_int_eq(memcmp(buf, "Hel", 3), 0);
+    memset(buf, 0, sizeof(buf));
+    ck_assert_int_eq(cmio_udp_socket_recv(&b, buf, 5), 5);
+    ck_assert_int_eq(memcmp(buf, "Hello", 5), 0);
+    /* The rest of that datagram is gone: the next one follows, cut too. */
+    memset(&from, 0, sizeof(from));
+    ck_assert_int_eq(recv_one(p, ev, &b, ID2, buf, 4, &from, false), 4);
+    ck_assert_int_eq(memcmp(buf, "Hell", 4), 0);
+    ck_assert(same_addr(&from, &aa));
+    ck_assert_int_eq(recv_one(p, ev, &b, ID2, buf, sizeof(buf), NULL, false), 5);
+    ck_assert_int_eq(memcmp(buf, "Hello", 5), 0);
     ck_assert_int_eq(cmio_udp_socket_recv(&b, buf, sizeof(buf)), -EAGAIN);
     ck_assert_int_eq(cmio_registry_deregister(cmio_poll_registry(p), b.fd), 0);
     cmio_udp_socket_close(&a);
@@ -490,6 +519,7 @@ START_TEST(test_multicast_v6)
     } else {
         ck_assert_int_eq(rc, 0);
         ck_assert_int_eq(cmio_udp_socket_leave_multicast_v6(&s, &group, lo), 0);
+        ck_assert_int_eq(cmio_udp_socket_leave_multicast_v6(&s, &group, lo), -EADDRNOTAVAIL);
     }
     ck_assert_int_eq(cmio_udp_socket_join_multicast_v6(&s, NULL, 0), -EINVAL);
     ck_assert_int_eq(cmio_udp_socket_leave_multicast_v6(&s, NULL, 0), -EINVAL);
@@ -507,18 +537,17 @@ START_TEST(test_only_v6)
     /* Linux makes a socket bound to a specific IPv6 address IPv6-only. */
     ck_assert_int_eq(cmio_udp_socket_only_v6(&s, &on), 0);
     cmio_udp_socket_close(&s);
-    /* Bound to the wildcard it follows the system default. */
+    /* Bound to the wildcard it keeps the system's default, which a fresh
+     * socket has (off on Linux unless net.ipv6.bindv6only is set, on on
+     * Windows and the BSDs): cmio sets nothing. */
+    cmio_udp_socket fresh;
+    ck_assert_int_eq(cmio_udp_socket_from_fd(&fresh, socket(AF_INET6, SOCK_DGRAM, 0)), 0);
+    bool sys = false;
+    ck_assert_int_eq(cmio_udp_socket_only_v6(&fresh, &sys), 0);
+    cmio_udp_socket_close(&fresh);
     ck_assert(bind_udp(&s, "[::]:0", &sa));
     ck_assert_int_eq(cmio_udp_socket_only_v6(&s, &on), 0);
-    int sys = -1;
-    FILE *f = fopen("/proc/sys/net/ipv6/bindv6only", "r");
-    if (f) {
-        if (fscanf(f, "%d", &sys) != 1)
-            sys = -1;
-        fclose(f);
-    }
-    if (sys >= 0)
-        ck_assert_int_eq(on, sys != 0);
+    ck_assert_int_eq(on, sys);
     /* Too late once bound. */
     ck_assert_int_eq(cmio_udp_socket_set_only_v6(&s, !on), -EINVAL);
     ck_assert_int_eq(cmio_udp_socket_only_v6(NULL, &on), -EINVAL);
@@ -599,7 +628,20 @@ START_TEST(test_bind_reuseport_shares_a_port)
     cmio_events *ev = open_events(8);
     cmio_sockaddr any = parse_addr("127.0.0.1:0"), at;
     cmio_udp_socket a, b, plain;
-    ck_assert_int_eq(cmio_udp_socket_bind_reuseport(&a, &any), 0);
+    int rc = cmio_udp_socket_bind_reuseport(&a, &any);
+    if (rc == -ENOTSUP) {
+        /* No SO_REUSEPORT here (Windows): said by every call, nothing left open. */
+        ck_assert(a.fd == CMIO_FD_INVALID);
+        bool on;
+        ck_assert_int_eq(cmio_udp_socket_bind(&plain, &any), 0);
+        ck_assert_int_eq(cmio_udp_socket_set_reuseport(&plain, true), -ENOTSUP);
+        ck_assert_int_eq(cmio_udp_socket_reuseport(&plain, &on), -ENOTSUP);
+        cmio_udp_socket_close(&plain);
+        cmio_events_free(ev);
+        cmio_poll_free(p);
+        return;
+    }
+    ck_assert_int_eq(rc, 0);
     assert_nonblock_cloexec(a.fd);
     ck_assert_int_eq(cmio_udp_socket_local_addr(&a, &at), 0);
     ck_assert_int_eq(cmio_udp_socket_bind_reuseport(&b, &at), 0);
