@@ -145,6 +145,29 @@ bool same_addr(const cmio_sockaddr *a, const cmio_sockaddr *b);
 void tmp_open(void);
 void tmp_close(void);
 const char *tmp_path(char *buf, size_t size, const char *name);
+/* Whether this system has no AF_UNIX stream sockets, asked at run time:
+ * false on POSIX systems, which always have them (the test's own calls then
+ * assert success). On Windows it tries a listener on a fresh temporary path:
+ * false when that works (Windows 10 1803 and later); else it asserts the
+ * documented answer of each constructor (cmio_unix_listener_bind, _bind_addr,
+ * cmio_unix_stream_connect, _connect_addr: -ENOTSUP, fd left
+ * CMIO_FD_INVALID) and returns true, and the test stops there. */
+bool no_unix_sockets(void);
+/* A connected pair of AF_UNIX stream sockets for a test that is not about
+ * cmio_unix_stream_pair (asserting success): the pair itself on POSIX
+ * systems; on Windows, which has none, a listener on a temporary path, a
+ * connect and an accept (the listener and its file removed). false, after
+ * no_unix_sockets' assertions, where there are no Unix sockets. */
+bool unix_stream_pair_or_skip(cmio_unix_stream *a, cmio_unix_stream *b);
+/* The plain Unix socket calls the tests make "std" sockets with: a blocking
+ * AF_UNIX stream socket, connected to addr or bound and listening on it
+ * (asserting success); whether a descriptor is in blocking mode (1, 0, or
+ * -1 where it cannot be asked); whether a path exists; unlink it. */
+cmio_fd std_unix_connect(const cmio_sockaddr *addr);
+cmio_fd std_unix_listen(const cmio_sockaddr *addr, int backlog);
+bool path_exists(const char *path);
+int path_unlink(const char *path);
+
 /* A unique name in the abstract namespace; name receives its text. */
 void abstract_addr(cmio_sockaddr *a, char *name, size_t size);
 /* Asserts that an AF_UNIX address formats as want. */
