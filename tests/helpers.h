@@ -61,6 +61,8 @@ int sock_error(cmio_fd fd);
 cmio_fd blocking_listener(cmio_sockaddr *addr);
 cmio_fd blocking_accept(cmio_fd listener);
 void sock_recv_timeout(cmio_fd fd, int seconds);
+/* The same for sends (SO_SNDTIMEO). */
+void sock_send_timeout(cmio_fd fd, int seconds);
 /* Makes a socket non-blocking (O_NONBLOCK; FIONBIO). Whether a socket
  * is non-blocking: 1 or 0, or -1 where it cannot be asked (Winsock has no
  * getter: there, the tests see the mode from -EAGAIN). */
@@ -159,6 +161,11 @@ bool no_unix_sockets(void);
  * connect and an accept (the listener and its file removed). false, after
  * no_unix_sockets' assertions, where there are no Unix sockets. */
 bool unix_stream_pair_or_skip(cmio_unix_stream *a, cmio_unix_stream *b);
+/* For a test about cmio_unix_stream_pair itself, given what it returned:
+ * on Windows (no socketpair) asserts its documented -ENOTSUP with both fds
+ * left CMIO_FD_INVALID and returns true (the test stops); elsewhere false
+ * (the test asserts success). */
+bool unix_pair_refused(int err, const cmio_unix_stream *a, const cmio_unix_stream *b);
 /* The plain Unix socket calls the tests make "std" sockets with: a blocking
  * AF_UNIX stream socket, connected to addr or bound and listening on it
  * (asserting success); whether a descriptor is in blocking mode (1, 0, or
