@@ -895,6 +895,34 @@ cmio_fd std_unix_listen(const cmio_sockaddr *addr, int backlog)
     return fd;
 }
 
+void std_unix_pair(cmio_fd sv[2])
+{
+    static unsigned counter;
+    char base[MAX_PATH], path[MAX_PATH + 64];
+    DWORD n = GetTempPathA(sizeof(base), base);
+    ck_assert(n > 0 && n < 60);
+    snprintf(path, sizeof(path), "%scmio-std-%lu-%u", base, (unsigned long)GetCurrentProcessId(), counter++);
+    cmio_sockaddr a;
+    ck_assert_int_eq(cmio_sockaddr_from_path(&a, path), 0);
+    cmio_fd l = std_unix_listen(&a, 1);
+    sv[0] = std_unix_connect(&a);
+    sv[1] = blocking_accept(l);
+    ck_assert(sv[1] != CMIO_FD_INVALID);
+    sock_close(l);
+    ck_assert(DeleteFileA(path));
+}
+
+bool fd_limit_exhaust(fd_limit *l)
+{
+    *l = (fd_limit){.enforced = false}; /* no per-process descriptor limit */
+    return false;
+}
+
+void fd_limit_restore(fd_limit *l)
+{
+    (void)l;
+}
+
 bool path_exists(const char *path)
 {
     return GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES;
@@ -939,6 +967,42 @@ cmio_fd std_unix_listen(const cmio_sockaddr *addr, int backlog)
     ck_assert_int_eq(bind(fd, &addr->u.sa, addr->len), 0);
     ck_assert_int_eq(listen(fd, backlog), 0);
     return fd;
+}
+
+void std_unix_pair(cmio_fd sv[2])
+{
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+}
+
+bool fd_limit_exhaust(fd_limit *l)
+{
+    struct rlimit old, tight;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    l->old_cur = (unsigned long long)old.rlim_cur;
+    /* The lowest free descriptor, taken: with the limit just above it, no
+     * descriptor can be made. */
+    l->probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(l->probe, 0);
+    tight = old;
+    tight.rlim_cur = (rlim_t)l->probe + 1;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+    /* Some environments (valgrind) do not enforce the limit: then there is
+     * no failure to observe. */
+    l->enforced = socketpair(AF_UNIX, SOCK_STREAM, 0, l->raw) < 0 && errno == EMFILE;
+    return l->enforced;
+}
+
+void fd_limit_restore(fd_limit *l)
+{
+    struct rlimit r;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &r), 0);
+    r.rlim_cur = (rlim_t)l->old_cur;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &r), 0);
+    close(l->probe);
+    if (!l->enforced) {
+        close(l->raw[0]);
+        close(l->raw[1]);
+    }
 }
 
 bool path_exists(const char *path)

@@ -103,6 +103,18 @@ bool sock_is_open(cmio_fd fd);
 /* Raise the descriptor limit to at least n where there is one
  * (RLIMIT_NOFILE); asserts it is enough. */
 void need_descriptors(long n);
+/* No descriptor left to make: RLIMIT_NOFILE set just above the lowest free
+ * one. Returns whether the limit is enforced (a socketpair then fails with
+ * EMFILE; valgrind does not enforce it, and Windows has no such limit:
+ * false), so the caller knows whether there is a failure to observe.
+ * fd_limit_restore puts the old limit back and closes what it made. */
+typedef struct fd_limit {
+    unsigned long long old_cur;
+    int probe, raw[2];
+    bool enforced;
+} fd_limit;
+bool fd_limit_exhaust(fd_limit *l);
+void fd_limit_restore(fd_limit *l);
 /* setenv/unsetenv (Windows: _putenv_s), asserting success. */
 void env_set(const char *name, const char *value);
 void env_unset(const char *name);
@@ -172,6 +184,10 @@ bool unix_pair_refused(int err, const cmio_unix_stream *a, const cmio_unix_strea
  * -1 where it cannot be asked); whether a path exists; unlink it. */
 cmio_fd std_unix_connect(const cmio_sockaddr *addr);
 cmio_fd std_unix_listen(const cmio_sockaddr *addr, int backlog);
+/* A connected pair of blocking AF_UNIX stream sockets made by plain calls
+ * (socketpair; on Windows a listener on a temporary path, a connect and an
+ * accept), asserting success. */
+void std_unix_pair(cmio_fd sv[2]);
 bool path_exists(const char *path);
 int path_unlink(const char *path);
 
