@@ -912,6 +912,37 @@ void std_unix_pair(cmio_fd sv[2])
     ck_assert(DeleteFileA(path));
 }
 
+bool no_unix_datagrams(void)
+{
+    static unsigned counter;
+    char base[MAX_PATH], path[MAX_PATH + 64];
+    DWORD n = GetTempPathA(sizeof(base), base);
+    ck_assert(n > 0 && n < 60);
+    snprintf(path, sizeof(path), "%scmio-dgram-%lu-%u", base, (unsigned long)GetCurrentProcessId(), counter++);
+    cmio_unix_datagram a = {(cmio_fd)1}, b = {(cmio_fd)1};
+    ck_assert_int_eq(cmio_unix_datagram_bind(&a, path), -ENOTSUP);
+    ck_assert(a.fd == CMIO_FD_INVALID);
+    cmio_sockaddr addr;
+    ck_assert_int_eq(cmio_sockaddr_from_path(&addr, path), 0);
+    a.fd = (cmio_fd)1;
+    ck_assert_int_eq(cmio_unix_datagram_bind_addr(&a, &addr), -ENOTSUP);
+    ck_assert(a.fd == CMIO_FD_INVALID);
+    ck_assert_uint_eq(GetFileAttributesA(path), INVALID_FILE_ATTRIBUTES); /* nothing was bound */
+    a.fd = (cmio_fd)1;
+    ck_assert_int_eq(cmio_unix_datagram_unbound(&a), -ENOTSUP);
+    ck_assert(a.fd == CMIO_FD_INVALID);
+    a.fd = (cmio_fd)1;
+    ck_assert_int_eq(cmio_unix_datagram_pair(&a, &b), -ENOTSUP);
+    ck_assert(a.fd == CMIO_FD_INVALID && b.fd == CMIO_FD_INVALID);
+    return true;
+}
+
+void std_unix_dgram_pair(cmio_fd sv[2])
+{
+    (void)sv;
+    ck_abort_msg("no AF_UNIX datagrams on Windows: ask no_unix_datagrams() first");
+}
+
 bool fd_limit_exhaust(fd_limit *l)
 {
     *l = (fd_limit){.enforced = false}; /* no per-process descriptor limit */
@@ -972,6 +1003,16 @@ cmio_fd std_unix_listen(const cmio_sockaddr *addr, int backlog)
 void std_unix_pair(cmio_fd sv[2])
 {
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+}
+
+bool no_unix_datagrams(void)
+{
+    return false; /* POSIX systems have them: the test's calls assert it */
+}
+
+void std_unix_dgram_pair(cmio_fd sv[2])
+{
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
 }
 
 bool fd_limit_exhaust(fd_limit *l)

@@ -167,6 +167,15 @@ const char *tmp_path(char *buf, size_t size, const char *name);
  * cmio_unix_stream_connect, _connect_addr: -ENOTSUP, fd left
  * CMIO_FD_INVALID) and returns true, and the test stops there. */
 bool no_unix_sockets(void);
+/* Whether this system has no AF_UNIX datagram sockets: false on POSIX
+ * systems (the test's calls assert success). On Windows, whose AF_UNIX is
+ * stream-only, it asserts the documented -ENOTSUP of each constructor
+ * (cmio_unix_datagram_bind, _bind_addr, _unbound, _pair; fds left
+ * CMIO_FD_INVALID, no file made) and returns true: the test stops there. */
+bool no_unix_datagrams(void);
+/* A pair of blocking AF_UNIX datagram sockets made by plain calls
+ * (socketpair(AF_UNIX, SOCK_DGRAM)); only where no_unix_datagrams() is false. */
+void std_unix_dgram_pair(cmio_fd sv[2]);
 /* A connected pair of AF_UNIX stream sockets for a test that is not about
  * cmio_unix_stream_pair (asserting success): the pair itself on POSIX
  * systems; on Windows, which has none, a listener on a temporary path, a
