@@ -1851,6 +1851,7 @@ typedef struct cmio_pipe_receiver {
  * or empty path; -ENOTDIR/-ELOOP for the path; -EROFS/-ENOSPC/-EDQUOT for
  * the filesystem; -EMFILE/-ENFILE; -ENOBUFS/-ENOMEM. On failure out->fd is
  * CMIO_FD_INVALID and nothing is left open. Thread-safe as socket(2), bind(2), listen(2).
+ * On Windows: -ENOTSUP after the argument checks where the system has no AF_UNIX (before Windows 10 1803; Wine 8).
  */
 CMIO_API int cmio_unix_listener_bind(cmio_unix_listener *out, const char *path);
 /**
@@ -1858,6 +1859,7 @@ CMIO_API int cmio_unix_listener_bind(cmio_unix_listener *out, const char *path);
  * Errors: -EINVAL if addr is not AF_UNIX or its len is out of range;
  * -EADDRINUSE when the path exists or the abstract name is taken; otherwise
  * as cmio_unix_listener_bind(). Thread-safe as socket(2), bind(2), listen(2).
+ * On Windows: -ENOTSUP after the argument checks where the system has no AF_UNIX (before Windows 10 1803; Wine 8).
  */
 CMIO_API int cmio_unix_listener_bind_addr(cmio_unix_listener *out, const cmio_sockaddr *addr);
 /**
@@ -1907,6 +1909,7 @@ CMIO_API void cmio_unix_listener_close(cmio_unix_listener *l);
  * -EACCES/-ENOTDIR for the path; -ENOBUFS/-ENOMEM.
  * On failure out->fd is CMIO_FD_INVALID and nothing is left open.
  * Thread-safe as socket(2) and connect(2).
+ * On Windows: -ENOTSUP after the argument checks where the system has no AF_UNIX (before Windows 10 1803; Wine 8).
  */
 CMIO_API int cmio_unix_stream_connect(cmio_unix_stream *out, const char *path);
 /**
@@ -1915,6 +1918,7 @@ CMIO_API int cmio_unix_stream_connect(cmio_unix_stream *out, const char *path);
  * Errors: -EINVAL if addr is not AF_UNIX or its len is out of range;
  * -ECONNREFUSED also for an abstract name nobody listens on; otherwise as
  * cmio_unix_stream_connect(). Thread-safe as socket(2) and connect(2).
+ * On Windows: -ENOTSUP after the argument checks where the system has no AF_UNIX (before Windows 10 1803; Wine 8).
  */
 CMIO_API int cmio_unix_stream_connect_addr(cmio_unix_stream *out, const cmio_sockaddr *addr);
 /**
@@ -2027,6 +2031,7 @@ CMIO_API int cmio_unix_datagram_pair(cmio_unix_datagram *a, cmio_unix_datagram *
  * socket); -EPROTOTYPE when it is not a datagram socket; -EPERM when it is
  * connected to another socket; -EACCES/-ENOTDIR for the path; plus the
  * common ones (-EINTR is retried). Thread-safe as connect(2).
+ * On Windows: -ENOTSUP after the argument checks (no AF_UNIX datagrams).
  */
 CMIO_API int cmio_unix_datagram_connect(cmio_unix_datagram *s, const char *path);
 /**
@@ -2037,6 +2042,7 @@ CMIO_API int cmio_unix_datagram_connect(cmio_unix_datagram *s, const char *path)
  * shut down reading; -EAGAIN when the peer's queue is full; -EMSGSIZE when
  * larger than the send buffer; -EPERM when the peer is connected to another
  * socket; -ENOBUFS/-ENOMEM; plus the common ones. Thread-safe as send(2).
+ * On Windows: -ENOTSUP after the argument checks (no AF_UNIX datagrams).
  */
 CMIO_API ssize_t cmio_unix_datagram_send(cmio_unix_datagram *s, const void *buf, size_t len);
 /**
@@ -2047,6 +2053,7 @@ CMIO_API ssize_t cmio_unix_datagram_send(cmio_unix_datagram *s, const void *buf,
  * socket; -EACCES/-ENOTDIR for the path; -EPIPE, -EAGAIN, -EMSGSIZE and
  * -ENOBUFS/-ENOMEM as for cmio_unix_datagram_send(); plus the common ones.
  * Thread-safe as sendto(2).
+ * On Windows: -ENOTSUP after the argument checks (no AF_UNIX datagrams).
  */
 CMIO_API ssize_t cmio_unix_datagram_send_to(cmio_unix_datagram *s, const void *buf, size_t len,
                                             const char *path);
@@ -2054,11 +2061,13 @@ CMIO_API ssize_t cmio_unix_datagram_send_to(cmio_unix_datagram *s, const void *b
  * Receive one datagram (truncated to len).
  * Errors: -EAGAIN when no datagram is queued; a pending error of the
  * socket; -EINTR; plus the common ones. Thread-safe as read(2).
+ * On Windows: -ENOTSUP after the argument checks (no AF_UNIX datagrams).
  */
 CMIO_API ssize_t cmio_unix_datagram_recv(cmio_unix_datagram *s, void *buf, size_t len);
 /**
  * Receive one datagram; `from` (unless NULL) receives the sender's address.
  * Errors: as cmio_unix_datagram_recv(). Thread-safe as recvfrom(2).
+ * On Windows: -ENOTSUP after the argument checks (no AF_UNIX datagrams).
  */
 CMIO_API ssize_t cmio_unix_datagram_recv_from(cmio_unix_datagram *s, void *buf, size_t len,
                                               cmio_sockaddr *from);
@@ -2066,30 +2075,35 @@ CMIO_API ssize_t cmio_unix_datagram_recv_from(cmio_unix_datagram *s, void *buf, 
  * Shut down reading, writing or both.
  * Errors: -EINVAL for an unknown how; -ENOTSOCK; plus the common ones.
  * Thread-safe as shutdown(2).
+ * On Windows: -ENOTSUP after the argument checks (no AF_UNIX datagrams).
  */
 CMIO_API int cmio_unix_datagram_shutdown(cmio_unix_datagram *s, cmio_shutdown how);
 /**
  * The local address.
  * Errors: -ENOTSOCK; -ENOBUFS; plus the common ones.
  * Thread-safe as getsockname(2).
+ * On Windows: -ENOTSUP after the argument checks (no AF_UNIX datagrams).
  */
 CMIO_API int cmio_unix_datagram_local_addr(const cmio_unix_datagram *s, cmio_sockaddr *out);
 /**
  * The connected address.
  * Errors: -ENOTCONN when not connected; -ENOTSOCK; -ENOBUFS; plus the
  * common ones. Thread-safe as getpeername(2).
+ * On Windows: -ENOTSUP after the argument checks (no AF_UNIX datagrams).
  */
 CMIO_API int cmio_unix_datagram_peer_addr(const cmio_unix_datagram *s, cmio_sockaddr *out);
 /**
  * The pending socket error as a negative errno, or 0; reading clears it.
  * Errors: of the call itself, -ENOTSOCK; plus the common ones.
  * Thread-safe as getsockopt(2).
+ * On Windows: -ENOTSUP after the argument checks (no AF_UNIX datagrams).
  */
 CMIO_API int cmio_unix_datagram_take_error(cmio_unix_datagram *s);
 /**
  * Adopt an AF_UNIX datagram descriptor; see cmio_tcp_listener_from_fd().
  * Errors: -EINVAL if out is NULL; -EBADF if fd is CMIO_FD_INVALID (negative, on POSIX) or not open.
  * Thread-safe as fcntl(2).
+ * On Windows: -ENOTSUP after the argument checks (no AF_UNIX datagrams).
  */
 CMIO_API int cmio_unix_datagram_from_fd(cmio_unix_datagram *out, cmio_fd fd);
 /**

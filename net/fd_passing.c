@@ -22,10 +22,12 @@ ssize_t cmio__send_fds(cmio_fd fd, const void *buf, size_t len, const cmio_fd *f
 ssize_t cmio__recv_fds(cmio_fd fd, void *buf, size_t len, cmio_fd *fds, size_t *nfds)
 {
     (void)fd;
-    (void)buf;
-    (void)len;
-    (void)fds;
-    return cmio__recv_fds_refused(nfds, -ENOTSUP);
+    CMIO__CHECK(nfds != NULL, -EINVAL);
+    size_t room = *nfds;
+    *nfds = 0;
+    CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
+    CMIO__CHECK(fds != NULL || room == 0, -EINVAL);
+    return -ENOTSUP;
 }
 
 #else /* POSIX */

@@ -40,17 +40,17 @@ ssize_t cmio_pipe_receiver_read(cmio_pipe_receiver *rx, void *buf, size_t len)
 
 int cmio_pipe_sender_from_fd(cmio_pipe_sender *out, cmio_fd fd)
 {
-    (void)fd;
     CMIO__CHECK(out != NULL, -EINVAL);
     out->fd = CMIO_FD_INVALID;
+    CMIO__CHECK(CMIO__FD_VALID(fd), -EBADF);
     return -ENOTSUP;
 }
 
 int cmio_pipe_receiver_from_fd(cmio_pipe_receiver *out, cmio_fd fd)
 {
-    (void)fd;
     CMIO__CHECK(out != NULL, -EINVAL);
     out->fd = CMIO_FD_INVALID;
+    CMIO__CHECK(CMIO__FD_VALID(fd), -EBADF);
     return -ENOTSUP;
 }
 

@@ -106,8 +106,13 @@ int cmio__socket(int domain, int type, int protocol, cmio_fd *out)
     if (err < 0)
         return err;
     SOCKET fd = WSASocketW(domain, type, protocol, NULL, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-    if (fd == INVALID_SOCKET)
-        return cmio__errno();
+    if (fd == INVALID_SOCKET) {
+        err = cmio__errno();
+        /* AF_UNIX came with Windows 10 1803 (Wine 8 has none): where the
+         * system lacks it, Unix sockets are -ENOTSUP, as include/cmio.h
+         * says, not the address family's error. */
+        return domain == AF_UNIX && err == -EAFNOSUPPORT ? -ENOTSUP : err;
+    }
     u_long on = 1;
     if (ioctlsocket(fd, FIONBIO, &on) != 0) {
         err = cmio__errno();

@@ -57,6 +57,7 @@ int cmio_signals_new(cmio_registry *r, cmio_token token, const cmio_sigset *set,
     if (out)
         *out = NULL;
     CMIO__CHECK(r != NULL && set != NULL && out != NULL, -EINVAL);
+    CMIO__CHECK(*set != 0, -EINVAL); /* an empty set, as on POSIX systems */
     return -ENOTSUP;
 }
 

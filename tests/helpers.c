@@ -213,6 +213,12 @@ void sock_recv_timeout(cmio_fd fd, int seconds)
     sock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &ms, sizeof(ms));
 }
 
+void sock_send_timeout(cmio_fd fd, int seconds)
+{
+    DWORD ms = (DWORD)seconds * 1000;
+    sock_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &ms, sizeof(ms));
+}
+
 void sock_set_nonblocking(cmio_fd fd)
 {
     u_long on = 1;
@@ -365,6 +371,12 @@ void sock_recv_timeout(cmio_fd fd, int seconds)
 {
     struct timeval tv = {.tv_sec = seconds};
     sock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+void sock_send_timeout(cmio_fd fd, int seconds)
+{
+    struct timeval tv = {.tv_sec = seconds};
+    sock_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 void sock_set_nonblocking(cmio_fd fd)
@@ -748,6 +760,301 @@ void abstract_addr(cmio_sockaddr *a, char *name, size_t size)
     ck_assert_int_eq(cmio_sockaddr_from_abstract(a, name, strlen(name)), 0);
 }
 
+#else /* _WIN32 */
+static char tmp_dir[MAX_PATH];
+
+void tmp_open(void)
+{
+    static unsigned counter;
+    char base[MAX_PATH];
+    DWORD n = GetTempPathA(sizeof(base), base);
+    ck_assert(n > 0 && n < 60); /* room for names under sun_path's 108 bytes */
+    for (int tries = 0; tries < 100; tries++) {
+        snprintf(tmp_dir, sizeof(tmp_dir), "%scmio-%lu-%u", base, (unsigned long)GetCurrentProcessId(),
+                 counter++);
+        if (CreateDirectoryA(tmp_dir, NULL))
+            return;
+        ck_assert_uint_eq(GetLastError(), ERROR_ALREADY_EXISTS);
+    }
+    ck_abort_msg("no fresh temporary directory");
+}
+
+void tmp_close(void)
+{
+    char pattern[MAX_PATH + 4], file[MAX_PATH * 2];
+    snprintf(pattern, sizeof(pattern), "%s\\*", tmp_dir);
+    WIN32_FIND_DATAA e;
+    HANDLE h = FindFirstFileA(pattern, &e);
+    if (h != INVALID_HANDLE_VALUE) {
+        do {
+            if (strcmp(e.cFileName, ".") != 0 && strcmp(e.cFileName, "..") != 0) {
+                snprintf(file, sizeof(file), "%s\\%s", tmp_dir, e.cFileName);
+                DeleteFileA(file);
+            }
+        } while (FindNextFileA(h, &e));
+        FindClose(h);
+    }
+    ck_assert(RemoveDirectoryA(tmp_dir));
+}
+
+const char *tmp_path(char *buf, size_t size, const char *name)
+{
+    int n = snprintf(buf, size, "%s\\%s", tmp_dir, name);
+    ck_assert(n > 0 && (size_t)n < size);
+    return buf;
+}
+
+void abstract_addr(cmio_sockaddr *a, char *name, size_t size)
+{
+    (void)a;
+    (void)name;
+    (void)size;
+    ck_abort_msg("no abstract namespace on Windows (cmio_sockaddr_from_abstract: -ENOTSUP)");
+}
+#endif
+
+#if defined(_WIN32)
+bool no_unix_sockets(void)
+{
+    static unsigned counter;
+    char base[MAX_PATH], path[MAX_PATH + 64];
+    DWORD n = GetTempPathA(sizeof(base), base);
+    ck_assert(n > 0 && n < 60);
+    snprintf(path, sizeof(path), "%scmio-probe-%lu-%u", base, (unsigned long)GetCurrentProcessId(), counter++);
+    cmio_unix_listener l = {CMIO_FD_INVALID};
+    int err = cmio_unix_listener_bind(&l, path);
+    if (err == 0) {
+        cmio_unix_listener_close(&l);
+        ck_assert(DeleteFileA(path));
+        return false;
+    }
+    /* No AF_UNIX here: each constructor gives the answer the header
+     * documents, and leaves nothing open. */
+    ck_assert_msg(err == -ENOTSUP, "cmio_unix_listener_bind: %d, not 0 or -ENOTSUP", err);
+    ck_assert(l.fd == CMIO_FD_INVALID);
+    cmio_sockaddr a;
+    ck_assert_int_eq(cmio_sockaddr_from_path(&a, path), 0);
+    l.fd = (cmio_fd)1;
+    ck_assert_int_eq(cmio_unix_listener_bind_addr(&l, &a), -ENOTSUP);
+    ck_assert(l.fd == CMIO_FD_INVALID);
+    cmio_unix_stream c = {(cmio_fd)1};
+    ck_assert_int_eq(cmio_unix_stream_connect(&c, path), -ENOTSUP);
+    ck_assert(c.fd == CMIO_FD_INVALID);
+    c.fd = (cmio_fd)1;
+    ck_assert_int_eq(cmio_unix_stream_connect_addr(&c, &a), -ENOTSUP);
+    ck_assert(c.fd == CMIO_FD_INVALID);
+    ck_assert_uint_eq(GetFileAttributesA(path), INVALID_FILE_ATTRIBUTES); /* nothing was bound */
+    return true;
+}
+
+bool unix_pair_refused(int err, const cmio_unix_stream *a, const cmio_unix_stream *b)
+{
+    /* Winsock has no socketpair: the documented answer, nothing left open. */
+    ck_assert_int_eq(err, -ENOTSUP);
+    ck_assert(a->fd == CMIO_FD_INVALID && b->fd == CMIO_FD_INVALID);
+    return true;
+}
+
+bool unix_stream_pair_or_skip(cmio_unix_stream *a, cmio_unix_stream *b)
+{
+    if (no_unix_sockets())
+        return false;
+    static unsigned counter;
+    char base[MAX_PATH], path[MAX_PATH + 64];
+    DWORD n = GetTempPathA(sizeof(base), base);
+    ck_assert(n > 0 && n < 60);
+    snprintf(path, sizeof(path), "%scmio-pair-%lu-%u", base, (unsigned long)GetCurrentProcessId(), counter++);
+    cmio_unix_listener l;
+    ck_assert_int_eq(cmio_unix_listener_bind(&l, path), 0);
+    ck_assert_int_eq(cmio_unix_stream_connect(a, path), 0);
+    int err = -EAGAIN;
+    for (int round = 0; round < 1000 && err == -EAGAIN; round++) {
+        err = cmio_unix_listener_accept(&l, b, NULL);
+        if (err == -EAGAIN)
+            sock_poll(l.fd, POLLRDNORM, WAIT_MS);
+    }
+    ck_assert_int_eq(err, 0);
+    sock_poll(a->fd, POLLWRNORM, WAIT_MS); /* the connect completed */
+    cmio_unix_listener_close(&l);
+    ck_assert(DeleteFileA(path));
+    return true;
+}
+
+cmio_fd std_unix_connect(const cmio_sockaddr *addr)
+{
+    cmio_fd fd = plain_socket(AF_UNIX, SOCK_STREAM);
+    ck_assert_int_eq(connect(fd, &addr->u.sa, addr->len), 0);
+    return fd;
+}
+
+cmio_fd std_unix_listen(const cmio_sockaddr *addr, int backlog)
+{
+    cmio_fd fd = plain_socket(AF_UNIX, SOCK_STREAM);
+    ck_assert_int_eq(bind(fd, &addr->u.sa, addr->len), 0);
+    ck_assert_int_eq(listen(fd, backlog), 0);
+    return fd;
+}
+
+void std_unix_pair(cmio_fd sv[2])
+{
+    static unsigned counter;
+    char base[MAX_PATH], path[MAX_PATH + 64];
+    DWORD n = GetTempPathA(sizeof(base), base);
+    ck_assert(n > 0 && n < 60);
+    snprintf(path, sizeof(path), "%scmio-std-%lu-%u", base, (unsigned long)GetCurrentProcessId(), counter++);
+    cmio_sockaddr a;
+    ck_assert_int_eq(cmio_sockaddr_from_path(&a, path), 0);
+    cmio_fd l = std_unix_listen(&a, 1);
+    sv[0] = std_unix_connect(&a);
+    sv[1] = blocking_accept(l);
+    ck_assert(sv[1] != CMIO_FD_INVALID);
+    sock_close(l);
+    ck_assert(DeleteFileA(path));
+}
+
+bool no_unix_datagrams(void)
+{
+    static unsigned counter;
+    char base[MAX_PATH], path[MAX_PATH + 64];
+    DWORD n = GetTempPathA(sizeof(base), base);
+    ck_assert(n > 0 && n < 60);
+    snprintf(path, sizeof(path), "%scmio-dgram-%lu-%u", base, (unsigned long)GetCurrentProcessId(), counter++);
+    cmio_unix_datagram a = {(cmio_fd)1}, b = {(cmio_fd)1};
+    ck_assert_int_eq(cmio_unix_datagram_bind(&a, path), -ENOTSUP);
+    ck_assert(a.fd == CMIO_FD_INVALID);
+    cmio_sockaddr addr;
+    ck_assert_int_eq(cmio_sockaddr_from_path(&addr, path), 0);
+    a.fd = (cmio_fd)1;
+    ck_assert_int_eq(cmio_unix_datagram_bind_addr(&a, &addr), -ENOTSUP);
+    ck_assert(a.fd == CMIO_FD_INVALID);
+    ck_assert_uint_eq(GetFileAttributesA(path), INVALID_FILE_ATTRIBUTES); /* nothing was bound */
+    a.fd = (cmio_fd)1;
+    ck_assert_int_eq(cmio_unix_datagram_unbound(&a), -ENOTSUP);
+    ck_assert(a.fd == CMIO_FD_INVALID);
+    a.fd = (cmio_fd)1;
+    ck_assert_int_eq(cmio_unix_datagram_pair(&a, &b), -ENOTSUP);
+    ck_assert(a.fd == CMIO_FD_INVALID && b.fd == CMIO_FD_INVALID);
+    return true;
+}
+
+void std_unix_dgram_pair(cmio_fd sv[2])
+{
+    (void)sv;
+    ck_abort_msg("no AF_UNIX datagrams on Windows: ask no_unix_datagrams() first");
+}
+
+bool fd_limit_exhaust(fd_limit *l)
+{
+    *l = (fd_limit){.enforced = false}; /* no per-process descriptor limit */
+    return false;
+}
+
+void fd_limit_restore(fd_limit *l)
+{
+    (void)l;
+}
+
+bool path_exists(const char *path)
+{
+    return GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES;
+}
+
+int path_unlink(const char *path)
+{
+    return DeleteFileA(path) ? 0 : -1;
+}
+#else
+bool no_unix_sockets(void)
+{
+    return false; /* POSIX systems have AF_UNIX: the test's calls assert it */
+}
+
+bool unix_pair_refused(int err, const cmio_unix_stream *a, const cmio_unix_stream *b)
+{
+    (void)err; /* POSIX systems have socketpair: the test asserts success */
+    (void)a;
+    (void)b;
+    return false;
+}
+
+bool unix_stream_pair_or_skip(cmio_unix_stream *a, cmio_unix_stream *b)
+{
+    ck_assert_int_eq(cmio_unix_stream_pair(a, b), 0);
+    return true;
+}
+
+cmio_fd std_unix_connect(const cmio_sockaddr *addr)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(connect(fd, &addr->u.sa, addr->len), 0);
+    return fd;
+}
+
+cmio_fd std_unix_listen(const cmio_sockaddr *addr, int backlog)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, &addr->u.sa, addr->len), 0);
+    ck_assert_int_eq(listen(fd, backlog), 0);
+    return fd;
+}
+
+void std_unix_pair(cmio_fd sv[2])
+{
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+}
+
+bool no_unix_datagrams(void)
+{
+    return false; /* POSIX systems have them: the test's calls assert it */
+}
+
+void std_unix_dgram_pair(cmio_fd sv[2])
+{
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+}
+
+bool fd_limit_exhaust(fd_limit *l)
+{
+    struct rlimit old, tight;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    l->old_cur = (unsigned long long)old.rlim_cur;
+    /* The lowest free descriptor, taken: with the limit just above it, no
+     * descriptor can be made. */
+    l->probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(l->probe, 0);
+    tight = old;
+    tight.rlim_cur = (rlim_t)l->probe + 1;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+    /* Some environments (valgrind) do not enforce the limit: then there is
+     * no failure to observe. */
+    l->enforced = socketpair(AF_UNIX, SOCK_STREAM, 0, l->raw) < 0 && errno == EMFILE;
+    return l->enforced;
+}
+
+void fd_limit_restore(fd_limit *l)
+{
+    struct rlimit r;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &r), 0);
+    r.rlim_cur = (rlim_t)l->old_cur;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &r), 0);
+    close(l->probe);
+    if (!l->enforced) {
+        close(l->raw[0]);
+        close(l->raw[1]);
+    }
+}
+
+bool path_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+int path_unlink(const char *path)
+{
+    return unlink(path);
+}
 #endif
 
 void assert_addr_text(const cmio_sockaddr *a, const char *want)

@@ -62,6 +62,8 @@ int sock_error(cmio_fd fd);
 cmio_fd blocking_listener(cmio_sockaddr *addr);
 cmio_fd blocking_accept(cmio_fd listener);
 void sock_recv_timeout(cmio_fd fd, int seconds);
+/* The same for sends (SO_SNDTIMEO). */
+void sock_send_timeout(cmio_fd fd, int seconds);
 /* Makes a socket non-blocking (O_NONBLOCK; FIONBIO). Whether a socket
  * is non-blocking: 1 or 0, or -1 where it cannot be asked (Winsock has no
  * getter: there, the tests see the mode from -EAGAIN). */
@@ -102,6 +104,18 @@ bool sock_is_open(cmio_fd fd);
 /* Raise the descriptor limit to at least n where there is one
  * (RLIMIT_NOFILE); asserts it is enough. */
 void need_descriptors(long n);
+/* No descriptor left to make: RLIMIT_NOFILE set just above the lowest free
+ * one. Returns whether the limit is enforced (a socketpair then fails with
+ * EMFILE; valgrind does not enforce it, and Windows has no such limit:
+ * false), so the caller knows whether there is a failure to observe.
+ * fd_limit_restore puts the old limit back and closes what it made. */
+typedef struct fd_limit {
+    unsigned long long old_cur;
+    int probe, raw[2];
+    bool enforced;
+} fd_limit;
+bool fd_limit_exhaust(fd_limit *l);
+void fd_limit_restore(fd_limit *l);
 /* setenv/unsetenv (Windows: _putenv_s), asserting success. */
 void env_set(const char *name, const char *value);
 void env_unset(const char *name);
@@ -146,6 +160,47 @@ bool same_addr(const cmio_sockaddr *a, const cmio_sockaddr *b);
 void tmp_open(void);
 void tmp_close(void);
 const char *tmp_path(char *buf, size_t size, const char *name);
+/* Whether this system has no AF_UNIX stream sockets, asked at run time:
+ * false on POSIX systems, which always have them (the test's own calls then
+ * assert success). On Windows it tries a listener on a fresh temporary path:
+ * false when that works (Windows 10 1803 and later); else it asserts the
+ * documented answer of each constructor (cmio_unix_listener_bind, _bind_addr,
+ * cmio_unix_stream_connect, _connect_addr: -ENOTSUP, fd left
+ * CMIO_FD_INVALID) and returns true, and the test stops there. */
+bool no_unix_sockets(void);
+/* Whether this system has no AF_UNIX datagram sockets: false on POSIX
+ * systems (the test's calls assert success). On Windows, whose AF_UNIX is
+ * stream-only, it asserts the documented -ENOTSUP of each constructor
+ * (cmio_unix_datagram_bind, _bind_addr, _unbound, _pair; fds left
+ * CMIO_FD_INVALID, no file made) and returns true: the test stops there. */
+bool no_unix_datagrams(void);
+/* A pair of blocking AF_UNIX datagram sockets made by plain calls
+ * (socketpair(AF_UNIX, SOCK_DGRAM)); only where no_unix_datagrams() is false. */
+void std_unix_dgram_pair(cmio_fd sv[2]);
+/* A connected pair of AF_UNIX stream sockets for a test that is not about
+ * cmio_unix_stream_pair (asserting success): the pair itself on POSIX
+ * systems; on Windows, which has none, a listener on a temporary path, a
+ * connect and an accept (the listener and its file removed). false, after
+ * no_unix_sockets' assertions, where there are no Unix sockets. */
+bool unix_stream_pair_or_skip(cmio_unix_stream *a, cmio_unix_stream *b);
+/* For a test about cmio_unix_stream_pair itself, given what it returned:
+ * on Windows (no socketpair) asserts its documented -ENOTSUP with both fds
+ * left CMIO_FD_INVALID and returns true (the test stops); elsewhere false
+ * (the test asserts success). */
+bool unix_pair_refused(int err, const cmio_unix_stream *a, const cmio_unix_stream *b);
+/* The plain Unix socket calls the tests make "std" sockets with: a blocking
+ * AF_UNIX stream socket, connected to addr or bound and listening on it
+ * (asserting success); whether a descriptor is in blocking mode (1, 0, or
+ * -1 where it cannot be asked); whether a path exists; unlink it. */
+cmio_fd std_unix_connect(const cmio_sockaddr *addr);
+cmio_fd std_unix_listen(const cmio_sockaddr *addr, int backlog);
+/* A connected pair of blocking AF_UNIX stream sockets made by plain calls
+ * (socketpair; on Windows a listener on a temporary path, a connect and an
+ * accept), asserting success. */
+void std_unix_pair(cmio_fd sv[2]);
+bool path_exists(const char *path);
+int path_unlink(const char *path);
+
 /* A unique name in the abstract namespace; name receives its text. */
 void abstract_addr(cmio_sockaddr *a, char *name, size_t size);
 /* Asserts that an AF_UNIX address formats as want. */

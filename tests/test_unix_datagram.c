@@ -7,17 +7,12 @@
  */
 #include "helpers.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 enum { A = 1, B = 2, C = 3 };
 
@@ -28,6 +23,8 @@ static const char DATA2[] = "Why hello mio!";   /* 14 bytes */
 
 START_TEST(test_bind_send_to_recv_from_with_sender_address)
 {
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(16);
     cmio_registry *r = cmio_poll_registry(p);
@@ -78,6 +75,8 @@ END_TEST
 
 START_TEST(test_connected_send_recv)
 {
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(16);
     cmio_registry *r = cmio_poll_registry(p);
@@ -129,6 +128,8 @@ END_TEST
 
 START_TEST(test_connected_socket_refuses_other_senders)
 {
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
     char path_a[256], path_b[256];
     tmp_path(path_a, sizeof(path_a), "a");
     tmp_path(path_b, sizeof(path_b), "b");
@@ -149,6 +150,8 @@ END_TEST
 
 START_TEST(test_unbound_sender)
 {
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
     char path[256];
     tmp_path(path, sizeof(path), "receiver");
     cmio_unix_datagram rx, tx;
@@ -179,6 +182,8 @@ END_TEST
 
 START_TEST(test_pair_send_recv)
 {
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(16);
     cmio_registry *r = cmio_poll_registry(p);
@@ -220,6 +225,8 @@ END_TEST
 
 START_TEST(test_recv_on_empty_queue_is_eagain)
 {
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
     cmio_unix_datagram a, b;
     ck_assert_int_eq(cmio_unix_datagram_pair(&a, &b), 0);
     char buf[16];
@@ -234,6 +241,8 @@ END_TEST
 
 START_TEST(test_recv_truncates_long_datagram)
 {
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
     cmio_unix_datagram a, b;
     ck_assert_int_eq(cmio_unix_datagram_pair(&a, &b), 0);
     ck_assert_int_eq(cmio_unix_datagram_send(&a, DATA1, DATA1_LEN), (ssize_t)DATA1_LEN);
@@ -252,6 +261,8 @@ END_TEST
 
 START_TEST(test_shutdown)
 {
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
     sigpipe_deadly();
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(16);
@@ -281,12 +292,20 @@ END_TEST
 
 START_TEST(test_abstract_names)
 {
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(16);
     cmio_registry *r = cmio_poll_registry(p);
     seen_flags sn = {{0}};
     cmio_sockaddr addr_a, addr_b;
     char name_a[96], name_b[96], text_a[100], text_b[100];
+    if (cmio_sockaddr_from_abstract(&addr_a, "x", 1) == -ENOTSUP) {
+        /* No abstract namespace, as the header documents. */
+        cmio_events_free(ev);
+        cmio_poll_free(p);
+        return;
+    }
     abstract_addr(&addr_a, name_a, sizeof(name_a));
     abstract_addr(&addr_b, name_b, sizeof(name_b));
     snprintf(text_a, sizeof(text_a), "@%s", name_a);
@@ -321,6 +340,8 @@ END_TEST
 
 START_TEST(test_send_to_missing_or_closed_socket)
 {
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
     char path[256];
     tmp_path(path, sizeof(path), "gone");
     cmio_unix_datagram tx, rx;
@@ -338,6 +359,8 @@ END_TEST
 
 START_TEST(test_bind_to_existing_path_is_eaddrinuse)
 {
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
     char path[256];
     tmp_path(path, sizeof(path), "taken");
     cmio_unix_datagram a, again = {9};
@@ -354,8 +377,10 @@ END_TEST
 
 START_TEST(test_from_fd_adopts_blocking_sockets)
 {
-    int sv[2];
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
+    cmio_fd sv[2];
+    std_unix_dgram_pair(sv);
     cmio_unix_datagram a, b;
     ck_assert_int_eq(cmio_unix_datagram_from_fd(&a, sv[0]), 0);
     ck_assert_int_eq(cmio_unix_datagram_from_fd(&b, sv[1]), 0);
@@ -373,12 +398,14 @@ END_TEST
 
 START_TEST(test_close_is_idempotent)
 {
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
     cmio_unix_datagram a;
     ck_assert_int_eq(cmio_unix_datagram_unbound(&a), 0);
-    int fd = a.fd;
+    cmio_fd fd = a.fd;
     cmio_unix_datagram_close(&a);
     ck_assert_int_eq(a.fd, -1);
-    ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+    ck_assert(!sock_is_open(fd));
     cmio_unix_datagram_close(&a);
     ck_assert_int_eq(a.fd, -1);
     cmio_unix_datagram_close(NULL);
@@ -435,6 +462,9 @@ START_TEST(test_invalid_arguments)
     ck_assert_int_eq(cmio_unix_datagram_from_fd(&s, -1), -EBADF);
     ck_assert_int_eq(s.fd, -1);
 
+    /* The calls below need a pair. */
+    if (no_unix_datagrams())
+        return; /* no AF_UNIX datagrams here: their -ENOTSUP answers were asserted */
     ck_assert_int_eq(cmio_unix_datagram_pair(&x, &y), 0);
     ck_assert_int_eq(cmio_unix_datagram_connect(&x, NULL), -EINVAL);
     ck_assert_int_eq(cmio_unix_datagram_connect(&x, long_path), -ENAMETOOLONG);

@@ -7,22 +7,19 @@
  */
 #include "helpers.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 enum { LISTENER = 1, CLIENT = 2, SERVER = 3 };
 
 START_TEST(test_bind_accept_with_events_on_both_sides)
 {
+    if (no_unix_sockets())
+        return; /* no AF_UNIX here: its -ENOTSUP answers were asserted */
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(16);
     cmio_registry *r = cmio_poll_registry(p);
@@ -79,6 +76,8 @@ END_TEST
 
 START_TEST(test_accept_every_queued_connection_then_new_event)
 {
+    if (no_unix_sockets())
+        return; /* no AF_UNIX here: its -ENOTSUP answers were asserted */
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(16);
     cmio_registry *r = cmio_poll_registry(p);
@@ -122,6 +121,8 @@ END_TEST
 
 START_TEST(test_deregistered_listener_gets_no_events)
 {
+    if (no_unix_sockets())
+        return; /* no AF_UNIX here: its -ENOTSUP answers were asserted */
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(16);
     cmio_registry *r = cmio_poll_registry(p);
@@ -142,6 +143,8 @@ END_TEST
 
 START_TEST(test_accept_with_nothing_pending_is_eagain)
 {
+    if (no_unix_sockets())
+        return; /* no AF_UNIX here: its -ENOTSUP answers were asserted */
     char path[256];
     cmio_unix_listener l;
     ck_assert_int_eq(cmio_unix_listener_bind(&l, tmp_path(path, sizeof(path), "empty")), 0);
@@ -156,6 +159,8 @@ END_TEST
 
 START_TEST(test_bind_to_existing_path_is_eaddrinuse)
 {
+    if (no_unix_sockets())
+        return; /* no AF_UNIX here: its -ENOTSUP answers were asserted */
     char path[256];
     tmp_path(path, sizeof(path), "taken");
     cmio_unix_listener l, again = {9};
@@ -164,9 +169,9 @@ START_TEST(test_bind_to_existing_path_is_eaddrinuse)
     ck_assert_int_eq(again.fd, -1);
     /* The socket file outlives the listener. */
     cmio_unix_listener_close(&l);
-    ck_assert_int_eq(access(path, F_OK), 0);
+    ck_assert(path_exists(path));
     ck_assert_int_eq(cmio_unix_listener_bind(&again, path), -EADDRINUSE);
-    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(path_unlink(path), 0);
     ck_assert_int_eq(cmio_unix_listener_bind(&again, path), 0);
     cmio_unix_listener_close(&again);
 }
@@ -174,6 +179,8 @@ END_TEST
 
 START_TEST(test_bind_in_missing_directory_is_enoent)
 {
+    if (no_unix_sockets())
+        return; /* no AF_UNIX here: its -ENOTSUP answers were asserted */
     char path[256];
     cmio_unix_listener l = {5};
     ck_assert_int_eq(cmio_unix_listener_bind(&l, tmp_path(path, sizeof(path), "no/such/dir")), -ENOENT);
@@ -183,6 +190,8 @@ END_TEST
 
 START_TEST(test_local_addr_round_trip)
 {
+    if (no_unix_sockets())
+        return; /* no AF_UNIX here: its -ENOTSUP answers were asserted */
     char path[256];
     tmp_path(path, sizeof(path), "local");
     cmio_unix_listener l;
@@ -199,11 +208,19 @@ END_TEST
 
 START_TEST(test_abstract_name_bind_connect_accept)
 {
+    if (no_unix_sockets())
+        return; /* no AF_UNIX here: its -ENOTSUP answers were asserted */
     cmio_poll *p = open_poll(_i);
     cmio_events *ev = open_events(16);
     cmio_registry *r = cmio_poll_registry(p);
     cmio_sockaddr addr;
     char name[96], text[100];
+    if (cmio_sockaddr_from_abstract(&addr, "x", 1) == -ENOTSUP) {
+        /* No abstract namespace (Windows), as the header documents. */
+        cmio_events_free(ev);
+        cmio_poll_free(p);
+        return;
+    }
     abstract_addr(&addr, name, sizeof(name));
     snprintf(text, sizeof(text), "@%s", name);
 
@@ -242,14 +259,13 @@ END_TEST
 
 START_TEST(test_from_fd_adopts_blocking_listener)
 {
+    if (no_unix_sockets())
+        return; /* no AF_UNIX here: its -ENOTSUP answers were asserted */
     char path[256];
     tmp_path(path, sizeof(path), "adopted");
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    memcpy(a.sun_path, path, strlen(path) + 1);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    ck_assert_int_eq(listen(fd, 8), 0);
+    cmio_sockaddr a;
+    ck_assert_int_eq(cmio_sockaddr_from_path(&a, path), 0);
+    cmio_fd fd = std_unix_listen(&a, 8);
 
     cmio_unix_listener l;
     ck_assert_int_eq(cmio_unix_listener_from_fd(&l, fd), 0);
@@ -268,13 +284,15 @@ END_TEST
 
 START_TEST(test_close_is_idempotent)
 {
+    if (no_unix_sockets())
+        return; /* no AF_UNIX here: its -ENOTSUP answers were asserted */
     char path[256];
     cmio_unix_listener l;
     ck_assert_int_eq(cmio_unix_listener_bind(&l, tmp_path(path, sizeof(path), "close")), 0);
-    int fd = l.fd;
+    cmio_fd fd = l.fd;
     cmio_unix_listener_close(&l);
     ck_assert_int_eq(l.fd, -1);
-    ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+    ck_assert(!sock_is_open(fd));
     cmio_unix_listener_close(&l);
     ck_assert_int_eq(l.fd, -1);
     cmio_unix_listener_close(NULL);
@@ -323,6 +341,9 @@ START_TEST(test_invalid_arguments)
     ck_assert_int_eq(cmio_unix_listener_from_fd(&l, -1), -EBADF);
     ck_assert_int_eq(l.fd, -1);
 
+    /* The calls below need a listener. */
+    if (no_unix_sockets())
+        return; /* no AF_UNIX here: its -ENOTSUP answers were asserted */
     char path[256];
     cmio_unix_listener ok;
     ck_assert_int_eq(cmio_unix_listener_bind(&ok, tmp_path(path, sizeof(path), "args")), 0);
