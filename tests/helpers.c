@@ -1301,3 +1301,16 @@ unsigned loopback_ifindex(void)
     return i ? i : if_nametoindex("lo0");
 #endif
 }
+
+bool no_abstract_names(void)
+{
+    cmio_sockaddr a;
+    int rc = cmio_sockaddr_from_abstract(&a, "x", 1);
+#ifdef __linux__
+    ck_assert_int_eq(rc, 0); /* Linux has abstract names */
+#endif
+    if (rc == -ENOTSUP)
+        return true;
+    ck_assert_int_eq(rc, 0);
+    return false;
+}

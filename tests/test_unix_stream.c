@@ -145,7 +145,7 @@ START_TEST(test_connect_without_listener_is_econnrefused)
      * abstract names (cmio_sockaddr_from_abstract: -ENOTSUP elsewhere). */
     cmio_sockaddr a;
     char name[96];
-    if (cmio_sockaddr_from_abstract(&a, "x", 1) == -ENOTSUP)
+    if (no_abstract_names())
         return;
     abstract_addr(&a, name, sizeof(name));
     c.fd = 5;
@@ -240,7 +240,7 @@ START_TEST(test_abstract_name_connect)
     seen_flags sn = {{0}};
     cmio_sockaddr addr;
     char name[96], text[100];
-    if (cmio_sockaddr_from_abstract(&addr, "x", 1) == -ENOTSUP) {
+    if (no_abstract_names()) {
         /* No abstract namespace (Windows), as the header documents. */
         cmio_events_free(ev);
         cmio_poll_free(p);
