@@ -1555,7 +1555,7 @@ CMIO_API int cmio_tcp_stream_peer_addr(const cmio_tcp_stream *s, cmio_sockaddr *
  * made outside cmio then reuses, may read 0 for the same code until
  * adopted (cmio_tcp_stream_from_fd). The memory is a fixed table of 64
  * sockets under a lock (nothing is allocated); when more sockets than that
- * hold a taken error at once, the oldest is forgotten and its error may be
+ * hold a taken error at once, one of them is forgotten and its error may be
  * reported once more.
  * Errors: of the call itself, -ENOTSOCK; plus the common ones.
  * Thread-safe as getsockopt(2).

@@ -425,7 +425,7 @@ int cmio__get_bool(cmio_fd fd, int level, int name, bool *out)
  * error, which may carry the same code). Few sockets are ever here (failed
  * connects until they are closed, UDP sockets between an error and their
  * next send): a fixed table, scanned under a lock, so that nothing is
- * allocated; a full one forgets its oldest entry, whose error may then be
+ * allocated; a full one forgets an entry, in turn, whose error may then be
  * reported once more. While it is empty, forgetting costs one relaxed
  * load. */
 enum { TAKEN_SLOTS = 64 };
@@ -477,7 +477,7 @@ static int taken_code(SOCKET fd, int code)
         if (k >= 0)
             atomic_fetch_add_explicit(&taken_used, 1, memory_order_relaxed);
         else
-            k = (int)(taken_next++ % TAKEN_SLOTS); /* full: the oldest goes */
+            k = (int)(taken_next++ % TAKEN_SLOTS); /* full: one goes, in turn */
         taken[k] = (struct taken_error){fd, code};
     }
     ReleaseSRWLockExclusive(&taken_lock);
