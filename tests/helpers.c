@@ -9,6 +9,7 @@
 #include <string.h>
 #if defined(_WIN32)
 #include <iphlpapi.h>
+#include <wchar.h>
 #else
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,9 +18,11 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #endif
@@ -1313,4 +1316,382 @@ bool no_abstract_names(void)
         return true;
     ck_assert_int_eq(rc, 0);
     return false;
+}
+
+/* Child processes. */
+
+enum { MAX_CHILDREN = 8 };
+static test_child *live_children[MAX_CHILDREN];
+
+static void child_track(test_child *c)
+{
+    for (int k = 0; k < MAX_CHILDREN; k++)
+        if (live_children[k] == NULL) {
+            live_children[k] = c;
+            return;
+        }
+    ck_abort_msg("more than %d children at once", MAX_CHILDREN);
+}
+
+static void child_untrack(test_child *c)
+{
+    for (int k = 0; k < MAX_CHILDREN; k++)
+        if (live_children[k] == c)
+            live_children[k] = NULL;
+}
+
+static void child_init(test_child *c)
+{
+    c->eof = c->terminated = c->reaped = false;
+    c->status = CHILD_RUNNING;
+    c->len = 0;
+    c->text[0] = '\0';
+}
+
+/* Where the next read goes: the rest of text, or once it is full a scratch
+ * buffer whose bytes are dropped. */
+static char *child_room(test_child *c, size_t *room)
+{
+    static char scratch[4096];
+    if (c->len + 1 < sizeof(c->text)) {
+        *room = sizeof(c->text) - 1 - c->len;
+        return c->text + c->len;
+    }
+    *room = sizeof(scratch);
+    return scratch;
+}
+
+static void child_took(test_child *c, size_t n)
+{
+    if (c->len + 1 >= sizeof(c->text))
+        return;
+#if defined(_WIN32)
+    /* The Microsoft runtime writes a text stream's \n as \r\n: back to \n
+     * (also when the two came in different reads). */
+    char *in = c->text + c->len, *end = in + n;
+    for (; in < end; in++) {
+        if (*in == '\n' && c->len > 0 && c->text[c->len - 1] == '\r')
+            c->len--;
+        c->text[c->len++] = *in;
+    }
+#else
+    c->len += n;
+#endif
+    c->text[c->len] = '\0';
+}
+
+#if defined(_WIN32)
+/* One argument of a command line as the Microsoft runtime splits it:
+ * quoted when it holds a blank or a quote (or is empty), a quote escaped,
+ * and the backslashes before a quote (or the closing one) doubled. */
+static size_t quote_arg(wchar_t *out, size_t at, size_t size, const wchar_t *arg)
+{
+    bool quote = arg[0] == L'\0' || wcspbrk(arg, L" \t\"") != NULL;
+    size_t need = at + 3 + 2 * wcslen(arg);
+    ck_assert_msg(need < size, "command line too long");
+    if (quote)
+        out[at++] = L'"';
+    for (const wchar_t *p = arg;; p++) {
+        size_t slashes = 0;
+        while (*p == L'\\') {
+            slashes++;
+            p++;
+        }
+        if (*p == L'\0') {
+            for (size_t k = 0; k < (quote ? 2 * slashes : slashes); k++)
+                out[at++] = L'\\';
+            break;
+        }
+        if (*p == L'"') {
+            for (size_t k = 0; k < 2 * slashes + 1; k++)
+                out[at++] = L'\\';
+        } else {
+            for (size_t k = 0; k < slashes; k++)
+                out[at++] = L'\\';
+        }
+        out[at++] = *p;
+    }
+    if (quote)
+        out[at++] = L'"';
+    out[at] = L'\0';
+    return at;
+}
+
+static void widen(wchar_t *out, int size, const char *text)
+{
+    ck_assert_msg(MultiByteToWideChar(CP_UTF8, 0, text, -1, out, size) > 0, "not UTF-8 or too long: %s", text);
+}
+
+static HANDLE inheritable(HANDLE h)
+{
+    HANDLE copy = NULL;
+    ck_assert(DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &copy, 0, TRUE,
+                              DUPLICATE_SAME_ACCESS));
+    return copy;
+}
+
+void child_start(test_child *c, char *const argv[])
+{
+    static long serial;
+    child_init(c);
+    wchar_t app[MAX_PATH * 2], arg[1024], cmdline[8192];
+    widen(app, MAX_PATH * 2, argv[0]);
+    size_t at = 0;
+    cmdline[0] = L'\0';
+    for (int k = 0; argv[k] != NULL; k++) {
+        if (k > 0)
+            cmdline[at++] = L' ';
+        widen(arg, 1024, argv[k]);
+        at = quote_arg(cmdline, at, sizeof(cmdline) / sizeof(cmdline[0]), arg);
+    }
+
+    /* The pipe: a named one, so that the test's end can be overlapped
+     * (an anonymous pipe cannot); the child's end inheritable. */
+    wchar_t name[96];
+    swprintf(name, 96, L"\\\\.\\pipe\\cmio-test-%lu-%ld", (unsigned long)GetCurrentProcessId(), ++serial);
+    c->out = CreateNamedPipeW(name, PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+                              PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, 0,
+                              65536, 0, NULL);
+    ck_assert_msg(c->out != INVALID_HANDLE_VALUE, "CreateNamedPipeW: %lu", GetLastError());
+    SECURITY_ATTRIBUTES sa = {.nLength = sizeof(sa), .bInheritHandle = TRUE};
+    HANDLE child_out = CreateFileW(name, GENERIC_WRITE, 0, &sa, OPEN_EXISTING, 0, NULL);
+    ck_assert_msg(child_out != INVALID_HANDLE_VALUE, "CreateFileW(pipe): %lu", GetLastError());
+    c->event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    ck_assert(c->event != NULL);
+    OVERLAPPED ov = {.hEvent = c->event};
+    ck_assert_msg(!ConnectNamedPipe(c->out, &ov) && GetLastError() == ERROR_PIPE_CONNECTED,
+                  "ConnectNamedPipe: %lu", GetLastError());
+    HANDLE child_in = CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa, OPEN_EXISTING, 0,
+                                  NULL);
+    ck_assert(child_in != INVALID_HANDLE_VALUE);
+    HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
+    HANDLE child_err = err != NULL && err != INVALID_HANDLE_VALUE
+                           ? inheritable(err)
+                           : CreateFileW(L"NUL", GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa,
+                                         OPEN_EXISTING, 0, NULL);
+    ck_assert(child_err != INVALID_HANDLE_VALUE);
+
+    /* Only these three are inherited (not the test's other handles). */
+    HANDLE handles[3] = {child_in, child_out, child_err};
+    SIZE_T size = 0;
+    InitializeProcThreadAttributeList(NULL, 1, 0, &size);
+    LPPROC_THREAD_ATTRIBUTE_LIST attrs = malloc(size);
+    ck_assert_ptr_nonnull(attrs);
+    ck_assert(InitializeProcThreadAttributeList(attrs, 1, 0, &size));
+    ck_assert(UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, handles, sizeof(handles), NULL,
+                                        NULL));
+    STARTUPINFOEXW si = {.StartupInfo = {.cb = sizeof(si),
+                                         .dwFlags = STARTF_USESTDHANDLES,
+                                         .hStdInput = child_in,
+                                         .hStdOutput = child_out,
+                                         .hStdError = child_err},
+                         .lpAttributeList = attrs};
+    PROCESS_INFORMATION pi;
+    BOOL ok = CreateProcessW(app, cmdline, NULL, NULL, TRUE, EXTENDED_STARTUPINFO_PRESENT, NULL, NULL,
+                             &si.StartupInfo, &pi);
+    DWORD why = GetLastError();
+    DeleteProcThreadAttributeList(attrs);
+    free(attrs);
+    CloseHandle(child_in);
+    CloseHandle(child_out); /* the child's copy is the only one: its end is the pipe's end */
+    CloseHandle(child_err);
+    ck_assert_msg(ok, "CreateProcessW(%s): %lu", argv[0], why);
+    CloseHandle(pi.hThread);
+    c->process = pi.hProcess;
+    c->pid = pi.dwProcessId;
+    child_track(c);
+}
+
+/* One read, waiting at most timeout_ms: the bytes read (0 at the end of
+ * its output, -1 when the time ran out). */
+static long child_read_some(test_child *c, int timeout_ms)
+{
+    size_t room;
+    char *at = child_room(c, &room);
+    OVERLAPPED ov = {.hEvent = c->event};
+    DWORD n = 0;
+    if (!ReadFile(c->out, at, (DWORD)room, &n, &ov)) {
+        DWORD err = GetLastError();
+        if (err == ERROR_BROKEN_PIPE)
+            return 0;
+        ck_assert_msg(err == ERROR_IO_PENDING, "ReadFile: %lu", err);
+        if (WaitForSingleObject(c->event, (DWORD)(timeout_ms > 0 ? timeout_ms : 0)) != WAIT_OBJECT_0)
+            CancelIoEx(c->out, &ov);
+        /* Done or cancelled: the read owns at and ov until it says so. */
+        if (!GetOverlappedResult(c->out, &ov, &n, TRUE)) {
+            err = GetLastError();
+            if (err == ERROR_BROKEN_PIPE)
+                return 0;
+            ck_assert_msg(err == ERROR_OPERATION_ABORTED, "GetOverlappedResult: %lu", err);
+            if (n == 0)
+                return -1;
+        }
+    }
+    if (n == 0)
+        return -1; /* a zero-byte write: nothing to count, no end either */
+    child_took(c, n);
+    return (long)n;
+}
+
+void child_terminate(test_child *c)
+{
+    if (TerminateProcess(c->process, 143))
+        c->terminated = true;
+}
+
+static bool child_reap(test_child *c, int timeout_ms)
+{
+    if (WaitForSingleObject(c->process, (DWORD)(timeout_ms > 0 ? timeout_ms : 0)) != WAIT_OBJECT_0)
+        return false;
+    DWORD code = 0;
+    ck_assert(GetExitCodeProcess(c->process, &code));
+    c->status = c->terminated && code == 143 ? CHILD_TERMINATED : (int)code;
+    CloseHandle(c->process);
+    CloseHandle(c->out);
+    CloseHandle(c->event);
+    return true;
+}
+
+long child_pid(const test_child *c)
+{
+    return (long)c->pid;
+}
+#else
+extern char **environ;
+
+void child_start(test_child *c, char *const argv[])
+{
+    child_init(c);
+    int fds[2];
+    ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+    posix_spawn_file_actions_t fa;
+    ck_assert_int_eq(posix_spawn_file_actions_init(&fa), 0);
+    ck_assert_int_eq(posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO), 0);
+    ck_assert_int_eq(posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0), 0);
+    int rc = posix_spawn(&c->pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    ck_assert_msg(rc == 0, "posix_spawn(%s): %s", argv[0], strerror(rc));
+    c->out = fds[0];
+    child_track(c);
+}
+
+void child_adopt(test_child *c, pid_t pid, int out)
+{
+    child_init(c);
+    c->pid = pid;
+    c->out = out;
+    child_track(c);
+}
+
+static long child_read_some(test_child *c, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = c->out, .events = POLLIN};
+    int rc;
+    do
+        rc = poll(&pfd, 1, timeout_ms > 0 ? timeout_ms : 0);
+    while (rc < 0 && errno == EINTR);
+    ck_assert_msg(rc >= 0, "poll: %s", strerror(errno));
+    if (rc == 0)
+        return -1;
+    size_t room;
+    char *at = child_room(c, &room);
+    ssize_t n = read(c->out, at, room);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return -1;
+    ck_assert_msg(n >= 0, "read: %s", strerror(errno));
+    child_took(c, (size_t)n);
+    return (long)n;
+}
+
+void child_terminate(test_child *c)
+{
+    if (kill(c->pid, SIGTERM) == 0)
+        c->terminated = true;
+}
+
+/* Reaps it once it has ended, polling waitpid for at most timeout_ms
+ * (there is no bounded blocking wait for a child). */
+static bool child_reap(test_child *c, int timeout_ms)
+{
+    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        int status = 0;
+        pid_t r = waitpid(c->pid, &status, WNOHANG);
+        ck_assert_msg(r >= 0, "waitpid: %s", strerror(errno));
+        if (r == c->pid) {
+            if (WIFEXITED(status))
+                c->status = WEXITSTATUS(status);
+            else
+                c->status = WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM && c->terminated ? CHILD_TERMINATED
+                                                                                                : CHILD_SIGNALLED;
+            close(c->out);
+            return true;
+        }
+        if (now_ms() >= deadline)
+            return false;
+        struct timespec ms = {.tv_nsec = 1000000};
+        nanosleep(&ms, NULL);
+    }
+}
+
+long child_pid(const test_child *c)
+{
+    return (long)c->pid;
+}
+#endif
+
+int occurrences(const char *text, const char *needle)
+{
+    int count = 0;
+    for (const char *at = text; (at = strstr(at, needle)) != NULL; at++)
+        count++;
+    return count;
+}
+
+bool child_read_until(test_child *c, const char *needle, int times, int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    while (occurrences(c->text, needle) < times && !c->eof && c->len + 1 < sizeof(c->text)) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            break;
+        if (child_read_some(c, (int)left) == 0)
+            c->eof = true;
+    }
+    return occurrences(c->text, needle) >= times;
+}
+
+int child_wait(test_child *c, int timeout_ms)
+{
+    if (c->reaped)
+        return c->status;
+    int64_t deadline = now_ms() + timeout_ms;
+    /* Its output to the end first (it ends with the process, unless a
+     * process it started holds it), then the process. */
+    while (!c->eof) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return CHILD_RUNNING;
+        if (child_read_some(c, (int)left) == 0)
+            c->eof = true;
+    }
+    int64_t left = deadline - now_ms();
+    if (!child_reap(c, (int)(left > 0 ? left : 0)))
+        return CHILD_RUNNING;
+    c->reaped = true;
+    child_untrack(c);
+    return c->status;
+}
+
+void child_cleanup(void)
+{
+    for (int k = 0; k < MAX_CHILDREN; k++) {
+        test_child *c = live_children[k];
+        if (c == NULL)
+            continue;
+        child_terminate(c);
+        child_wait(c, WAIT_MS);
+        live_children[k] = NULL;
+    }
 }

@@ -312,6 +312,57 @@ void expect_no_events_at(cmio_poll *p, cmio_events *ev, const char *file, int li
 struct in_addr loopback_v4(void);
 unsigned loopback_ifindex(void);
 
+/* Child processes (the examples' suite): a program started with argv
+ * (argv[0] its path, NULL-terminated), its standard output captured through
+ * a pipe, its standard error the test's own and its standard input empty.
+ * POSIX: posix_spawn, the pipe close-on-exec in the test. Windows:
+ * CreateProcessW with a named pipe whose end in the test is read
+ * overlapped (so that a read waits a bounded time), the child inheriting
+ * its three standard handles alone. What it printed so far is text
+ * (NUL-terminated, a line ending in \n where the Microsoft runtime wrote
+ * \r\n; the rest of a longer output is read and dropped). */
+typedef struct test_child {
+#if defined(_WIN32)
+    HANDLE process, out, event;
+    DWORD pid;
+#else
+    pid_t pid;
+    int out;
+#endif
+    bool eof, terminated, reaped;
+    int status; /* child_wait's answer once it ended */
+    size_t len;
+    char text[65536];
+} test_child;
+/* How child_wait says a child ended, besides its exit code (0..255):
+ * ended by child_terminate (SIGTERM; TerminateProcess), by another signal
+ * (POSIX), or not yet when the wait ran out (it is still running). */
+#define CHILD_TERMINATED (-1)
+#define CHILD_SIGNALLED (-2)
+#define CHILD_RUNNING (-3)
+void child_start(test_child *c, char *const argv[]);
+#if !defined(_WIN32)
+/* A child made otherwise (fork and exec) with out the read end of its
+ * standard output, given to the same calls. */
+void child_adopt(test_child *c, pid_t pid, int out);
+#endif
+/* Read its output until needle has appeared `times` times in text, for at
+ * most timeout_ms: whether it has (false at the end of its output too). */
+bool child_read_until(test_child *c, const char *needle, int times, int timeout_ms);
+/* How many times needle occurs in text. */
+int occurrences(const char *text, const char *needle);
+/* End it: SIGTERM; on Windows TerminateProcess. */
+void child_terminate(test_child *c);
+/* Wait for it to end, for at most timeout_ms, reading its output meanwhile
+ * (so that a full pipe does not hold it up): its exit code or a CHILD_*
+ * value above. Once it ended, the pipe and handles are closed. */
+int child_wait(test_child *c, int timeout_ms);
+/* Its process id. */
+long child_pid(const test_child *c);
+/* For a fixture's teardown: terminate and reap every child started and not
+ * yet reaped (a test that failed midway leaves no server running). */
+void child_cleanup(void);
+
 /* Runs a suite (forked unless CK_FORK=no; never forked on Windows, which
  * has no fork: each test closes what it opens) and returns an exit
  * status. On Windows it starts Winsock first (cmio does too, at its first
