@@ -79,7 +79,9 @@ static int handle(cmio_registry *registry, cmio_token token, struct connection *
 
 int main(int argc, char **argv)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    /* Unbuffered: each line goes out at once, on every C runtime (the
+     * Microsoft one has no line buffering: _IOLBF is full buffering there). */
+    setvbuf(stdout, NULL, _IONBF, 0);
     const char *text = argc > 1 ? argv[1] : "127.0.0.1:9000";
     for (int i = 0; i < MAX_CONNECTIONS; i++)
         connections[i].stream.fd = CMIO_FD_INVALID;

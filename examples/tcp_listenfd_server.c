@@ -126,7 +126,9 @@ static int listen_fd(void)
 
 int main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    /* Unbuffered: each line goes out at once, on every C runtime (the
+     * Microsoft one has no line buffering: _IOLBF is full buffering there). */
+    setvbuf(stdout, NULL, _IONBF, 0);
     for (int i = 0; i < MAX_CONNECTIONS; i++)
         connections[i].fd = -1;
 
