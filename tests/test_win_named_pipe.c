@@ -16,13 +16,7 @@
 
 enum { SERVER = 0, CLIENT = 1, CLIENT2 = 2 };
 
-/* A pipe name of this process's own (mio's server() takes a random one). */
-static const char *pipe_name(char *buf, size_t size)
-{
-    static unsigned counter;
-    snprintf(buf, size, "\\\\.\\pipe\\cmio-test-%lu-%u", (unsigned long)GetCurrentProcessId(), ++counter);
-    return buf;
-}
+static const char *pipe_name(char *buf, size_t size) { return named_pipe_name(buf, size); }
 
 static cmio_named_pipe *server(char *name, size_t size)
 {
