@@ -58,7 +58,8 @@
  * after a reregister); registering allocates the socket's state (one allocation per register,
  * freed after deregister; the socket map grows with the registrations),
  * nothing else does; no poll is interrupted by a signal (no -EINTR); only
- * sockets can be registered; there is no CMIO_PRIORITY and no
+ * sockets can be registered with cmio_registry_register (named pipes have
+ * their own, cmio_named_pipe_register); there is no CMIO_PRIORITY and no
  * cmio_poll_fd (-ENOTSUP).
  *
  * SPDX-License-Identifier: MIT
@@ -2217,7 +2218,7 @@ CMIO_API ssize_t cmio_unix_datagram_recv_fds(cmio_unix_datagram *s, void *buf, s
  * Errors: -EINVAL for NULL (or tx and rx at the same address);
  * -EMFILE/-ENFILE. On failure tx->fd and rx->fd (those not NULL) are CMIO_FD_INVALID.
  * Thread-safe as pipe2(2).
- * On Windows: -ENOTSUP after the argument checks (an anonymous pipe cannot be polled through AFD; mio's NamedPipe is another API).
+ * On Windows: -ENOTSUP after the argument checks (an anonymous pipe cannot be polled through AFD; Windows' named pipes are cmio_named_pipe_new()'s).
  */
 CMIO_API int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx);
 /**
@@ -2361,8 +2362,9 @@ CMIO_API int cmio_named_pipe_open(cmio_named_pipe **out, const char *name);
 CMIO_API int cmio_named_pipe_from_handle(cmio_named_pipe **out, void *handle);
 /**
  * The pipe's handle (a HANDLE; mio's as_raw_handle), still the pipe's:
- * not to be closed, nor read or written behind its back. NULL for a NULL
- * pipe, and on POSIX systems. Thread-safe.
+ * not to be closed, nor read or written behind its back. Returns NULL for
+ * a NULL pipe, and on POSIX systems.
+ * Errors: none. Thread-safe.
  */
 CMIO_API void *cmio_named_pipe_handle(const cmio_named_pipe *pipe);
 /**
@@ -2373,7 +2375,7 @@ CMIO_API void *cmio_named_pipe_handle(const cmio_named_pipe *pipe);
  * freed when the last cancelled operation's completion is dequeued (by a
  * poll of its registry, or when that poll is freed): the kernel writes it
  * until then. The other end sees the pipe closed at once.
- * Not to be called while another thread uses the pipe.
+ * Errors: none. Not to be called while another thread uses the pipe.
  */
 CMIO_API void cmio_named_pipe_free(cmio_named_pipe *pipe);
 
@@ -2389,8 +2391,9 @@ CMIO_API void cmio_named_pipe_free(cmio_named_pipe *pipe);
  * unknown bits; -ENOTSUP for CMIO_PRIORITY, CMIO_LEVEL or CMIO_ONESHOT
  * (a pipe is edge-triggered only), and on POSIX systems; -EEXIST if the
  * pipe is registered, or was associated with another poll's port (a handle
- * cannot leave its port: mio's AlreadyExists); -EBADF if the handle cannot
- * be associated. Thread-safe; allocates nothing.
+ * cannot leave its port: mio's AlreadyExists); -EBADF if the handle is
+ * not open; -EINVAL if it is associated with a completion port of another
+ * (an adopted handle). Thread-safe; allocates nothing.
  */
 CMIO_API int cmio_named_pipe_register(cmio_named_pipe *pipe, cmio_registry *r, cmio_token token,
                                       cmio_interest interest);

@@ -57,6 +57,17 @@
  * handle value can be registered. Closing the selector cancels what is in
  * flight and dequeues the completions before freeing.
  *
+ * Completion sources (named pipes, net/named_pipe.c; sys/selector.h's
+ * handle_attach, handle_post, handle_detach): a handle associated with the
+ * port under KEY_HANDLE, whose completions carry a struct cmio__overlapped
+ * of its object's. select hands each to the operation's callback, without
+ * the lock (the callback takes its object's lock, which the object holds
+ * when it calls in here), and writes the one event it returns. An object
+ * holds a reference on the selector while it lives; released with
+ * completions still to come, it is a zombie (handle_zombies), reaped by
+ * its last callback, and the last reference's close dequeues until none
+ * is left, as for AFD polls.
+ *
  * Wakers post a packet of their own (PostQueuedCompletionStatus under
  * their completion key, the waker as its lpOverlapped); a waker posts at
  * most one packet until a select dequeues it, so wakes coalesce per waker.
