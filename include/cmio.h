@@ -58,7 +58,8 @@
  * after a reregister); registering allocates the socket's state (one allocation per register,
  * freed after deregister; the socket map grows with the registrations),
  * nothing else does; no poll is interrupted by a signal (no -EINTR); only
- * sockets can be registered; there is no CMIO_PRIORITY and no
+ * sockets can be registered with cmio_registry_register (named pipes have
+ * their own, cmio_named_pipe_register); there is no CMIO_PRIORITY and no
  * cmio_poll_fd (-ENOTSUP).
  *
  * SPDX-License-Identifier: MIT
@@ -2217,7 +2218,7 @@ CMIO_API ssize_t cmio_unix_datagram_recv_fds(cmio_unix_datagram *s, void *buf, s
  * Errors: -EINVAL for NULL (or tx and rx at the same address);
  * -EMFILE/-ENFILE. On failure tx->fd and rx->fd (those not NULL) are CMIO_FD_INVALID.
  * Thread-safe as pipe2(2).
- * On Windows: -ENOTSUP after the argument checks (an anonymous pipe cannot be polled through AFD; mio's NamedPipe is another API).
+ * On Windows: -ENOTSUP after the argument checks (an anonymous pipe cannot be polled through AFD; Windows' named pipes are cmio_named_pipe_new()'s).
  */
 CMIO_API int cmio_pipe_new(cmio_pipe_sender *tx, cmio_pipe_receiver *rx);
 /**
@@ -2271,6 +2272,208 @@ CMIO_API void cmio_pipe_sender_close(cmio_pipe_sender *tx);
  * Errors: none. Not to be called while another thread uses the end.
  */
 CMIO_API void cmio_pipe_receiver_close(cmio_pipe_receiver *rx);
+
+/* ------------------------------------------------------------------------ */
+/* Named pipes (Windows; mio's windows::NamedPipe, issue 14)                */
+/* ------------------------------------------------------------------------ */
+/*
+ * A Windows named pipe, server or client end, polled as mio polls it: a
+ * pipe is not a socket, so AFD cannot poll it; its handle is opened
+ * overlapped and associated with the poll's completion port, and readiness
+ * is made of completions. The pipe keeps one read in flight into a read
+ * buffer of its own and one write in flight out of a write buffer of its
+ * own (CMIO_NAMED_PIPE_READ_BUFFER and CMIO_NAMED_PIPE_WRITE_BUFFER bytes,
+ * allocated with the pipe: one allocation per cmio_named_pipe_new, _open or
+ * _from_handle; registering, reading, writing and polling allocate nothing).
+ * Events, for the pipe's token: readable when a read completed (its data
+ * waits in the buffer), writable when the pipe connected and when a write
+ * completed (the buffer is free again); when the other end is gone, the
+ * event is readable (read-closed and write-closed too) and reading returns
+ * 0, writing -EPIPE. Each completion is one event: edge-triggered as the
+ * sockets are (read or write until -EAGAIN; the next completion gives the
+ * next event), and a registration reports what already holds.
+ *
+ * Every function exists on every system, so that portable code compiles:
+ * on POSIX systems each answers -ENOTSUP after its argument checks (no
+ * pipe can be made there, so cmio_named_pipe_free has nothing to free).
+ *
+ * Thread-safety: a pipe has a lock of its own, so any of its functions may
+ * be called from any thread, also while another thread polls (mio's
+ * NamedPipe is Send and Sync); cmio_named_pipe_free must not race with
+ * another call on the same pipe.
+ */
+
+/** A named pipe (opaque), made by cmio_named_pipe_new(),
+ *  cmio_named_pipe_open() or cmio_named_pipe_from_handle(). */
+typedef struct cmio_named_pipe cmio_named_pipe;
+
+/** Bytes of the pipe's read buffer: the most one completed read holds. */
+#define CMIO_NAMED_PIPE_READ_BUFFER 65536
+/** Bytes of the pipe's write buffer: the most one cmio_named_pipe_write()
+ *  takes. */
+#define CMIO_NAMED_PIPE_WRITE_BUFFER 65536
+/** The in and out buffer sizes cmio_named_pipe_new() asks of the kernel
+ *  (mio's). */
+#define CMIO_NAMED_PIPE_KERNEL_BUFFER 65536
+
+/**
+ * Create the server end of a new named pipe (mio's NamedPipe::new): `name`
+ * in UTF-8, such as "\\.\pipe\my-pipe" (at most 256 characters), made with
+ * CreateNamedPipeW as the first instance of that name: duplex, byte mode,
+ * overlapped, unlimited instances, CMIO_NAMED_PIPE_KERNEL_BUFFER bytes
+ * each way, remote clients refused, not inherited. A client connects with
+ * cmio_named_pipe_open(); register the pipe, then cmio_named_pipe_connect()
+ * to wait for one.
+ * Errors: -EINVAL for a NULL out or name, an empty name or one that is not
+ * UTF-8 or not a pipe name; -ENAMETOOLONG; -EADDRINUSE if a pipe of that
+ * name exists (Windows answers a name in use as access denied, so a denied
+ * access is -EADDRINUSE too; Wine 8 does not enforce the first instance
+ * and makes another instance of the name); -ENOMEM; -ENOTSUP on POSIX
+ * systems.
+ * *out is NULL on failure. Thread-safe. One allocation (the pipe and its
+ * buffers).
+ */
+CMIO_API int cmio_named_pipe_new(cmio_named_pipe **out, const char *name);
+/**
+ * Open the client end of the named pipe `name` (UTF-8), with CreateFileW
+ * (read and write, FILE_FLAG_OVERLAPPED, the server allowed to identify the
+ * client but not to impersonate it). Connected at once: writable after it
+ * is registered. (mio has no constructor for the client: its users open a
+ * File with FILE_FLAG_OVERLAPPED and adopt its handle, which
+ * cmio_named_pipe_from_handle() does too.)
+ * Errors: -EINVAL as for cmio_named_pipe_new(); -ENOENT if no pipe has that
+ * name; -EBUSY if every instance of it is connected (wait for one, with
+ * WaitNamedPipe, or create the server's next instance); -EACCES; -ENOMEM;
+ * -ENOTSUP on POSIX systems. *out is NULL on failure. Thread-safe. One
+ * allocation.
+ */
+CMIO_API int cmio_named_pipe_open(cmio_named_pipe **out, const char *name);
+/**
+ * Adopt a pipe handle (a HANDLE, as void * so that the declaration is the
+ * same everywhere; mio's NamedPipe::from_raw_handle), of either end. It
+ * must have been opened with FILE_FLAG_OVERLAPPED (else its reads and
+ * writes block) and not be associated with a completion port yet. The pipe
+ * owns it from then on: cmio_named_pipe_free closes it. On failure it is
+ * left to the caller.
+ * Errors: -EINVAL if out is NULL or the handle is not a named pipe's; -EBADF for
+ * a NULL or INVALID_HANDLE_VALUE handle or one that is not open; -ENOMEM;
+ * -ENOTSUP on POSIX systems. Thread-safe. One allocation.
+ */
+CMIO_API int cmio_named_pipe_from_handle(cmio_named_pipe **out, void *handle);
+/**
+ * The pipe's handle (a HANDLE; mio's as_raw_handle), still the pipe's:
+ * not to be closed, nor read or written behind its back. Returns NULL for
+ * a NULL pipe, and on POSIX systems.
+ * Errors: none. Thread-safe.
+ */
+CMIO_API void *cmio_named_pipe_handle(const cmio_named_pipe *pipe);
+/**
+ * Close the pipe and release it; NULL is ignored. What is in flight is
+ * cancelled (CancelIoEx), the write too: bytes a write accepted that the
+ * other end's buffer did not take yet are lost (mio lets a pending write
+ * finish), so wait for writable before freeing to flush. The memory is
+ * freed when the last cancelled operation's completion is dequeued (by a
+ * poll of its registry, or when that poll is freed): the kernel writes it
+ * until then. The other end sees the pipe closed at once.
+ * Errors: none. Not to be called while another thread uses the pipe.
+ */
+CMIO_API void cmio_named_pipe_free(cmio_named_pipe *pipe);
+
+/**
+ * Register the pipe with the poll of `r` (mio's Registry::register of a
+ * NamedPipe): the first registration associates its handle with the poll's
+ * completion port for good, and takes a reference on the poll's selector
+ * (as a registry clone does) until the pipe is freed. It starts the first
+ * read, and reports writable once the pipe is connected (a client at once;
+ * a server whose client came); an interest filters what is reported, the
+ * closed flags excepted.
+ * Errors: -EINVAL for a NULL pipe or r, an interest with no readiness or
+ * unknown bits; -ENOTSUP for CMIO_PRIORITY, CMIO_LEVEL or CMIO_ONESHOT
+ * (a pipe is edge-triggered only), and on POSIX systems; -EEXIST if the
+ * pipe is registered, or was associated with another poll's port (a handle
+ * cannot leave its port: mio's AlreadyExists); -EBADF if the handle is
+ * not open; -EINVAL if it is associated with a completion port of another
+ * (an adopted handle). Thread-safe; allocates nothing.
+ */
+CMIO_API int cmio_named_pipe_register(cmio_named_pipe *pipe, cmio_registry *r, cmio_token token,
+                                      cmio_interest interest);
+/**
+ * Replace the pipe's token and interest; what holds under the new interest
+ * (data waiting, writable) is reported again.
+ * Errors: -EINVAL, -ENOTSUP as for register; -ENOENT if the pipe is not
+ * registered; -EEXIST if it belongs to another poll's port. Thread-safe;
+ * allocates nothing.
+ */
+CMIO_API int cmio_named_pipe_reregister(cmio_named_pipe *pipe, cmio_registry *r, cmio_token token,
+                                        cmio_interest interest);
+/**
+ * Stop reporting the pipe's events. The read in flight is cancelled (no
+ * data is lost: data already read stays in the buffer); a connect or write
+ * in flight finishes, its event dropped. The handle stays with the poll's
+ * port: the pipe can be registered again with this poll only. Until then
+ * reads, writes and connects return -EAGAIN.
+ * Errors: -EINVAL for a NULL pipe or r; -ENOENT if the pipe is not
+ * registered; -EEXIST if it belongs to another poll's port; -ENOTSUP on
+ * POSIX systems. Thread-safe; allocates nothing.
+ */
+CMIO_API int cmio_named_pipe_deregister(cmio_named_pipe *pipe, cmio_registry *r);
+
+/**
+ * Server end: wait for a client (ConnectNamedPipe, overlapped; mio's
+ * NamedPipe::connect). Returns 0 when a client is connected (it came
+ * first), and then a writable event comes as after a registration; -EAGAIN
+ * when the connect is in flight: a writable event comes when it completes,
+ * and cmio_named_pipe_take_error() then says whether it failed.
+ * Errors: -EINVAL for a NULL pipe or a client end; -EAGAIN also when the
+ * pipe is not registered and while a connect is in flight; what Windows
+ * answers otherwise; -ENOTSUP on POSIX systems. Thread-safe; allocates
+ * nothing.
+ */
+CMIO_API int cmio_named_pipe_connect(cmio_named_pipe *pipe);
+/**
+ * Server end: disconnect the client (DisconnectNamedPipe), so that
+ * cmio_named_pipe_connect() can wait for the next one. Data read from the
+ * old client and not yet read by the caller is dropped, as is a write to it
+ * in flight.
+ * Errors: -EINVAL for a NULL pipe or a client end; what Windows answers
+ * otherwise; -ENOTSUP on POSIX systems. Thread-safe; allocates nothing.
+ */
+CMIO_API int cmio_named_pipe_disconnect(cmio_named_pipe *pipe);
+/**
+ * The error of a connect that completed with one, and forget it (mio's
+ * take_error): 0 if there is none, else the negative errno.
+ * Errors: -EINVAL for a NULL pipe; -ENOTSUP on POSIX systems.
+ * Thread-safe; allocates nothing.
+ */
+CMIO_API int cmio_named_pipe_take_error(cmio_named_pipe *pipe);
+
+/**
+ * Read from the read buffer: the bytes a completed read brought, at most
+ * len; when it is empty the next read is started (ReadFile into the
+ * buffer) and -EAGAIN returned until it completes, which is a readable
+ * event. 0: the other end is gone (the end of the stream, at every call
+ * from then on; or len is 0).
+ * Errors: -EINVAL for a NULL pipe, or buf NULL with len > 0; -EAGAIN as
+ * above, also while the pipe is not registered (mio) or no client is
+ * connected yet; -ENOTCONN after cmio_named_pipe_disconnect() until the
+ * next connect; a read's failure otherwise (once; the next call reads
+ * again); -ENOTSUP on POSIX systems. Thread-safe; allocates nothing.
+ */
+CMIO_API ssize_t cmio_named_pipe_read(cmio_named_pipe *pipe, void *buf, size_t len);
+/**
+ * Copy at most CMIO_NAMED_PIPE_WRITE_BUFFER bytes of buf into the write
+ * buffer and start writing them (WriteFile); returns how many it took. The
+ * buffer is busy until that write completes, which is a writable event:
+ * until then a write returns -EAGAIN, so a longer message goes out over
+ * several writable events.
+ * Errors: -EINVAL for a NULL pipe, or buf NULL with len > 0; -EAGAIN as
+ * above, also while the pipe is not registered or no client is connected
+ * yet; -EPIPE when the other end is gone (also reported by the write that
+ * finds it: the next call returns it once); -ENOTCONN after a disconnect;
+ * -ENOTSUP on POSIX systems. Thread-safe; allocates nothing (the copy goes
+ * to the pipe's own buffer).
+ */
+CMIO_API ssize_t cmio_named_pipe_write(cmio_named_pipe *pipe, const void *buf, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* TcpSocket (mio 0.7) and the socket options mio dropped (issue 12)       */

@@ -80,6 +80,20 @@ static const struct {
     {ERROR_CONNECTION_ABORTED, ECONNABORTED},
     {ERROR_PORT_UNREACHABLE, ECONNREFUSED},
     {ERROR_BROKEN_PIPE, EPIPE},
+    /* Named pipes (net/named_pipe.c): a write to a pipe whose other end
+     * is closing, or to an instance not connected; every instance busy
+     * (a client's open: try again once one is free); no pipe of that
+     * name. ERROR_IO_PENDING, ERROR_PIPE_LISTENING, ERROR_PIPE_CONNECTED
+     * and ERROR_MORE_DATA are states the pipe's code handles itself. */
+    {ERROR_NO_DATA, EPIPE},
+    {ERROR_PIPE_NOT_CONNECTED, ENOTCONN},
+    {ERROR_PIPE_BUSY, EBUSY},
+    {ERROR_FILE_NOT_FOUND, ENOENT},
+    {ERROR_PATH_NOT_FOUND, ENOENT},
+    {ERROR_INVALID_NAME, EINVAL},
+    {ERROR_BAD_PATHNAME, EINVAL},
+    {ERROR_FILE_EXISTS, EEXIST},
+    {ERROR_ALREADY_EXISTS, EEXIST},
     {ERROR_TIMEOUT, ETIMEDOUT},
     {WAIT_TIMEOUT, ETIMEDOUT},
 };

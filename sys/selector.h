@@ -105,6 +105,29 @@ enum {
 #define CMIO__ERROR_TAKEN ((cmio_interest)0)
 #endif
 
+/* Completion sources (issue 14; cmio_named_pipe, net/named_pipe.c): an
+ * object whose handle is associated with the iocp selector's completion
+ * port and whose overlapped operations complete through it. Each operation
+ * is one struct cmio__overlapped of the object's own memory; the selector
+ * never looks inside the object. */
+struct cmio__overlapped;
+#ifdef _WIN32
+/* Called by select for a dequeued completion of op (no selector lock held,
+ * so it may take its object's lock): `bytes` is the completion's byte count
+ * (for a packet posted with handle_post, the value posted). It returns the
+ * CMIO_EVENT_* flags of at most one event, with *token set (0: no event),
+ * and sets *reaped when op's object was released (handle_detach with
+ * zombie) and this was its last completion, so that the selector counts one
+ * zombie less. Also called while the selector closes (to reap zombies): its
+ * events are then dropped. */
+typedef uint32_t (*cmio__overlapped_done)(struct cmio__overlapped *op, DWORD bytes, cmio_token *token,
+                                          bool *reaped);
+struct cmio__overlapped {
+    OVERLAPPED ov; /* first: the completion's lpOverlapped is &op->ov */
+    cmio__overlapped_done done;
+};
+#endif
+
 typedef struct cmio__selector {
     const char *name;   /* "epoll", "poll", "kqueue" */
     unsigned caps;      /* CMIO__SEL_* bits */
@@ -169,6 +192,22 @@ typedef struct cmio__selector {
      * it has events to report, where caps has CMIO__SEL_POLL_FD; else
      * NULL. */
     int (*poll_fd)(cmio__sys *sys);
+
+    /* Completion sources (see struct cmio__overlapped), where the backend
+     * is a completion port (iocp); NULL elsewhere. handle_attach
+     * associates `handle` (a HANDLE opened overlapped) with the port, so
+     * that each of its operations completes there as a cmio__overlapped,
+     * and takes a reference on sys (as a clone does): the object keeps
+     * sys for the handle's life, since a handle cannot leave its port.
+     * handle_post queues a packet of op's with `bytes` as its byte count,
+     * which select hands to op->done (an event the object owes without an
+     * operation: writable after a registration). handle_detach drops the
+     * reference; with `zombie`, the object still has completions to come,
+     * and the selector's close waits for them (reaped by op->done) before
+     * it frees the port. Any thread. */
+    int (*handle_attach)(cmio__sys *sys, void *handle);
+    int (*handle_post)(cmio__sys *sys, struct cmio__overlapped *op, uint32_t bytes);
+    void (*handle_detach)(cmio__sys *sys, bool zombie);
 } cmio__selector;
 
 /* How many selectors of emulating backends are open in the process. The

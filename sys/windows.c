@@ -57,6 +57,17 @@
  * handle value can be registered. Closing the selector cancels what is in
  * flight and dequeues the completions before freeing.
  *
+ * Completion sources (named pipes, net/named_pipe.c; sys/selector.h's
+ * handle_attach, handle_post, handle_detach): a handle associated with the
+ * port under KEY_HANDLE, whose completions carry a struct cmio__overlapped
+ * of its object's. select hands each to the operation's callback, without
+ * the lock (the callback takes its object's lock, which the object holds
+ * when it calls in here), and writes the one event it returns. An object
+ * holds a reference on the selector while it lives; released with
+ * completions still to come, it is a zombie (handle_zombies), reaped by
+ * its last callback, and the last reference's close dequeues until none
+ * is left, as for AFD polls.
+ *
  * Wakers post a packet of their own (PostQueuedCompletionStatus under
  * their completion key, the waker as its lpOverlapped); a waker posts at
  * most one packet until a select dequeues it, so wakes coalesce per waker.
@@ -81,7 +92,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KEY_AFD = 1, KEY_WAKER = 2 };
+enum { KEY_AFD = 1, KEY_WAKER = 2, KEY_HANDLE = 3 };
 enum { IDLE, PENDING, CANCELLED };
 
 /* Bits a registered interest asks (mio's interests_to_afd_flags, with the
@@ -124,6 +135,10 @@ struct cmio__sys {
     struct sock *queue;  /* sockets whose next poll waits for the next select */
     size_t inflight;     /* polls whose completion is not yet dequeued */
     size_t zombies;      /* closed wakers whose packet is not yet dequeued */
+    /* Released completion sources whose completions are not all dequeued
+     * (handle_detach with zombie). Signed: the last completion of one may
+     * be reaped by a select just before its handle_detach counts it. */
+    long handle_zombies;
 
     struct cmio__sys *prev, *next; /* the process's live selectors */
 };
@@ -395,6 +410,21 @@ static bool waker_reaped(cmio__sys *sys, cmio__waker_sys *w)
     return true;
 }
 
+/* A completion source's packet (KEY_HANDLE) dequeued (lock held): its
+ * operation's callback runs without the lock, since it takes its object's
+ * lock, which that object holds while it calls into the selector. */
+static uint32_t handle_done(cmio__sys *sys, const OVERLAPPED_ENTRY *ent, cmio_token *token)
+{
+    struct cmio__overlapped *op = (struct cmio__overlapped *)(void *)ent->lpOverlapped;
+    bool reaped = false;
+    ReleaseSRWLockExclusive(&sys->lock);
+    uint32_t flags = op->done(op, ent->dwNumberOfBytesTransferred, token, &reaped);
+    AcquireSRWLockExclusive(&sys->lock);
+    if (reaped)
+        sys->handle_zombies--;
+    return flags;
+}
+
 /* Dequeue one batch of completions without reporting (closing). */
 static void drain_once(cmio__sys *sys, DWORD wait_ms)
 {
@@ -407,6 +437,9 @@ static void drain_once(cmio__sys *sys, DWORD wait_ms)
             (void)waker_reaped(sys, (cmio__waker_sys *)(void *)ent[i].lpOverlapped);
         } else if (ent[i].lpCompletionKey == KEY_AFD) {
             (void)complete(sys, (struct sock *)(void *)ent[i].lpOverlapped);
+        } else if (ent[i].lpCompletionKey == KEY_HANDLE) {
+            cmio_token token;
+            (void)handle_done(sys, &ent[i], &token);
         }
     }
 }
@@ -425,7 +458,7 @@ static void destroy(cmio__sys *sys)
     /* The kernel writes each poll's state until its completion is
      * dequeued: wait for them (cancelled, they come at once). Should they
      * not come, the states are leaked rather than freed under the kernel. */
-    for (int round = 0; (sys->inflight || sys->zombies) && round < 100; round++)
+    for (int round = 0; (sys->inflight || sys->zombies || sys->handle_zombies > 0) && round < 100; round++)
         drain_once(sys, 100);
     ReleaseSRWLockExclusive(&sys->lock);
     CloseHandle(sys->afd);
@@ -610,6 +643,11 @@ static int win_select(cmio__sys *sys, cmio_events *events, int timeout_ms)
                     events->items[k].flags = ev;
                     k++;
                 }
+            } else if (ent[i].lpCompletionKey == KEY_HANDLE) {
+                cmio_token token = 0;
+                uint32_t flags = handle_done(sys, &ent[i], &token);
+                if (flags)
+                    k += cmio__record_put(&events->items[k], token, flags);
             }
         }
         ReleaseSRWLockExclusive(&sys->lock);
@@ -666,6 +704,37 @@ static void win_waker_close(cmio__waker_sys *w)
     win_close(sys);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Completion sources (named pipes)                                         */
+/* ------------------------------------------------------------------------ */
+
+static int win_handle_attach(cmio__sys *sys, void *handle)
+{
+    if (CreateIoCompletionPort((HANDLE)handle, sys->port, KEY_HANDLE, 0) == NULL)
+        return cmio__afd_win_errno(GetLastError());
+    AcquireSRWLockExclusive(&sys->lock);
+    sys->refs++;
+    ReleaseSRWLockExclusive(&sys->lock);
+    return 0;
+}
+
+static int win_handle_post(cmio__sys *sys, struct cmio__overlapped *op, uint32_t bytes)
+{
+    if (!PostQueuedCompletionStatus(sys->port, bytes, KEY_HANDLE, &op->ov))
+        return cmio__afd_win_errno(GetLastError());
+    return 0;
+}
+
+static void win_handle_detach(cmio__sys *sys, bool zombie)
+{
+    if (zombie) {
+        AcquireSRWLockExclusive(&sys->lock);
+        sys->handle_zombies++;
+        ReleaseSRWLockExclusive(&sys->lock);
+    }
+    win_close(sys);
+}
+
 const cmio__selector cmio__selector_iocp = {
     .name = "iocp",
     .caps = CMIO__SEL_HUP_WHOLE | CMIO__SEL_RESET_HUP | CMIO__SEL_FIN_NEEDS_READ | CMIO__SEL_REGISTER_ALLOCATES |
@@ -686,4 +755,7 @@ const cmio__selector cmio__selector_iocp = {
     .signals_add = NULL,
     .signals_remove = NULL,
     .poll_fd = NULL,
+    .handle_attach = win_handle_attach,
+    .handle_post = win_handle_post,
+    .handle_detach = win_handle_detach,
 };

@@ -763,8 +763,25 @@ void abstract_addr(cmio_sockaddr *a, char *name, size_t size)
     ck_assert_int_eq(cmio_sockaddr_from_abstract(a, name, strlen(name)), 0);
 }
 
+const char *named_pipe_name(char *buf, size_t size)
+{
+    static unsigned counter;
+    int n = snprintf(buf, size, "\\\\.\\pipe\\cmio-test-%ld-%u", (long)getpid(), ++counter);
+    ck_assert(n > 0 && (size_t)n < size);
+    return buf;
+}
+
 #else /* _WIN32 */
 static char tmp_dir[MAX_PATH];
+
+const char *named_pipe_name(char *buf, size_t size)
+{
+    static unsigned counter;
+    int n = snprintf(buf, size, "\\\\.\\pipe\\cmio-test-%lu-%u", (unsigned long)GetCurrentProcessId(),
+                     ++counter);
+    ck_assert(n > 0 && (size_t)n < size);
+    return buf;
+}
 
 void tmp_open(void)
 {

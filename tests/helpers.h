@@ -160,6 +160,9 @@ bool same_addr(const cmio_sockaddr *a, const cmio_sockaddr *b);
 void tmp_open(void);
 void tmp_close(void);
 const char *tmp_path(char *buf, size_t size, const char *name);
+/* A Windows pipe name of this process's own ("\\.\pipe\cmio-test-PID-N";
+ * the same text elsewhere, where cmio_named_pipe_* answer -ENOTSUP). */
+const char *named_pipe_name(char *buf, size_t size);
 /* Whether this system has no AF_UNIX stream sockets, asked at run time:
  * false on POSIX systems, which always have them (the test's own calls then
  * assert success). On Windows it tries a listener on a fresh temporary path:

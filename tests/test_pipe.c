@@ -400,6 +400,65 @@ START_TEST(test_invalid_arguments)
 }
 END_TEST
 
+/* Windows named pipes (cmio_named_pipe_*): declared everywhere, so that
+ * portable code compiles; on POSIX systems each function answers -ENOTSUP
+ * after its argument checks. No pipe can be made here, so the functions
+ * that take one are given a stand-in pointer, which they must not touch. */
+START_TEST(test_named_pipes_are_windows_only)
+{
+    char name[128];
+    named_pipe_name(name, sizeof(name));
+    cmio_named_pipe *out = (cmio_named_pipe *)(void *)name;
+    ck_assert_int_eq(cmio_named_pipe_new(NULL, name), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_new(&out, NULL), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_new(&out, name), -ENOTSUP);
+    ck_assert_ptr_null(out);
+    out = (cmio_named_pipe *)(void *)name;
+    ck_assert_int_eq(cmio_named_pipe_open(NULL, name), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_open(&out, NULL), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_open(&out, name), -ENOTSUP);
+    ck_assert_ptr_null(out);
+    out = (cmio_named_pipe *)(void *)name;
+    ck_assert_int_eq(cmio_named_pipe_from_handle(NULL, name), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_from_handle(&out, NULL), -EBADF);
+    ck_assert_int_eq(cmio_named_pipe_from_handle(&out, name), -ENOTSUP);
+    ck_assert_ptr_null(out);
+
+    cmio_named_pipe *stand_in = (cmio_named_pipe *)(void *)name;
+    cmio_poll *poll = open_poll(0);
+    cmio_registry *r = cmio_poll_registry(poll);
+    ck_assert_ptr_null(cmio_named_pipe_handle(stand_in));
+    ck_assert_ptr_null(cmio_named_pipe_handle(NULL));
+    ck_assert_int_eq(cmio_named_pipe_register(NULL, r, 0, CMIO_READABLE), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_register(stand_in, NULL, 0, CMIO_READABLE), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_register(stand_in, r, 0, 0), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_register(stand_in, r, 0, CMIO_READABLE | CMIO_LEVEL), -ENOTSUP);
+    ck_assert_int_eq(cmio_named_pipe_register(stand_in, r, 0, CMIO_READABLE), -ENOTSUP);
+    ck_assert_int_eq(cmio_named_pipe_reregister(NULL, r, 0, CMIO_READABLE), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_reregister(stand_in, r, 0, 0), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_reregister(stand_in, r, 0, CMIO_WRITABLE), -ENOTSUP);
+    ck_assert_int_eq(cmio_named_pipe_deregister(NULL, r), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_deregister(stand_in, NULL), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_deregister(stand_in, r), -ENOTSUP);
+    ck_assert_int_eq(cmio_named_pipe_connect(NULL), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_connect(stand_in), -ENOTSUP);
+    ck_assert_int_eq(cmio_named_pipe_disconnect(NULL), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_disconnect(stand_in), -ENOTSUP);
+    ck_assert_int_eq(cmio_named_pipe_take_error(NULL), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_take_error(stand_in), -ENOTSUP);
+    char buf[4];
+    ck_assert_int_eq(cmio_named_pipe_read(NULL, buf, sizeof(buf)), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_read(stand_in, NULL, 1), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_read(stand_in, buf, sizeof(buf)), -ENOTSUP);
+    ck_assert_int_eq(cmio_named_pipe_write(NULL, buf, sizeof(buf)), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_write(stand_in, NULL, 1), -EINVAL);
+    ck_assert_int_eq(cmio_named_pipe_write(stand_in, buf, sizeof(buf)), -ENOTSUP);
+    cmio_named_pipe_free(NULL);
+    cmio_named_pipe_free(stand_in); /* nothing to free here */
+    cmio_poll_free(poll);
+}
+END_TEST
+
 static Suite *pipe_suite(void)
 {
     Suite *s = suite_create("pipe");
@@ -421,6 +480,7 @@ static Suite *pipe_suite(void)
     tcase_add_test(calls, test_close_is_idempotent);
     tcase_add_test(calls, test_new_failure_leaves_both_closed);
     tcase_add_test(calls, test_invalid_arguments);
+    tcase_add_test(calls, test_named_pipes_are_windows_only);
     suite_add_tcase(s, calls);
     return s;
 }
