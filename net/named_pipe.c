@@ -338,18 +338,27 @@ static cmio_named_pipe *pipe_alloc(void)
     return p;
 }
 
-int cmio_named_pipe_new(cmio_named_pipe **out, const char *name)
+/* The doors of new and open: the arguments, the name in UTF-16, the pipe's
+ * memory (*p). */
+static int pipe_start(cmio_named_pipe **out, const char *name, WCHAR wname[NAME_MAX_W], cmio_named_pipe **p)
 {
     CMIO__CHECK(out != NULL, -EINVAL);
     *out = NULL;
     CMIO__CHECK(name != NULL, -EINVAL);
-    WCHAR wname[NAME_MAX_W];
     int err = wide_name(name, wname);
     if (err < 0)
         return err;
-    cmio_named_pipe *p = pipe_alloc();
-    if (!p)
-        return -ENOMEM;
+    *p = pipe_alloc();
+    return *p ? 0 : -ENOMEM;
+}
+
+int cmio_named_pipe_new(cmio_named_pipe **out, const char *name)
+{
+    WCHAR wname[NAME_MAX_W];
+    cmio_named_pipe *p;
+    int err = pipe_start(out, name, wname, &p);
+    if (err < 0)
+        return err;
     /* mio's NamedPipe::new: duplex, byte mode, the first instance of its
      * name, overlapped, unlimited instances, 64 KiB kernel buffers; cmio
      * also refuses remote clients. Not inherited (no security attributes). */
@@ -370,16 +379,11 @@ int cmio_named_pipe_new(cmio_named_pipe **out, const char *name)
 
 int cmio_named_pipe_open(cmio_named_pipe **out, const char *name)
 {
-    CMIO__CHECK(out != NULL, -EINVAL);
-    *out = NULL;
-    CMIO__CHECK(name != NULL, -EINVAL);
     WCHAR wname[NAME_MAX_W];
-    int err = wide_name(name, wname);
+    cmio_named_pipe *p;
+    int err = pipe_start(out, name, wname, &p);
     if (err < 0)
         return err;
-    cmio_named_pipe *p = pipe_alloc();
-    if (!p)
-        return -ENOMEM;
     /* SECURITY_IDENTIFICATION: the server may learn who the client is, but
      * not act as it. */
     p->h = CreateFileW(wname, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
