@@ -44,6 +44,15 @@ static void pipe_pair(cmio_named_pipe **srv, cmio_named_pipe **cli)
 
 #define RW (CMIO_READABLE | CMIO_WRITABLE)
 
+/* A pipe pair, both ends registered with poll for both directions (the
+ * server under SERVER, the client under CLIENT). */
+static void registered_pair(cmio_poll *poll, cmio_named_pipe **srv, cmio_named_pipe **cli)
+{
+    pipe_pair(srv, cli);
+    ck_assert_int_eq(cmio_named_pipe_register(*srv, cmio_poll_registry(poll), SERVER, RW), 0);
+    ck_assert_int_eq(cmio_named_pipe_register(*cli, cmio_poll_registry(poll), CLIENT, RW), 0);
+}
+
 /* Read exactly len bytes from p, polling (bounded) between -EAGAINs. */
 static void read_all(cmio_poll *poll, cmio_events *ev, cmio_named_pipe *p, unsigned char *out, size_t len,
                      size_t chunk)
@@ -90,9 +99,7 @@ START_TEST(write_then_read)
     cmio_poll *poll = open_poll(_i);
     cmio_events *ev = open_events(128);
     cmio_named_pipe *srv, *cli;
-    pipe_pair(&srv, &cli);
-    ck_assert_int_eq(cmio_named_pipe_register(srv, cmio_poll_registry(poll), SERVER, RW), 0);
-    ck_assert_int_eq(cmio_named_pipe_register(cli, cmio_poll_registry(poll), CLIENT, RW), 0);
+    registered_pair(poll, &srv, &cli);
     seen_flags seen = {{0}};
     ck_assert(wait_seen(poll, ev, &seen, CLIENT, CMIO_EVENT_WRITABLE));
     ck_assert_int_eq(cmio_named_pipe_write(cli, "1234", 4), 4);
@@ -169,9 +176,7 @@ START_TEST(write_disconnected)
     cmio_poll *poll = open_poll(_i);
     cmio_events *ev = open_events(128);
     cmio_named_pipe *srv, *cli;
-    pipe_pair(&srv, &cli);
-    ck_assert_int_eq(cmio_named_pipe_register(srv, cmio_poll_registry(poll), SERVER, RW), 0);
-    ck_assert_int_eq(cmio_named_pipe_register(cli, cmio_poll_registry(poll), CLIENT, RW), 0);
+    registered_pair(poll, &srv, &cli);
     cmio_named_pipe_free(cli);
     seen_flags seen = {{0}};
     ck_assert(wait_seen(poll, ev, &seen, SERVER,
@@ -199,9 +204,7 @@ START_TEST(write_then_drop)
     cmio_poll *poll = open_poll(_i);
     cmio_events *ev = open_events(128);
     cmio_named_pipe *srv, *cli;
-    pipe_pair(&srv, &cli);
-    ck_assert_int_eq(cmio_named_pipe_register(srv, cmio_poll_registry(poll), SERVER, RW), 0);
-    ck_assert_int_eq(cmio_named_pipe_register(cli, cmio_poll_registry(poll), CLIENT, RW), 0);
+    registered_pair(poll, &srv, &cli);
     ck_assert_int_eq(cmio_named_pipe_write(cli, "1234", 4), 4);
     cmio_named_pipe_free(cli);
     seen_flags seen = {{0}};
@@ -369,9 +372,7 @@ START_TEST(read_message_larger_than_internal_buffer)
     cmio_poll *poll = open_poll(_i);
     cmio_events *ev = open_events(128);
     cmio_named_pipe *srv, *cli;
-    pipe_pair(&srv, &cli);
-    ck_assert_int_eq(cmio_named_pipe_register(srv, cmio_poll_registry(poll), SERVER, RW), 0);
-    ck_assert_int_eq(cmio_named_pipe_register(cli, cmio_poll_registry(poll), CLIENT, RW), 0);
+    registered_pair(poll, &srv, &cli);
     int writable, eagain;
     pump(poll, ev, cli, CLIENT, srv, msg, got, LEN, 4000, &writable, &eagain);
     ck_assert_int_ge(writable, 2); /* the write buffer is smaller than the message */
@@ -390,9 +391,7 @@ START_TEST(read_with_small_buffer_provided)
     cmio_poll *poll = open_poll(_i);
     cmio_events *ev = open_events(128);
     cmio_named_pipe *srv, *cli;
-    pipe_pair(&srv, &cli);
-    ck_assert_int_eq(cmio_named_pipe_register(srv, cmio_poll_registry(poll), SERVER, RW), 0);
-    ck_assert_int_eq(cmio_named_pipe_register(cli, cmio_poll_registry(poll), CLIENT, RW), 0);
+    registered_pair(poll, &srv, &cli);
     seen_flags seen = {{0}};
     ck_assert(wait_seen(poll, ev, &seen, CLIENT, CMIO_EVENT_WRITABLE));
     ck_assert_int_eq(cmio_named_pipe_write(cli, msg, LEN), LEN);
