@@ -4,6 +4,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -783,15 +784,22 @@ const char *named_pipe_name(char *buf, size_t size)
     return buf;
 }
 
-void tmp_open(void)
+/* A name under the temporary directory no earlier call of this process
+ * gave: cmio-WHAT-PID-N (short: room for names under sun_path's 108 bytes). */
+static void temp_name(char *path, size_t size, const char *what)
 {
-    static unsigned counter;
+    static atomic_uint counter;
     char base[MAX_PATH];
     DWORD n = GetTempPathA(sizeof(base), base);
-    ck_assert(n > 0 && n < 60); /* room for names under sun_path's 108 bytes */
+    ck_assert(n > 0 && n < 60);
+    snprintf(path, size, "%scmio-%s-%lu-%u", base, what, (unsigned long)GetCurrentProcessId(),
+             atomic_fetch_add(&counter, 1));
+}
+
+void tmp_open(void)
+{
     for (int tries = 0; tries < 100; tries++) {
-        snprintf(tmp_dir, sizeof(tmp_dir), "%scmio-%lu-%u", base, (unsigned long)GetCurrentProcessId(),
-                 counter++);
+        temp_name(tmp_dir, sizeof(tmp_dir), "dir");
         if (CreateDirectoryA(tmp_dir, NULL))
             return;
         ck_assert_uint_eq(GetLastError(), ERROR_ALREADY_EXISTS);
@@ -836,11 +844,8 @@ void abstract_addr(cmio_sockaddr *a, char *name, size_t size)
 #if defined(_WIN32)
 bool no_unix_sockets(void)
 {
-    static unsigned counter;
-    char base[MAX_PATH], path[MAX_PATH + 64];
-    DWORD n = GetTempPathA(sizeof(base), base);
-    ck_assert(n > 0 && n < 60);
-    snprintf(path, sizeof(path), "%scmio-probe-%lu-%u", base, (unsigned long)GetCurrentProcessId(), counter++);
+    char path[MAX_PATH + 64];
+    temp_name(path, sizeof(path), "probe");
     cmio_unix_listener l = {CMIO_FD_INVALID};
     int err = cmio_unix_listener_bind(&l, path);
     if (err == 0) {
@@ -879,11 +884,8 @@ bool unix_stream_pair_or_skip(cmio_unix_stream *a, cmio_unix_stream *b)
 {
     if (no_unix_sockets())
         return false;
-    static unsigned counter;
-    char base[MAX_PATH], path[MAX_PATH + 64];
-    DWORD n = GetTempPathA(sizeof(base), base);
-    ck_assert(n > 0 && n < 60);
-    snprintf(path, sizeof(path), "%scmio-pair-%lu-%u", base, (unsigned long)GetCurrentProcessId(), counter++);
+    char path[MAX_PATH + 64];
+    temp_name(path, sizeof(path), "pair");
     cmio_unix_listener l;
     ck_assert_int_eq(cmio_unix_listener_bind(&l, path), 0);
     ck_assert_int_eq(cmio_unix_stream_connect(a, path), 0);
@@ -917,11 +919,8 @@ cmio_fd std_unix_listen(const cmio_sockaddr *addr, int backlog)
 
 void std_unix_pair(cmio_fd sv[2])
 {
-    static unsigned counter;
-    char base[MAX_PATH], path[MAX_PATH + 64];
-    DWORD n = GetTempPathA(sizeof(base), base);
-    ck_assert(n > 0 && n < 60);
-    snprintf(path, sizeof(path), "%scmio-std-%lu-%u", base, (unsigned long)GetCurrentProcessId(), counter++);
+    char path[MAX_PATH + 64];
+    temp_name(path, sizeof(path), "std");
     cmio_sockaddr a;
     ck_assert_int_eq(cmio_sockaddr_from_path(&a, path), 0);
     cmio_fd l = std_unix_listen(&a, 1);
@@ -934,11 +933,8 @@ void std_unix_pair(cmio_fd sv[2])
 
 bool no_unix_datagrams(void)
 {
-    static unsigned counter;
-    char base[MAX_PATH], path[MAX_PATH + 64];
-    DWORD n = GetTempPathA(sizeof(base), base);
-    ck_assert(n > 0 && n < 60);
-    snprintf(path, sizeof(path), "%scmio-dgram-%lu-%u", base, (unsigned long)GetCurrentProcessId(), counter++);
+    char path[MAX_PATH + 64];
+    temp_name(path, sizeof(path), "dgram");
     cmio_unix_datagram a = {(cmio_fd)1}, b = {(cmio_fd)1};
     ck_assert_int_eq(cmio_unix_datagram_bind(&a, path), -ENOTSUP);
     ck_assert(a.fd == CMIO_FD_INVALID);
