@@ -712,10 +712,8 @@ static int win_handle_attach(cmio__sys *sys, void *handle)
 {
     if (CreateIoCompletionPort((HANDLE)handle, sys->port, KEY_HANDLE, 0) == NULL)
         return cmio__afd_win_errno(GetLastError());
-    AcquireSRWLockExclusive(&sys->lock);
-    sys->refs++;
-    ReleaseSRWLockExclusive(&sys->lock);
-    return 0;
+    cmio__sys *same;
+    return win_clone(sys, &same); /* the object's reference, as a clone's */
 }
 
 static int win_handle_post(cmio__sys *sys, struct cmio__overlapped *op, uint32_t bytes)
