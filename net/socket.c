@@ -224,9 +224,7 @@ int cmio__accept(cmio_fd fd, cmio_sockaddr *peer, cmio_fd *out)
         cmio__fd_close(c);
         return err;
     }
-#if defined(_WIN32)
     cmio__forget_error(c); /* a handle value that was another socket's */
-#endif
 #endif
     name_unnamed(a);
     *out = c;
@@ -644,9 +642,7 @@ ssize_t cmio__writev(cmio_fd fd, const struct iovec *iov, int iovcnt)
 void cmio__close(cmio_fd *fd)
 {
     if (fd && CMIO__FD_VALID(*fd)) {
-#if defined(_WIN32)
         cmio__forget_error(*fd);
-#endif
         cmio__fd_close(*fd);
         *fd = CMIO_FD_INVALID;
     }

@@ -95,9 +95,12 @@ int cmio__peer_addr(cmio_fd fd, cmio_sockaddr *out);
  * SO_ERROR stays after it is read, the codes taken are remembered per
  * socket (net/socket.c) and read as 0 the next time. */
 int cmio__take_error(cmio_fd fd);
+/* Forget what was taken of fd's SO_ERROR (fd closed, a new socket, or a
+ * UDP send, which may bring a new error). Only Windows remembers. */
 #if defined(_WIN32)
-/* Forget what was taken of fd's SO_ERROR (fd closed, or a new socket). */
 void cmio__forget_error(cmio_fd fd);
+#else
+static inline void cmio__forget_error(cmio_fd fd) { (void)fd; }
 #endif
 /* A stream's peer_addr: cmio__peer_addr, and on -ENOTCONN, while a connect
  * is in progress (not yet writable, not hung up or errored), the re-arm of

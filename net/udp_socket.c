@@ -36,14 +36,9 @@ static ssize_t send_error(cmio_fd fd, ssize_t err)
     }
     return err;
 }
-
-/* A send may bring a new ICMP error with the code take_error took before
- * (net/socket.c remembers it, as Winsock keeps SO_ERROR): forget it. */
-#define taken_forget cmio__forget_error
 #else
 #define dgram_recv cmio__recv
 #define send_error(fd, err) (err)
-#define taken_forget(fd) ((void)0)
 #endif
 
 #if !defined(IPV6_ADD_MEMBERSHIP) && defined(IPV6_JOIN_GROUP)
@@ -84,7 +79,7 @@ ssize_t cmio_udp_socket_send_to(cmio_udp_socket *s, const void *buf, size_t len,
 {
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(cmio__is_ip(to), -EINVAL);
-    taken_forget(s->fd);
+    cmio__forget_error(s->fd); /* a send may bring a new error, of the code taken before */
     return cmio__send(s->fd, buf, len, 0, to);
 }
 
@@ -115,7 +110,7 @@ ssize_t cmio_udp_socket_send(cmio_udp_socket *s, const void *buf, size_t len)
 {
     CMIO__CHECK_SOCK(s);
     CMIO__CHECK(buf != NULL || len == 0, -EINVAL);
-    taken_forget(s->fd);
+    cmio__forget_error(s->fd);
     ssize_t n = cmio__send(s->fd, buf, len, 0, NULL);
     return n >= 0 ? n : send_error(s->fd, n);
 }
